@@ -1,0 +1,126 @@
+"""Every error a user can see: code, HTTP status and sentence, in one table.
+
+Handlers raise `ApiError(code)` (or let a typed error from a lower layer
+propagate); `daemon.middleware` renders `{"error": {"code", "message"}}`.
+No sentence here may contain the word "Instantly": users see
+"external service".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from instantly.errors import (
+    ExternalAuthFailed,
+    ExternalBadRequest,
+    ExternalConfigMissing,
+    ExternalError,
+    ExternalNotFound,
+    ExternalRateLimited,
+    ExternalStatusError,
+    ExternalUnreachable,
+)
+
+# code -> (HTTP status, message). Messages with {placeholders} are formatted
+# with the keyword arguments given to ApiError.
+ERRORS: dict[str, tuple[int, str]] = {
+    # request shape and auth
+    "unauthorized": (401, "A valid bearer token is required."),
+    "not_found": (404, "No such endpoint."),
+    "method_not_allowed": (405, "Method not allowed on this endpoint."),
+    "invalid_json": (400, "Request body is not valid JSON."),
+    "invalid_body": (400, "Invalid request body: {detail}."),
+    "invalid_parameter": (400, "Invalid query parameter {name}: {detail}."),
+    "invalid_id": (400, "The id in the path is not a valid UUID."),
+    "body_too_large": (413, "Request body is larger than {limit} bytes."),
+    "unsupported_media_type": (415, "Request body must be JSON (Content-Type: application/json)."),
+    # campaigns and toggles
+    "campaign_not_found": (404, "Campaign not found."),
+    "external_id_in_use": (409, "That external campaign is already linked to another campaign."),
+    "campaign_completed": (409, "Campaign is completed and cannot be toggled."),
+    "status_conflict": (409, "Campaign status changed while this request ran. Please retry."),
+    "toggle_in_progress": (409, "Another status change for this campaign is in progress."),
+    "invalid_status": (400, "Status must be \"active\" or \"paused\"."),
+    "idempotency_key_reused": (
+        422, "This Idempotency-Key was already used for a different request.",
+    ),
+    "idempotency_key_in_progress": (
+        409, "A request with this Idempotency-Key is still in progress.",
+    ),
+    "invalid_idempotency_key": (400, "Idempotency-Key must be 1 to 200 printable characters."),
+    # external service (SPEC section 6, exact sentences)
+    "external_config_missing": (
+        503, "External service configuration missing. Contact administrator.",
+    ),
+    "external_auth_failed": (
+        502, "External service authentication failed. Please contact administrator.",
+    ),
+    "external_not_found": (
+        422, "Campaign not found in external service. Please verify the campaign exists.",
+    ),
+    "external_rate_limited": (
+        429, "External service rate limit exceeded. Please try again in a few minutes.",
+    ),
+    "external_error": (
+        502, "External service request failed ({status}). Please try again or contact support.",
+    ),
+    "external_unreachable": (
+        504, "Unable to connect to external service. Check your internet connection and try again.",
+    ),
+    "database_unavailable": (503, "Service temporarily unavailable. Please try again shortly."),
+    "internal_error": (500, "Internal error. Please try again or contact support."),
+    # webhooks
+    "webhooks_not_configured": (503, "Webhook receiver is not configured."),
+    "invalid_webhook_secret": (401, "Missing or invalid webhook secret."),
+    "invalid_event": (400, "Invalid event: {detail}."),
+    "payload_too_large": (413, "Event body is larger than {limit} bytes."),
+    # reconciler and drift
+    "reconcile_in_progress": (409, "A reconcile pass is already running."),
+    "run_not_found": (404, "Reconcile run not found."),
+    "finding_not_found": (404, "Drift finding not found."),
+    "finding_already_resolved": (409, "Drift finding is already resolved."),
+    "invalid_action": (
+        400, "Action must be one of \"adopt_remote\", \"push_local\", \"acknowledge\".",
+    ),
+    "drift_changed": (
+        409, "The external campaign changed since this finding was recorded. Review it again.",
+    ),
+    "not_fixable_remotely": (
+        409,
+        "The external campaign is unhealthy or suspended; fix it in the external service"
+        " dashboard.",
+    ),
+    "campaign_unlinked": (409, "Campaign is not linked to an external campaign."),
+}
+
+
+class ApiError(Exception):
+    """An error response: `code` must be a key of ERRORS."""
+
+    def __init__(self, code: str, *, retry_after: float | None = None, **fields: Any) -> None:
+        status, template = ERRORS[code]
+        super().__init__(code)
+        self.code = code
+        self.status = status
+        self.message = template.format(**fields) if fields else template
+        self.retry_after = retry_after
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message}}
+
+
+def from_external(exc: ExternalError) -> ApiError:
+    """The one mapping from the client's error tree to what users see."""
+    if isinstance(exc, ExternalConfigMissing):
+        return ApiError("external_config_missing")
+    if isinstance(exc, ExternalAuthFailed):
+        return ApiError("external_auth_failed")
+    if isinstance(exc, ExternalNotFound):
+        return ApiError("external_not_found")
+    if isinstance(exc, ExternalRateLimited):
+        return ApiError("external_rate_limited", retry_after=exc.retry_after or 60)
+    if isinstance(exc, ExternalUnreachable):
+        return ApiError("external_unreachable")
+    if isinstance(exc, ExternalStatusError | ExternalBadRequest):
+        return ApiError("external_error", status=exc.status)
+    return ApiError("external_error", status="unknown")

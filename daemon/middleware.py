@@ -1,0 +1,123 @@
+"""Request id, bearer auth, metrics and the one place errors become responses.
+
+Order (outermost first): request id → metrics → errors → auth → handler, so
+even a 401 or a 500 carries the request id, is counted, and has the SPEC
+error body. Unexpected exceptions are logged with their traceback and
+answered 500 `internal_error` with no detail.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+
+import structlog
+from aiohttp import web
+
+from daemon.bodies import MAX_BODY_BYTES, json_response
+from daemon.errors import ApiError, from_external
+from daemon.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from instantly.errors import ExternalError
+from sql import DatabaseUnavailable
+
+log = structlog.get_logger("daemon.http")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/webhooks/instantly"})
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+def _route_name(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
+
+@web.middleware
+async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    incoming = request.headers.get("X-Request-ID", "")
+    request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    request["request_id"] = request_id
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    try:
+        response = await handler(request)
+    finally:
+        structlog.contextvars.clear_contextvars()
+    response.headers["X-Request-ID"] = request_id
+    return response
+
+
+@web.middleware
+async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    finally:
+        route = _route_name(request)
+        HTTP_REQUESTS.labels(route=route, method=request.method, status=str(status)).inc()
+        HTTP_LATENCY.labels(route=route).observe(time.perf_counter() - started)
+
+
+def error_response(error: ApiError) -> web.Response:
+    headers = {}
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(max(1, round(error.retry_after)))
+    return json_response(error.body(), status=error.status, headers=headers)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return error_response(exc)
+    except ExternalError as exc:
+        return error_response(from_external(exc))
+    except DatabaseUnavailable as exc:
+        log.warning("database.unavailable", error=str(exc))
+        return error_response(ApiError("database_unavailable", retry_after=5))
+    except web.HTTPRequestEntityTooLarge:
+        return error_response(ApiError("body_too_large", limit=MAX_BODY_BYTES))
+    except web.HTTPMethodNotAllowed:
+        return error_response(ApiError("method_not_allowed"))
+    except web.HTTPNotFound:
+        return error_response(ApiError("not_found"))
+    except web.HTTPException as exc:
+        if exc.status >= 400:
+            log.info("http.error", status=exc.status)
+            return json_response(
+                {"error": {"code": "http_error", "message": exc.reason}}, status=exc.status
+            )
+        raise
+    except Exception:
+        log.exception("http.unhandled")
+        return error_response(ApiError("internal_error"))
+
+
+def auth_middleware(tokens: Iterable[str]) -> Callable:
+    """Bearer auth against API_TOKENS (no tokens: loopback-only, unauthenticated)."""
+    encoded = [t.encode() for t in tokens]
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if encoded and request.path not in PUBLIC_PATHS:
+            header = request.headers.get("Authorization", "")
+            scheme, _, given = header.partition(" ")
+            ok = False
+            if scheme.lower() == "bearer" and given:
+                candidate = given.strip().encode()
+                # Compare against every token so timing does not reveal which matched.
+                for token in encoded:
+                    ok |= hmac.compare_digest(candidate, token)
+            if not ok:
+                raise ApiError("unauthorized")
+        return await handler(request)
+
+    return middleware

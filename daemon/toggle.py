@@ -1,0 +1,235 @@
+"""The toggle path: external call first, local commit only on success.
+
+Invariants (SPEC section 6):
+- a linked campaign's local status changes only after the external call
+  succeeded; a failed call leaves it as it was and writes an audit row;
+- no database transaction is open while the external call runs: a lease
+  (`pending_*` columns, committed first) keeps other toggles away instead;
+- every change and every attempted call gets a `status_changes` row;
+- a crash between the remote success and the local commit leaves an
+  expiring lease that the reconciler settles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from daemon.errors import ApiError, from_external
+from daemon.messages import toggle_message
+from daemon.metrics import TOGGLES
+from instantly.client import InstantlyClient
+from instantly.errors import ExternalError
+from sql import Database
+
+log = structlog.get_logger("daemon.toggle")
+
+
+@dataclass(frozen=True)
+class ToggleResult:
+    campaign_id: str
+    campaign_name: str
+    previous_status: str
+    new_status: str
+    external_sync: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "campaign_id": self.campaign_id,
+            "campaign_name": self.campaign_name,
+            "previous_status": self.previous_status,
+            "new_status": self.new_status,
+            "external_sync": self.external_sync,
+            "message": self.message,
+        }
+
+
+def toggled_status(current: str) -> str:
+    """active → paused; draft or paused → active; completed cannot be toggled."""
+    if current == "completed":
+        raise ApiError("campaign_completed")
+    return "paused" if current == "active" else "active"
+
+
+class ToggleService:
+    """Changes campaign statuses following the atomic rule above."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        client: InstantlyClient,
+        full_pause_sync: bool,
+        lease_seconds: int,
+    ) -> None:
+        self._db = db
+        self._client = client
+        self._full_pause_sync = full_pause_sync
+        self._lease_seconds = lease_seconds
+
+    async def toggle(
+        self, campaign_id: uuid.UUID, *, source: str = "api", request_id: str | None = None
+    ) -> ToggleResult:
+        """Flip a campaign (POST /campaigns/{id}/toggle)."""
+        row = await self._load(campaign_id)
+        return await self._change(
+            row, toggled_status(row["status"]), source=source, request_id=request_id
+        )
+
+    async def set_status(
+        self,
+        campaign_id: uuid.UUID,
+        status: str,
+        *,
+        source: str = "api",
+        request_id: str | None = None,
+    ) -> ToggleResult:
+        """Put a campaign in `status` (active|paused); already there is a no-op."""
+        row = await self._load(campaign_id)
+        if row["status"] == "completed":
+            raise ApiError("campaign_completed")
+        if row["status"] == status:
+            return self._result(row, status, "noop")
+        return await self._change(row, status, source=source, request_id=request_id)
+
+    async def _load(self, campaign_id: uuid.UUID) -> Any:
+        row = await self._db.fetchrow("campaign_get", campaign_id)
+        if row is None:
+            raise ApiError("campaign_not_found")
+        return row
+
+    def _action(self, row: Any, new_status: str) -> str | None:
+        if row["external_id"] is None:
+            return None
+        if new_status == "active":
+            return "activate"
+        if new_status == "paused" and self._full_pause_sync:
+            return "pause"
+        return None
+
+    def _result(self, row: Any, new_status: str, external_sync: str) -> ToggleResult:
+        return ToggleResult(
+            campaign_id=str(row["id"]),
+            campaign_name=row["name"],
+            previous_status=row["status"],
+            new_status=new_status,
+            external_sync=external_sync,
+            message=toggle_message(external_sync, name=row["name"], status=new_status),
+        )
+
+    async def _change(
+        self, row: Any, new_status: str, *, source: str, request_id: str | None
+    ) -> ToggleResult:
+        action = self._action(row, new_status)
+        log.info(
+            "toggle.start", campaign=str(row["id"]), name=row["name"],
+            **{"from": row["status"], "to": new_status}, action=action,
+        )
+        try:
+            if action is None:
+                result = await self._change_locally(row, new_status, source, request_id)
+            else:
+                result = await self._change_with_call(row, new_status, action, source, request_id)
+        except ApiError as exc:
+            TOGGLES.labels(outcome=exc.code).inc()
+            log.warning("toggle.failed", campaign=str(row["id"]), code=exc.code)
+            raise
+        TOGGLES.labels(outcome=result.external_sync).inc()
+        log.info(
+            "toggle.done", campaign=str(row["id"]), to=new_status,
+            external_sync=result.external_sync,
+        )
+        return result
+
+    async def _change_locally(
+        self, row: Any, new_status: str, source: str, request_id: str | None
+    ) -> ToggleResult:
+        sync = "unlinked" if row["external_id"] is None else "local_only"
+        async with self._db.transaction() as tx:
+            won = await tx.fetchval(
+                "campaign_set_status_unleased",
+                row["id"], new_status, row["status"], self._lease_seconds,
+            )
+            if won is None:
+                raise await self._why_missed(tx, row["id"])
+            await tx.execute(
+                "status_change_insert", row["id"], row["status"], new_status, source,
+                None, "applied", None, request_id,
+            )
+        return self._result(row, new_status, sync)
+
+    async def _change_with_call(
+        self, row: Any, new_status: str, action: str, source: str, request_id: str | None
+    ) -> ToggleResult:
+        token = uuid.uuid4()
+        claimed = await self._db.fetchval(
+            "campaign_claim_lease",
+            row["id"], new_status, token, row["status"], self._lease_seconds,
+        )
+        if claimed is None:
+            raise await self._why_missed(self._db, row["id"])
+        # Shielded: once the call is on its way, a cancelled request must still
+        # record the outcome (or leave the lease for the reconciler).
+        return await asyncio.shield(
+            self._call_and_commit(row, new_status, action, token, source, request_id)
+        )
+
+    async def _call_and_commit(
+        self,
+        row: Any,
+        new_status: str,
+        action: str,
+        token: uuid.UUID,
+        source: str,
+        request_id: str | None,
+    ) -> ToggleResult:
+        external_id = row["external_id"]
+        started = time.perf_counter()
+        try:
+            call = self._client.activate if action == "activate" else self._client.pause
+            remote = await call(external_id)
+        except ExternalError as exc:
+            error = from_external(exc)
+            log.warning(
+                "external.failed", action=action, external_id=external_id, code=error.code,
+                duration_ms=round((time.perf_counter() - started) * 1000, 1),
+            )
+            async with self._db.transaction() as tx:
+                await tx.execute("campaign_release_lease", row["id"], token)
+                await tx.execute(
+                    "status_change_insert", row["id"], row["status"], new_status, source,
+                    action, "external_failed", error.code, request_id,
+                )
+            raise error from exc
+        remote_status = remote.get("status") if isinstance(remote, dict) else None
+        if not isinstance(remote_status, int):
+            remote_status = None
+        async with self._db.transaction() as tx:
+            committed = await tx.fetchval(
+                "campaign_commit_lease", row["id"], token, remote_status
+            )
+            outcome = "applied" if committed is not None else "lease_lost"
+            await tx.execute(
+                "status_change_insert", row["id"], row["status"], new_status, source,
+                action, outcome, None if committed else "status_conflict", request_id,
+            )
+        if committed is None:
+            # The lease expired and was settled or taken over while we waited.
+            current = await self._db.fetchrow("campaign_get", row["id"])
+            if current is None or current["status"] != new_status:
+                raise ApiError("status_conflict")
+        return self._result(row, new_status, "activated" if action == "activate" else "paused")
+
+    async def _why_missed(self, runner: Any, campaign_id: uuid.UUID) -> ApiError:
+        state = await runner.fetchrow("campaign_lease_state", campaign_id, self._lease_seconds)
+        if state is None:
+            return ApiError("campaign_not_found")
+        if state["leased"]:
+            return ApiError("toggle_in_progress")
+        return ApiError("status_conflict")

@@ -1,0 +1,324 @@
+"""Instantly API v2 client: one aiohttp session, retries, a shared rate limit.
+
+Every public method is one *logical* operation bounded by
+`timeout_seconds`, retries included. Retries (exponential backoff with full
+jitter, honouring `Retry-After`) happen only on 429, 5xx and network errors,
+and only for idempotent calls; 400/401/403/404 are final. A token bucket
+shared by every caller in the process keeps us under the workspace limit.
+Failures surface as the `instantly.errors` tree, never as aiohttp errors.
+The API key is sent as a Bearer header and never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import structlog
+from aiolimiter import AsyncLimiter
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from instantly.errors import (
+    ExternalAuthFailed,
+    ExternalBadRequest,
+    ExternalConfigMissing,
+    ExternalError,
+    ExternalNotFound,
+    ExternalRateLimited,
+    ExternalStatusError,
+    ExternalUnreachable,
+)
+from instantly.metrics import EXTERNAL_CALLS, EXTERNAL_LATENCY
+
+log = structlog.get_logger("instantly")
+
+_RETRYABLE = (ExternalRateLimited, ExternalStatusError, ExternalUnreachable)
+
+
+@dataclass
+class CallStats:
+    """Counts HTTP attempts made on behalf of one caller (e.g. one reconcile pass)."""
+
+    calls: int = 0
+
+
+def make_limiter(max_rps: float) -> AsyncLimiter:
+    """A bucket of `max_rps` tokens per second (bursts up to one second's worth)."""
+    rate = max(1.0, max_rps)
+    return AsyncLimiter(max_rate=rate, time_period=rate / max_rps)
+
+
+def _retry_after(headers: Any) -> float | None:
+    raw = headers.get("Retry-After")
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        return None  # an HTTP-date: fall back to our own backoff
+
+
+def _status_error(status: int, headers: Any) -> ExternalError:
+    if status in (401, 403):
+        return ExternalAuthFailed(status)
+    if status == 404:
+        return ExternalNotFound("not found")
+    if status in (400, 422):
+        return ExternalBadRequest(status)
+    if status == 429:
+        return ExternalRateLimited(_retry_after(headers))
+    return ExternalStatusError(status)
+
+
+class InstantlyClient:
+    """The process's client for the Instantly API v2 (see module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        api_key: str | None,
+        timeout_seconds: float = 15.0,
+        max_retries: int = 3,
+        limiter: AsyncLimiter | None = None,
+        backoff_base: float = 0.2,
+        backoff_max: float = 5.0,
+    ) -> None:
+        self._session = session
+        self._base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._timeout = timeout_seconds
+        self._max_retries = max_retries
+        self._limiter = limiter or make_limiter(10)
+        self._backoff_base = backoff_base
+        self._backoff_max = backoff_max
+
+    @property
+    def configured(self) -> bool:
+        return bool(self._api_key)
+
+    # -- campaigns ---------------------------------------------------------
+
+    async def activate(self, campaign_id: str) -> dict[str, Any]:
+        """POST /api/v2/campaigns/{id}/activate → the Campaign."""
+        return await self._request(
+            "activate", "POST", f"/api/v2/campaigns/{campaign_id}/activate",
+            json_body={}, external_id=campaign_id,
+        )
+
+    async def pause(self, campaign_id: str) -> dict[str, Any]:
+        """POST /api/v2/campaigns/{id}/pause → the Campaign."""
+        return await self._request(
+            "pause", "POST", f"/api/v2/campaigns/{campaign_id}/pause",
+            json_body={}, external_id=campaign_id,
+        )
+
+    async def get_campaign(self, campaign_id: str) -> dict[str, Any]:
+        """GET /api/v2/campaigns/{id} → the Campaign."""
+        return await self._request(
+            "get", "GET", f"/api/v2/campaigns/{campaign_id}", external_id=campaign_id
+        )
+
+    async def list_campaigns_page(
+        self, *, limit: int = 100, starting_after: str | None = None,
+        stats: CallStats | None = None,
+    ) -> dict[str, Any]:
+        """One page of GET /api/v2/campaigns."""
+        params: dict[str, str] = {"limit": str(limit)}
+        if starting_after:
+            params["starting_after"] = starting_after
+        page = await self._request(
+            "list", "GET", "/api/v2/campaigns", params=params, stats=stats
+        )
+        if not isinstance(page, dict) or not isinstance(page.get("items", []), list):
+            raise ExternalStatusError(200)
+        return page
+
+    async def iter_campaign_pages(
+        self, *, limit: int = 100, stats: CallStats | None = None
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Yield every page of campaigns, following `next_starting_after`.
+
+        Stops on a missing cursor or an empty page (a last page may still carry
+        a cursor), and on a cursor seen before, so a misbehaving server cannot
+        loop us forever.
+        """
+        cursor: str | None = None
+        seen: set[str] = set()
+        while True:
+            page = await self.list_campaigns_page(
+                limit=limit, starting_after=cursor, stats=stats
+            )
+            items = page.get("items") or []
+            if items:
+                yield items
+            cursor = page.get("next_starting_after") or None
+            if not items or not cursor or cursor in seen:
+                return
+            seen.add(cursor)
+
+    # -- webhooks ----------------------------------------------------------
+
+    async def create_webhook(
+        self, *, target_hook_url: str, event_type: str = "all_events",
+        campaign: str | None = None, headers: dict[str, str] | None = None,
+        name: str | None = None,
+    ) -> dict[str, Any]:
+        """POST /api/v2/webhooks. Not idempotent: only a 429 is retried."""
+        body: dict[str, Any] = {"target_hook_url": target_hook_url, "event_type": event_type}
+        if campaign:
+            body["campaign"] = campaign
+        if headers:
+            body["headers"] = headers
+        if name:
+            body["name"] = name
+        return await self._request(
+            "create_webhook", "POST", "/api/v2/webhooks", json_body=body, idempotent=False
+        )
+
+    async def list_webhooks(self) -> list[dict[str, Any]]:
+        """Every webhook of the workspace (all pages)."""
+        items: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            params = {"limit": "100"}
+            if cursor:
+                params["starting_after"] = cursor
+            page = await self._request("list_webhooks", "GET", "/api/v2/webhooks", params=params)
+            batch = page.get("items") or []
+            items.extend(batch)
+            cursor = page.get("next_starting_after") or None
+            if not batch or not cursor:
+                return items
+
+    # -- transport ---------------------------------------------------------
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            return retry_after
+        ceiling = min(self._backoff_max, self._backoff_base * 2 ** (state.attempt_number - 1))
+        return random.uniform(0, ceiling)  # full jitter
+
+    async def _request(
+        self,
+        action: str,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        json_body: dict[str, Any] | None = None,
+        idempotent: bool = True,
+        external_id: str | None = None,
+        stats: CallStats | None = None,
+    ) -> Any:
+        if not self._api_key:
+            raise ExternalConfigMissing("no API key configured")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout
+
+        def retryable(exc: BaseException) -> bool:
+            if isinstance(exc, ExternalRateLimited):
+                return True  # a 429 means the request was not processed
+            return idempotent and isinstance(exc, _RETRYABLE)
+
+        def past_deadline(state: RetryCallState) -> bool:
+            return loop.time() + (state.upcoming_sleep or 0) >= deadline
+
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(retryable),
+            wait=self._wait,
+            stop=stop_after_attempt(self._max_retries + 1) | past_deadline,
+            reraise=True,
+        )
+        attempt = 0
+
+        async def one_attempt() -> Any:
+            nonlocal attempt
+            attempt += 1
+            return await self._attempt(
+                action, method, path, params=params, json_body=json_body,
+                attempt=attempt, external_id=external_id, deadline=deadline, stats=stats,
+            )
+
+        return await retrying(one_attempt)
+
+    async def _attempt(
+        self,
+        action: str,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None,
+        json_body: dict[str, Any] | None,
+        attempt: int,
+        external_id: str | None,
+        deadline: float,
+        stats: CallStats | None,
+    ) -> Any:
+        loop = asyncio.get_running_loop()
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            raise ExternalUnreachable("deadline exceeded")
+        try:
+            async with asyncio.timeout(remaining):
+                await self._limiter.acquire()
+        except TimeoutError:
+            raise ExternalRateLimited(None) from None
+        log.info("external.call", action=action, external_id=external_id, attempt=attempt)
+        if stats is not None:
+            stats.calls += 1
+        headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"}
+        kwargs: dict[str, Any] = {"params": params, "headers": headers}
+        if json_body is not None:
+            kwargs["json"] = json_body  # sets Content-Type: application/json
+        started = time.perf_counter()
+        remaining = max(0.001, deadline - loop.time())
+        try:
+            async with self._session.request(
+                method, self._base_url + path,
+                timeout=aiohttp.ClientTimeout(total=remaining), **kwargs,
+            ) as resp:
+                status = resp.status
+                if 200 <= status < 300:
+                    data = await resp.json(content_type=None)
+                    error: ExternalError | None = None
+                else:
+                    await resp.read()
+                    data = None
+                    error = _status_error(status, resp.headers)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            elapsed = time.perf_counter() - started
+            self._observe(action, "unreachable", elapsed)
+            log.warning(
+                "external.error", action=action, external_id=external_id, attempt=attempt,
+                status=None, code="external_unreachable", error=type(exc).__name__,
+                duration_ms=round(elapsed * 1000, 1),
+            )
+            raise ExternalUnreachable(type(exc).__name__) from exc
+        elapsed = time.perf_counter() - started
+        if error is None:
+            self._observe(action, "ok", elapsed)
+            log.info(
+                "external.ok", action=action, external_id=external_id, attempt=attempt,
+                status=status, duration_ms=round(elapsed * 1000, 1),
+            )
+            return data
+        self._observe(action, str(status), elapsed)
+        log.warning(
+            "external.error", action=action, external_id=external_id, attempt=attempt,
+            status=status, code=type(error).__name__, duration_ms=round(elapsed * 1000, 1),
+        )
+        raise error
+
+    @staticmethod
+    def _observe(action: str, outcome: str, seconds: float) -> None:
+        EXTERNAL_CALLS.labels(action=action, outcome=outcome).inc()
+        EXTERNAL_LATENCY.labels(action=action).observe(seconds)

@@ -1,0 +1,46 @@
+"""Apply `sql/migrations/NNNN_name.sql` in order, once each.
+
+Runs under a session advisory lock so several replicas can start at once:
+the first applies, the others wait and then find nothing left to do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sql.db import Database
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATION_LOCK_KEY = 7_412_001
+
+
+def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[str, str]]:
+    """(version, sql) pairs sorted by file name."""
+    return [(p.stem, p.read_text()) for p in sorted(directory.glob("[0-9][0-9][0-9][0-9]_*.sql"))]
+
+
+async def migrate(db: Database) -> list[str]:
+    """Apply pending migrations; return the versions applied now."""
+    applied_now: list[str] = []
+    async with db.connection() as conn:
+        await conn.execute("advisory_lock", MIGRATION_LOCK_KEY)
+        try:
+            await conn.execute("create_migrations_table")
+            done = {r["version"] for r in await conn.fetch("applied_migrations")}
+            for version, text in migration_files():
+                if version in done:
+                    continue
+                async with conn.connection.transaction():
+                    await conn.connection.execute(text)
+                    await conn.execute("record_migration", version)
+                applied_now.append(version)
+        finally:
+            await conn.execute("advisory_unlock", MIGRATION_LOCK_KEY)
+    return applied_now
+
+
+async def pending_migrations(db: Database) -> list[str]:
+    """Versions on disk not yet applied (for /readyz)."""
+    exists = await db.fetchval("migrations_table_exists")
+    done = {r["version"] for r in await db.fetch("applied_migrations")} if exists else set()
+    return [v for v, _ in migration_files() if v not in done]

@@ -1,0 +1,143 @@
+-- Campaign rows as the API shows them, the toggle path's leases, and the audit log.
+-- Campaign columns are always selected with their event counts (`events`).
+
+-- name: campaign_insert
+WITH c AS (
+    INSERT INTO campaigns (client_id, name, external_id, email_subject, email_body)
+    VALUES ($1, $2, $3, $4, $5)
+    RETURNING *
+)
+SELECT c.*, '{}'::jsonb AS events FROM c;
+
+-- name: campaign_get
+SELECT c.*,
+       COALESCE((SELECT jsonb_object_agg(e.event_type, e.count)
+                   FROM campaign_event_counts e
+                  WHERE e.campaign_external_id = c.external_id), '{}'::jsonb) AS events
+  FROM campaigns c
+ WHERE c.id = $1;
+
+-- name: campaign_list
+-- $1 client_id, $2 status, $3 linked, $4 cursor created_at, $5 cursor id, $6 limit
+SELECT c.*,
+       COALESCE((SELECT jsonb_object_agg(e.event_type, e.count)
+                   FROM campaign_event_counts e
+                  WHERE e.campaign_external_id = c.external_id), '{}'::jsonb) AS events
+  FROM campaigns c
+ WHERE ($1::text IS NULL OR c.client_id = $1)
+   AND ($2::text IS NULL OR c.status = $2)
+   AND ($3::boolean IS NULL OR (c.external_id IS NOT NULL) = $3)
+   AND ($4::timestamptz IS NULL OR (c.created_at, c.id) > ($4, $5::uuid))
+ ORDER BY c.created_at, c.id
+ LIMIT $6;
+
+-- name: campaign_update
+-- $2..$5: new values; $6..$9: whether each was given (so null can unlink).
+WITH c AS (
+    UPDATE campaigns
+       SET name          = CASE WHEN $6 THEN $2 ELSE name END,
+           external_id   = CASE WHEN $7 THEN $3 ELSE external_id END,
+           email_subject = CASE WHEN $8 THEN $4 ELSE email_subject END,
+           email_body    = CASE WHEN $9 THEN $5 ELSE email_body END,
+           remote_status = CASE WHEN $7 AND $3 IS DISTINCT FROM external_id
+                                THEN NULL ELSE remote_status END,
+           remote_checked_at = CASE WHEN $7 AND $3 IS DISTINCT FROM external_id
+                                    THEN NULL ELSE remote_checked_at END,
+           version       = version + 1,
+           updated_at    = now()
+     WHERE id = $1
+    RETURNING *
+)
+SELECT c.*,
+       COALESCE((SELECT jsonb_object_agg(e.event_type, e.count)
+                   FROM campaign_event_counts e
+                  WHERE e.campaign_external_id = c.external_id), '{}'::jsonb) AS events
+  FROM c;
+
+-- name: campaign_history
+SELECT id, campaign_id, from_status, to_status, source, external_action, outcome,
+       error_code, request_id, at
+  FROM status_changes
+ WHERE campaign_id = $1
+ ORDER BY id DESC
+ LIMIT $2;
+
+-- name: campaign_set_status_unleased
+-- Local-only change: wins only if the status is still what we read and no live lease holds it.
+-- $1 id, $2 new status, $3 expected status, $4 lease seconds
+UPDATE campaigns
+   SET status = $2, pending_status = NULL, pending_since = NULL, pending_token = NULL,
+       version = version + 1, updated_at = now(), status_changed_at = now()
+ WHERE id = $1 AND status = $3
+   AND (pending_token IS NULL OR pending_since < now() - make_interval(secs => $4))
+RETURNING id;
+
+-- name: campaign_claim_lease
+-- $1 id, $2 pending status, $3 token, $4 expected status, $5 lease seconds
+UPDATE campaigns
+   SET pending_status = $2, pending_since = now(), pending_token = $3
+ WHERE id = $1 AND status = $4
+   AND (pending_token IS NULL OR pending_since < now() - make_interval(secs => $5))
+RETURNING id;
+
+-- name: campaign_commit_lease
+-- The external call succeeded: apply the pending status if our lease still holds.
+-- $3 is the remote status code the call returned.
+UPDATE campaigns
+   SET status = pending_status, pending_status = NULL, pending_since = NULL,
+       pending_token = NULL, remote_status = $3, remote_checked_at = now(),
+       version = version + 1, updated_at = now(), status_changed_at = now()
+ WHERE id = $1 AND pending_token = $2
+RETURNING id;
+
+-- name: campaign_release_lease
+UPDATE campaigns
+   SET pending_status = NULL, pending_since = NULL, pending_token = NULL
+ WHERE id = $1 AND pending_token = $2;
+
+-- name: campaign_lease_state
+-- Why a conditional update missed: current status and whether a live lease holds the row.
+SELECT status,
+       pending_token IS NOT NULL
+         AND pending_since >= now() - make_interval(secs => $2) AS leased
+  FROM campaigns
+ WHERE id = $1;
+
+-- name: status_change_insert
+INSERT INTO status_changes
+       (campaign_id, from_status, to_status, source, external_action, outcome, error_code,
+        request_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8);
+
+-- name: idempotency_claim
+INSERT INTO idempotency_keys (key, fingerprint) VALUES ($1, $2)
+ON CONFLICT (key) DO NOTHING
+RETURNING key;
+
+-- name: idempotency_get
+SELECT key, fingerprint, state, response_status, response_body, created_at,
+       created_at < now() - interval '24 hours' AS expired,
+       state = 'running' AND created_at < now() - make_interval(secs => $2) AS abandoned
+  FROM idempotency_keys
+ WHERE key = $1;
+
+-- name: idempotency_takeover
+-- Replace an expired (24 h) or abandoned (crashed while running) key.
+UPDATE idempotency_keys
+   SET fingerprint = $2, state = 'running', response_status = NULL, response_body = NULL,
+       created_at = now()
+ WHERE key = $1
+   AND (created_at < now() - interval '24 hours'
+        OR (state = 'running' AND created_at < now() - make_interval(secs => $3)))
+RETURNING key;
+
+-- name: idempotency_finish
+UPDATE idempotency_keys
+   SET state = 'done', response_status = $2, response_body = $3
+ WHERE key = $1;
+
+-- name: idempotency_forget
+DELETE FROM idempotency_keys WHERE key = $1 AND state = 'running';
+
+-- name: idempotency_prune
+DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours';

@@ -1,0 +1,21 @@
+-- Read-only inspection used by the test-suite and by ops to compare database states.
+
+-- name: state_fingerprint
+-- One md5 per table over its whole content: equal fingerprints, equal data.
+SELECT (SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) FROM campaigns t)
+           AS campaigns,
+       (SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) FROM status_changes t)
+           AS status_changes,
+       (SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t.key), '')) FROM idempotency_keys t)
+           AS idempotency_keys,
+       (SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) FROM webhook_events t)
+           AS webhook_events,
+       (SELECT md5(coalesce(string_agg(t::text, '|'
+                   ORDER BY t.campaign_external_id, t.event_type), ''))
+          FROM campaign_event_counts t) AS campaign_event_counts,
+       (SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) FROM drift_findings t)
+           AS drift_findings;
+
+-- name: status_changes_for
+SELECT * FROM status_changes WHERE campaign_id = $1 ORDER BY id;
+
