@@ -1,0 +1,45 @@
+"""`serve`: run the app until SIGTERM/SIGINT, then shut down gracefully.
+
+On a signal the listener closes, in-flight requests get up to
+`SHUTDOWN_GRACE_SECONDS` to finish, then cleanup contexts run in reverse
+(scheduler, webhook batcher, HTTP session, pool) and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import structlog
+from aiohttp import web
+
+from daemon.app import build_app
+from daemon.config import Settings
+from daemon.runtime import resolve_dsn
+
+log = structlog.get_logger("daemon")
+
+SHUTDOWN_GRACE_SECONDS = 30.0
+
+
+async def serve(settings: Settings) -> int:
+    app = build_app(settings, dsn=resolve_dsn(settings))
+    runner = web.AppRunner(
+        app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_SECONDS
+    )
+    await runner.setup()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        site = web.TCPSite(runner, settings.host, settings.port)
+        await site.start()
+        log.info("http.listening", host=settings.host, port=settings.port,
+                 authenticated=bool(settings.api_tokens))
+        await stop.wait()
+        log.info("http.stopping")
+    finally:
+        await runner.cleanup()
+        log.info("http.stopped")
+    return 0
