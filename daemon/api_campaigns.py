@@ -26,6 +26,7 @@ from daemon.bodies import (
 )
 from daemon.errors import ApiError
 from daemon.idempotency import idempotent
+from daemon.middleware import REQUEST_ID
 from daemon.schemas import BulkStatusBody, CampaignCreate, CampaignPatch, StatusBody
 from daemon.services import SERVICES
 from sql import DatabaseUnavailable
@@ -134,7 +135,7 @@ async def toggle_campaign(request: web.Request) -> web.Response:
 
     async def run() -> web.Response:
         result = await services.toggles.toggle(
-            campaign_id, source="api", request_id=request["request_id"]
+            campaign_id, source="api", request_id=request[REQUEST_ID]
         )
         return json_response(result.as_dict())
 
@@ -148,7 +149,7 @@ async def set_campaign_status(request: web.Request) -> web.Response:
 
     async def run() -> web.Response:
         result = await services.toggles.set_status(
-            campaign_id, body.status, source="api", request_id=request["request_id"]
+            campaign_id, body.status, source="api", request_id=request[REQUEST_ID]
         )
         return json_response(result.as_dict())
 
@@ -166,7 +167,7 @@ async def bulk_set_status(request: web.Request) -> web.Response:
         async with semaphore:
             try:
                 result = await services.toggles.set_status(
-                    campaign_id, body.status, source="bulk", request_id=request["request_id"]
+                    campaign_id, body.status, source="bulk", request_id=request[REQUEST_ID]
                 )
             except ApiError as exc:
                 return {"campaign_id": str(campaign_id), "ok": False, **exc.body()}

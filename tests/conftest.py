@@ -141,7 +141,7 @@ AppFactory = Callable[..., Awaitable[TestClient]]
 
 @pytest.fixture
 def make_api(
-    aiohttp_client: Any, dsn: str, fake: FakeInstantlyServer
+    dsn: str, fake: FakeInstantlyServer, aiohttp_client: Any
 ) -> AppFactory:
     """Start the daemon's app (real server on loopback) with settings overrides."""
 

@@ -1,0 +1,593 @@
+"""A fake Instantly API v2 server (aiohttp), faithful to the official shapes.
+
+Used by the tests, the benchmarks, `selftest` and `demo` in place of the real
+API, which is unreachable from our machines. It keeps a workspace in memory:
+campaigns (official `Campaign` shape and status codes), webhooks and their
+delivery log. It enforces Bearer auth and a workspace rate limit (429 with
+`Retry-After`), paginates with `starting_after` / `next_starting_after`, and
+lets tests inject faults for the next N calls (a status, a delay, a held
+response after the change was made, a dropped connection). Control endpoints
+under `/_fake/` are unauthenticated, never rate-limited and never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import collections
+import datetime as dt
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+WORKSPACE_ID = "0199a3f0-0000-7000-8000-00000000feed"
+
+
+def _now_iso() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    reasons = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+               429: "Too Many Requests"}
+    body = {"statusCode": status, "error": reasons.get(status, "Error"), "message": message}
+    return web.json_response(body, status=status, headers=headers)
+
+
+@dataclass
+class Fault:
+    count: int
+    status: int | None = None
+    delay_ms: int = 0
+    hold_ms: int = 0
+    drop: bool = False
+    retry_after: float | None = None
+    path: str | None = None
+    method: str | None = None
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.path is None or self.path in path) and (
+            self.method is None or self.method.upper() == method
+        )
+
+
+class FakeState:
+    """The in-memory workspace: campaigns, webhooks, deliveries, faults, call log."""
+
+    def __init__(self) -> None:
+        self.campaigns: dict[str, dict[str, Any]] = {}
+        self._ids: list[str] = []
+        self.webhooks: dict[str, dict[str, Any]] = {}
+        self.webhook_events: list[dict[str, Any]] = []
+        self.faults: list[Fault] = []
+        self.calls: list[dict[str, Any]] = []
+        self.repeat_on_next_page: set[str] = set()
+
+    # -- campaigns ---------------------------------------------------------
+
+    def add_campaign(self, *, name: str, status: int = 0, id: str | None = None
+                     ) -> dict[str, Any]:
+        campaign_id = id or str(uuid.uuid4())
+        now = _now_iso()
+        campaign = {
+            "id": campaign_id, "name": name, "status": status,
+            "campaign_schedule": {"schedules": []},
+            "timestamp_created": now, "timestamp_updated": now,
+            "daily_limit": 50, "stop_on_reply": True, "email_list": [],
+        }
+        if campaign_id not in self.campaigns:
+            bisect.insort(self._ids, campaign_id)
+        self.campaigns[campaign_id] = campaign
+        return campaign
+
+    def add_campaigns(self, count: int, *, status: int = 0, name_prefix: str = "Campaign"
+                      ) -> list[dict[str, Any]]:
+        now = _now_iso()
+        made = []
+        for i in range(count):
+            campaign_id = str(uuid.uuid4())
+            campaign = {
+                "id": campaign_id, "name": f"{name_prefix} {i + 1}", "status": status,
+                "campaign_schedule": {"schedules": []},
+                "timestamp_created": now, "timestamp_updated": now,
+            }
+            self.campaigns[campaign_id] = campaign
+            made.append(campaign)
+        self._ids = sorted(self.campaigns)
+        return made
+
+    def set_status(self, campaign_id: str, status: int) -> dict[str, Any]:
+        campaign = self.campaigns[campaign_id]
+        campaign["status"] = status
+        campaign["timestamp_updated"] = _now_iso()
+        return campaign
+
+    def delete_campaign(self, campaign_id: str) -> None:
+        if self.campaigns.pop(campaign_id, None) is not None:
+            index = bisect.bisect_left(self._ids, campaign_id)
+            del self._ids[index]
+
+    def page(self, *, limit: int, starting_after: str | None) -> tuple[list[dict], str | None]:
+        start = bisect.bisect_right(self._ids, starting_after) if starting_after else 0
+        ids = self._ids[start:start + limit]
+        items = [self.campaigns[i] for i in ids]
+        # Test seam: a campaign listed again at the top of the next page, as a
+        # server whose ordering shifts under concurrent writes would do.
+        if starting_after and self.repeat_on_next_page:
+            items = [self.campaigns[i] for i in sorted(self.repeat_on_next_page)
+                     if i in self.campaigns] + items
+            self.repeat_on_next_page = set()
+        cursor = ids[-1] if len(ids) == limit else None
+        return items, cursor
+
+    # -- faults and calls --------------------------------------------------
+
+    def add_fault(self, *, count: int = 1, status: int | None = None, delay_ms: int = 0,
+                  hold_ms: int = 0, drop: bool = False, retry_after: float | None = None,
+                  path: str | None = None, method: str | None = None) -> None:
+        self.faults.append(Fault(count=count, status=status, delay_ms=delay_ms,
+                                 hold_ms=hold_ms, drop=drop, retry_after=retry_after,
+                                 path=path, method=method))
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
+    def take_fault(self, method: str, path: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.matches(method, path):
+                fault.count -= 1
+                if fault.count <= 0:
+                    self.faults.remove(fault)
+                return fault
+        return None
+
+    def calls_to(self, *, method: str | None = None, path_contains: str | None = None
+                 ) -> list[dict[str, Any]]:
+        return [c for c in self.calls
+                if (method is None or c["method"] == method)
+                and (path_contains is None or path_contains in c["path"])]
+
+    def reset(self) -> None:
+        self.__init__()  # type: ignore[misc]
+
+
+class _RateLimit:
+    """Workspace limit: N per rolling second and 6,000 per rolling minute."""
+
+    def __init__(self, per_second: int, per_minute: int = 6000) -> None:
+        self.per_second = per_second
+        self.per_minute = max(per_minute, per_second)
+        self._hits: collections.deque[float] = collections.deque()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        while self._hits and now - self._hits[0] > 60:
+            self._hits.popleft()
+        last_second = len(self._hits) - bisect.bisect_right(self._hits, now - 1.0)
+        if last_second >= self.per_second or len(self._hits) >= self.per_minute:
+            return False
+        self._hits.append(now)
+        return True
+
+
+STATE: web.AppKey[FakeState] = web.AppKey("fake_state", FakeState)
+
+
+def build_app(state: FakeState, *, api_key: str, rate_limit_per_second: int
+              ) -> web.Application:
+    """The fake's aiohttp application over `state`."""
+    limiter = _RateLimit(rate_limit_per_second, per_minute=max(6000, rate_limit_per_second * 60))
+
+    @web.middleware
+    async def api_gate(request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.path.startswith("/_fake/"):
+            return await handler(request)
+        body = await request.text()
+        call = {
+            "method": request.method, "path": request.path, "query": dict(request.query),
+            "status": 0, "body": body, "content_type": request.headers.get("Content-Type"),
+            "authorized": request.headers.get("Authorization") == f"Bearer {api_key}",
+            "at": time.time(),
+        }
+        state.calls.append(call)
+        response = await _gate(request, handler, call, body)
+        if response is not None:
+            call["status"] = response.status
+        return response
+
+    async def _gate(request: web.Request, handler: Any, call: dict, body: str
+                    ) -> web.StreamResponse:
+        if not limiter.allow():
+            return _error(429, "Rate limit exceeded", {"Retry-After": "1"})
+        fault = state.take_fault(request.method, request.path)
+        if fault is not None:
+            if fault.delay_ms:
+                await asyncio.sleep(fault.delay_ms / 1000)
+            if fault.drop:
+                if request.transport is not None:
+                    request.transport.abort()
+                raise asyncio.CancelledError  # nothing is sent; the client sees a reset
+            if fault.status is not None:
+                headers = {}
+                if fault.retry_after is not None:
+                    headers["Retry-After"] = str(int(fault.retry_after))
+                return _error(fault.status, "Injected fault", headers)
+        if not call["authorized"]:
+            return _error(401, "Invalid API key")
+        if call["content_type"] and "json" in call["content_type"] and not body.strip() \
+                and request.method in ("POST", "PATCH", "PUT"):
+            return _error(400, "Body cannot be empty when content-type is set to "
+                               "'application/json'")
+        response = await handler(request)
+        if fault is not None and fault.hold_ms:
+            # The change is made; only the answer is late (or never heard).
+            await asyncio.sleep(fault.hold_ms / 1000)
+        return response
+
+    app = web.Application(middlewares=[api_gate])
+    app[STATE] = state
+    r = app.router
+    r.add_get("/api/v2/campaigns", list_campaigns)
+    r.add_get("/api/v2/campaigns/analytics", campaigns_analytics)
+    r.add_get("/api/v2/campaigns/{id}", get_campaign)
+    r.add_post("/api/v2/campaigns/{id}/activate", activate_campaign)
+    r.add_post("/api/v2/campaigns/{id}/pause", pause_campaign)
+    r.add_post("/api/v2/webhooks", create_webhook)
+    r.add_get("/api/v2/webhooks", list_webhooks)
+    r.add_get("/api/v2/webhooks/{id}", get_webhook)
+    r.add_patch("/api/v2/webhooks/{id}", patch_webhook)
+    r.add_delete("/api/v2/webhooks/{id}", delete_webhook)
+    r.add_post("/api/v2/webhooks/{id}/test", test_webhook)
+    r.add_post("/api/v2/webhooks/{id}/resume", resume_webhook)
+    r.add_get("/api/v2/webhook-events", list_webhook_events)
+    r.add_post("/_fake/campaigns", control_seed)
+    r.add_put("/_fake/campaigns/{id}/status", control_set_status)
+    r.add_delete("/_fake/campaigns/{id}", control_delete)
+    r.add_post("/_fake/faults", control_add_fault)
+    r.add_delete("/_fake/faults", control_clear_faults)
+    r.add_get("/_fake/calls", control_calls)
+    r.add_delete("/_fake/calls", control_clear_calls)
+    r.add_post("/_fake/webhooks/emit", control_emit)
+    r.add_post("/_fake/reset", control_reset)
+    return app
+
+
+def _limit(request: web.Request) -> int | web.Response:
+    raw = request.query.get("limit", "10")
+    try:
+        limit = int(raw)
+    except ValueError:
+        return _error(400, "querystring/limit must be integer")
+    if not 1 <= limit <= 100:
+        return _error(400, "querystring/limit must be >= 1 and <= 100")
+    return limit
+
+
+# -- campaigns -----------------------------------------------------------------
+
+async def list_campaigns(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    limit = _limit(request)
+    if isinstance(limit, web.Response):
+        return limit
+    search = request.query.get("search")
+    status = request.query.get("status")
+    if search or status:
+        items = [c for c in (state.campaigns[i] for i in state._ids)
+                 if (not search or search.lower() in c["name"].lower())
+                 and (status is None or str(c["status"]) == status)]
+        after = request.query.get("starting_after")
+        if after:
+            items = [c for c in items if c["id"] > after]
+        page = items[:limit]
+        cursor = page[-1]["id"] if len(page) == limit else None
+    else:
+        page, cursor = state.page(limit=limit, starting_after=request.query.get("starting_after"))
+    body: dict[str, Any] = {"items": page}
+    if cursor:
+        body["next_starting_after"] = cursor
+    return web.json_response(body)
+
+
+async def campaigns_analytics(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    return web.json_response([
+        {"campaign_id": c["id"], "campaign_name": c["name"], "campaign_status": c["status"],
+         "campaign_is_evergreen": False, "leads_count": 0, "contacted_count": 0,
+         "emails_sent_count": 0}
+        for c in (state.campaigns[i] for i in state._ids)
+    ])
+
+
+def _campaign_or_404(request: web.Request) -> dict[str, Any] | web.Response:
+    campaign = request.app[STATE].campaigns.get(request.match_info["id"])
+    if campaign is None:
+        return _error(404, "Campaign not found")
+    return campaign
+
+
+async def get_campaign(request: web.Request) -> web.Response:
+    campaign = _campaign_or_404(request)
+    return campaign if isinstance(campaign, web.Response) else web.json_response(campaign)
+
+
+async def _set(request: web.Request, status: int) -> web.Response:
+    campaign = _campaign_or_404(request)
+    if isinstance(campaign, web.Response):
+        return campaign
+    return web.json_response(request.app[STATE].set_status(campaign["id"], status))
+
+
+async def activate_campaign(request: web.Request) -> web.Response:
+    return await _set(request, 1)
+
+
+async def pause_campaign(request: web.Request) -> web.Response:
+    return await _set(request, 2)
+
+
+# -- webhooks ------------------------------------------------------------------
+
+async def _json_body(request: web.Request) -> dict[str, Any] | web.Response:
+    try:
+        data = json.loads(await request.text() or "null")
+    except ValueError:
+        return _error(400, "Body is not valid JSON")
+    if not isinstance(data, dict):
+        return _error(400, "body must be object")
+    return data
+
+
+async def create_webhook(request: web.Request) -> web.Response:
+    data = await _json_body(request)
+    if isinstance(data, web.Response):
+        return data
+    url = data.get("target_hook_url")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        return _error(400, "body/target_hook_url must be a URL")
+    headers = data.get("headers") or {}
+    if not isinstance(headers, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
+        return _error(400, "body/headers must be an object of strings")
+    hook = {
+        "id": str(uuid.uuid4()), "organization": WORKSPACE_ID,
+        "campaign": data.get("campaign"), "name": data.get("name"),
+        "target_hook_url": url, "event_type": data.get("event_type", "all_events"),
+        "custom_interest_value": data.get("custom_interest_value"), "headers": headers,
+        "timestamp_created": _now_iso(), "status": 1, "timestamp_error": None,
+    }
+    request.app[STATE].webhooks[hook["id"]] = hook
+    return web.json_response(hook)
+
+
+def _paged(request: web.Request, items: list[dict[str, Any]]) -> web.Response:
+    limit = _limit(request)
+    if isinstance(limit, web.Response):
+        return limit
+    items = sorted(items, key=lambda x: x["id"])
+    after = request.query.get("starting_after")
+    if after:
+        items = [x for x in items if x["id"] > after]
+    page = items[:limit]
+    body: dict[str, Any] = {"items": page}
+    if len(page) == limit:
+        body["next_starting_after"] = page[-1]["id"]
+    return web.json_response(body)
+
+
+async def list_webhooks(request: web.Request) -> web.Response:
+    return _paged(request, list(request.app[STATE].webhooks.values()))
+
+
+def _webhook_or_404(request: web.Request) -> dict[str, Any] | web.Response:
+    hook = request.app[STATE].webhooks.get(request.match_info["id"])
+    return hook if hook is not None else _error(404, "Webhook not found")
+
+
+async def get_webhook(request: web.Request) -> web.Response:
+    hook = _webhook_or_404(request)
+    return hook if isinstance(hook, web.Response) else web.json_response(hook)
+
+
+async def patch_webhook(request: web.Request) -> web.Response:
+    hook = _webhook_or_404(request)
+    if isinstance(hook, web.Response):
+        return hook
+    data = await _json_body(request)
+    if isinstance(data, web.Response):
+        return data
+    for key in ("name", "target_hook_url", "event_type", "campaign", "headers"):
+        if key in data:
+            hook[key] = data[key]
+    return web.json_response(hook)
+
+
+async def delete_webhook(request: web.Request) -> web.Response:
+    hook = _webhook_or_404(request)
+    if isinstance(hook, web.Response):
+        return hook
+    del request.app[STATE].webhooks[hook["id"]]
+    return web.json_response(hook)
+
+
+async def test_webhook(request: web.Request) -> web.Response:
+    hook = _webhook_or_404(request)
+    if isinstance(hook, web.Response):
+        return hook
+    payload = {"event_type": "webhook_test", "timestamp": _now_iso(), "workspace": WORKSPACE_ID}
+    results = await deliver(request.app[STATE], payload, only=[hook])
+    return web.json_response({"success": bool(results and results[0]["success"])})
+
+
+async def resume_webhook(request: web.Request) -> web.Response:
+    hook = _webhook_or_404(request)
+    if isinstance(hook, web.Response):
+        return hook
+    hook["status"], hook["timestamp_error"] = 1, None
+    return web.json_response(hook)
+
+
+async def list_webhook_events(request: web.Request) -> web.Response:
+    events = request.app[STATE].webhook_events
+    success = request.query.get("success")
+    if success in ("true", "false"):
+        events = [e for e in events if e["success"] == (success == "true")]
+    return _paged(request, events)
+
+
+async def deliver(state: FakeState, payload: dict[str, Any],
+                  only: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """POST `payload` to every matching active webhook with its custom headers."""
+    payload.setdefault("timestamp", _now_iso())
+    payload.setdefault("workspace", WORKSPACE_ID)
+    hooks = only if only is not None else [
+        h for h in state.webhooks.values()
+        if h["status"] == 1
+        and h["event_type"] in ("all_events", payload.get("event_type"))
+        and h["campaign"] in (None, payload.get("campaign_id"))
+    ]
+    results = []
+    async with aiohttp.ClientSession() as session:
+        for hook in hooks:
+            status, error = None, None
+            try:
+                async with session.post(hook["target_hook_url"], json=payload,
+                                        headers=hook["headers"],
+                                        timeout=aiohttp.ClientTimeout(total=30)) as resp:
+                    status = resp.status
+                    await resp.read()
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                error = type(exc).__name__
+            success = status is not None and 200 <= status < 300
+            now = dt.datetime.now(dt.UTC)
+            state.webhook_events.append({
+                "id": str(uuid.uuid4()),
+                "timestamp_created": now.isoformat().replace("+00:00", "Z"),
+                "timestamp_created_date": now.date().isoformat(),
+                "organization_id": WORKSPACE_ID, "payload": payload, "success": success,
+                "retry_count": 0, "will_retry": not success, "webhook_url": hook["target_hook_url"],
+                "status_code": status, "error_message": error, "timestamp_next_retry": None,
+            })
+            results.append({"webhook_id": hook["id"], "status_code": status,
+                            "success": success, "error": error})
+    return results
+
+
+# -- control endpoints -----------------------------------------------------------
+
+async def control_seed(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    data = await _json_body(request)
+    if isinstance(data, web.Response):
+        return data
+    if "count" in data:
+        items = state.add_campaigns(int(data["count"]), status=int(data.get("status", 0)),
+                                    name_prefix=str(data.get("name_prefix", "Campaign")))
+    else:
+        items = [state.add_campaign(name=c["name"], status=int(c.get("status", 0)),
+                                    id=c.get("id")) for c in data.get("campaigns", [])]
+    return web.json_response({"items": items})
+
+
+async def control_set_status(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    data = await _json_body(request)
+    if isinstance(data, web.Response):
+        return data
+    if request.match_info["id"] not in state.campaigns:
+        return _error(404, "Campaign not found")
+    return web.json_response(state.set_status(request.match_info["id"], int(data["status"])))
+
+
+async def control_delete(request: web.Request) -> web.Response:
+    request.app[STATE].delete_campaign(request.match_info["id"])
+    return web.Response(status=204)
+
+
+async def control_add_fault(request: web.Request) -> web.Response:
+    data = await _json_body(request)
+    if isinstance(data, web.Response):
+        return data
+    allowed = {"count", "status", "delay_ms", "hold_ms", "drop", "retry_after", "path", "method"}
+    request.app[STATE].add_fault(**{k: v for k, v in data.items() if k in allowed})
+    return web.json_response({"ok": True}, status=201)
+
+
+async def control_clear_faults(request: web.Request) -> web.Response:
+    request.app[STATE].clear_faults()
+    return web.Response(status=204)
+
+
+async def control_calls(request: web.Request) -> web.Response:
+    return web.json_response({"items": request.app[STATE].calls})
+
+
+async def control_clear_calls(request: web.Request) -> web.Response:
+    request.app[STATE].calls.clear()
+    return web.Response(status=204)
+
+
+async def control_emit(request: web.Request) -> web.Response:
+    data = await _json_body(request)
+    if isinstance(data, web.Response):
+        return data
+    if not isinstance(data.get("event_type"), str):
+        return _error(400, "event_type is required")
+    return web.json_response({"deliveries": await deliver(request.app[STATE], data)})
+
+
+async def control_reset(request: web.Request) -> web.Response:
+    request.app[STATE].reset()
+    return web.Response(status=204)
+
+
+class FakeInstantlyServer:
+    """The fake on a real loopback port (port 0 picks a free one)."""
+
+    def __init__(self, *, api_key: str = "fake-key", rate_limit_per_second: int = 100,
+                 host: str = "127.0.0.1", port: int = 0, state: FakeState | None = None
+                 ) -> None:
+        self.state = state or FakeState()
+        self._app = build_app(self.state, api_key=api_key,
+                              rate_limit_per_second=rate_limit_per_second)
+        self._host, self._port = host, port
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def start(self) -> FakeInstantlyServer:
+        self._runner = web.AppRunner(self._app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self._host, self._port)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://{self._host}:{port}"
+        return self
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def emit_event(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
+        return await deliver(self.state, dict(payload))
+
+
+async def run_forever(*, host: str, port: int, campaigns: int, api_key: str,
+                      rate_limit_per_second: int) -> None:
+    """Serve the fake until cancelled (CLI `fake-instantly`)."""
+    server = FakeInstantlyServer(api_key=api_key, rate_limit_per_second=rate_limit_per_second,
+                                 host=host, port=port)
+    if campaigns:
+        server.state.add_campaigns(campaigns, status=2)
+    await server.start()
+    print(f"fake Instantly listening on {server.url} (key {api_key!r}, {campaigns} campaigns)",
+          flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await server.close()

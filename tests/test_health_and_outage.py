@@ -1,0 +1,88 @@
+"""Health, readiness, metrics, OpenAPI, and recovery from a database outage."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+from tests.conftest import FAKE_KEY, create_campaign, linked_campaign
+from tests.tcp_proxy import TcpProxy
+
+
+def _via_proxy(dsn: str, port: int) -> str:
+    parts = urlsplit(dsn)
+    netloc = f"{parts.username or 'postgres'}@127.0.0.1:{port}"
+    if parts.password:
+        netloc = f"{parts.username}:{parts.password}@127.0.0.1:{port}"
+    return urlunsplit(parts._replace(netloc=netloc, query=""))
+
+
+def _target(dsn: str) -> tuple[str, int]:
+    parts = urlsplit(dsn)
+    if parts.hostname:
+        return parts.hostname, parts.port or 5432
+    query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
+    return query["host"], int(query.get("port", 5432))
+
+
+async def test_healthz_and_readyz(api) -> None:
+    assert (await api.get("/healthz")).status == 200
+    resp = await api.get("/readyz")
+    assert resp.status == 200
+    body = await resp.json()
+    assert body["checks"]["database"] is True
+    assert body["checks"]["migrations"] is True
+    assert body["checks"]["scheduler"] is True
+    assert body["checks"]["api_key_configured"] is True
+    assert body["checks"]["webhook_secret_configured"] is False
+    assert FAKE_KEY not in await resp.text()
+
+
+async def test_metrics_expose_requests_calls_and_toggles(api, fake) -> None:
+    campaign, _ = await linked_campaign(api, fake)
+    await api.post(f"/campaigns/{campaign['id']}/toggle")
+    text = await (await api.get("/metrics")).text()
+    assert 'instantly_sync_http_requests_total{method="POST",route="/campaigns/{id}/toggle"' in text
+    assert 'instantly_sync_external_calls_total{action="activate",outcome="ok"}' in text
+    assert "instantly_sync_external_call_seconds_bucket" in text
+    assert 'instantly_sync_toggles_total{outcome="activated"}' in text
+
+
+async def test_openapi_documents_every_route(api) -> None:
+    doc = await (await api.get("/openapi.json")).json()
+    assert doc["openapi"].startswith("3.")
+    routes = {
+        (r.method.lower(), r.resource.canonical)
+        for r in api.server.app.router.routes() if r.method != "HEAD"
+    }
+    documented = {(m, p) for p, ops in doc["paths"].items() for m in ops}
+    assert routes == documented
+
+
+async def test_database_outage_gives_503_and_recovers(make_api, dsn, fake) -> None:
+    proxy = await TcpProxy(*_target(dsn)).start()
+    try:
+        api = await make_api(dsn_override=_via_proxy(dsn, proxy.port))
+        campaign = await create_campaign(api)
+        await proxy.cut()
+        for method, path, body in (
+            ("GET", f"/campaigns/{campaign['id']}", None),
+            ("POST", "/campaigns", {"client_id": "a", "name": "b"}),
+            ("POST", f"/campaigns/{campaign['id']}/toggle", None),
+        ):
+            resp = await api.request(method, path, json=body)
+            assert resp.status == 503, path
+            assert await resp.json() == {"error": {
+                "code": "database_unavailable",
+                "message": "Service temporarily unavailable. Please try again shortly."}}
+            assert resp.headers["Retry-After"]
+        ready = await api.get("/readyz")
+        assert ready.status == 503
+        assert (await ready.json())["checks"]["database"] is False
+        await proxy.restore()
+        resp = await api.get(f"/campaigns/{campaign['id']}")
+        assert resp.status == 200
+        assert (await resp.json())["status"] == "draft"
+        assert (await api.post(f"/campaigns/{campaign['id']}/toggle")).status == 200
+        assert (await api.get("/readyz")).status == 200
+    finally:
+        await proxy.close()
