@@ -6,7 +6,6 @@ import io
 import uuid
 
 import aiohttp
-
 import pytest
 
 from sql import Database

@@ -1,0 +1,184 @@
+"""Store and apply webhook events in batches, acknowledging only after commit.
+
+Deliveries arrive concurrently; each request puts its parsed event on a
+queue and awaits a future. One writer task takes everything queued at that
+moment (up to `max_batch`) and writes it in a single transaction with
+set-based statements: insert-or-skip on the dedupe key, one aggregated
+upsert of the per-campaign counts, one UPDATE for completions. While it
+writes, new deliveries queue up, so batches grow with load and no request
+waits on a timer. Futures are resolved after COMMIT; on a database outage
+every waiter gets `DatabaseUnavailable` (HTTP 503, Instantly retries). A
+batch that fails for another reason is retried event by event, so one bad
+event cannot fail its neighbours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+
+import structlog
+
+from sql import Database, DatabaseUnavailable, Tx
+from webhooks.events import Event
+from webhooks.metrics import APPLY_SECONDS, BATCH_SIZE, EVENTS, type_label
+
+log = structlog.get_logger("webhooks")
+
+COMPLETED = "campaign_completed"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    status: str  # "accepted" | "duplicate"
+    event_id: int
+
+
+@dataclass
+class _Pending:
+    event: Event
+    future: asyncio.Future[Receipt]
+    received: float = field(default_factory=time.perf_counter)
+
+
+class WebhookStore:
+    """The single writer of webhook events for this process."""
+
+    def __init__(self, *, db: Database, max_batch: int = 256) -> None:
+        self._db = db
+        self._max_batch = max_batch
+        self._queue: collections.deque[_Pending] = collections.deque()
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="webhook-writer")
+
+    async def close(self) -> None:
+        """Finish what is queued, then stop."""
+        self._closing = True
+        self._wakeup.set()
+        if self._task is not None:
+            await self._task
+
+    async def submit(self, event: Event) -> Receipt:
+        """Store and apply one event; returns once it is committed."""
+        if self._closing or self._task is None:
+            raise DatabaseUnavailable("receiver is shutting down")
+        pending = _Pending(event, asyncio.get_running_loop().create_future())
+        self._queue.append(pending)
+        self._wakeup.set()
+        # Shielded: a client that hangs up does not cancel the write of others.
+        return await asyncio.shield(pending.future)
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._queue:
+                batch = [self._queue.popleft()
+                         for _ in range(min(self._max_batch, len(self._queue)))]
+                await self._write_batch(batch)
+            if self._closing:
+                return
+
+    async def _write_batch(self, batch: list[_Pending]) -> None:
+        try:
+            receipts = await self._store(batch)
+        except DatabaseUnavailable as exc:
+            for p in batch:
+                _settle(p, exc)
+            return
+        except Exception as exc:
+            if len(batch) == 1:
+                log.exception("webhook.store_failed", event_type=batch[0].event.event_type)
+                _settle(batch[0], exc)
+                return
+            for p in batch:
+                await self._write_batch([p])
+            return
+        BATCH_SIZE.observe(len(batch))
+        now = time.perf_counter()
+        seen: set[str] = set()
+        for p in batch:
+            key = p.event.dedupe_key
+            receipt = receipts[key]
+            if key in seen:  # a second copy within this very batch
+                receipt = Receipt("duplicate", receipt.event_id)
+            seen.add(key)
+            EVENTS.labels(event_type=type_label(p.event.event_type), outcome=receipt.status).inc()
+            APPLY_SECONDS.observe(now - p.received)
+            if not p.future.done():
+                p.future.set_result(receipt)
+
+    async def _store(self, batch: list[_Pending]) -> dict[str, Receipt]:
+        unique: dict[str, Event] = {}
+        for p in batch:
+            unique.setdefault(p.event.dedupe_key, p.event)
+        events = list(unique.values())
+        async with self._db.transaction() as tx:
+            inserted = await tx.fetch(
+                "webhook_events_insert",
+                [e.dedupe_key for e in events], [e.event_type for e in events],
+                [e.campaign_external_id for e in events], [e.event_at for e in events],
+                [e.canonical for e in events],
+            )
+            new = {r["dedupe_key"]: r for r in inserted}
+            receipts = {k: Receipt("accepted", r["id"]) for k, r in new.items()}
+            missing = [k for k in unique if k not in new]
+            if missing:
+                for r in await tx.fetch("webhook_events_ids", missing):
+                    receipts[r["dedupe_key"]] = Receipt("duplicate", r["id"])
+            fresh = [unique[k] for k in new]
+            await self._bump_counts(tx, fresh)
+            await self._apply_completions(tx, fresh, new)
+        return receipts
+
+    @staticmethod
+    async def _bump_counts(tx: Tx, fresh: list[Event]) -> None:
+        counts: dict[tuple[str, str], list] = {}
+        for e in fresh:
+            key = (e.campaign_external_id or "", e.event_type)
+            at = e.event_at or dt.datetime.now(dt.UTC)
+            slot = counts.setdefault(key, [0, at])
+            slot[0] += 1
+            slot[1] = max(slot[1], at)
+        if not counts:
+            return
+        keys = sorted(counts)
+        await tx.execute(
+            "event_counts_bump",
+            [k[0] for k in keys], [k[1] for k in keys],
+            [counts[k][0] for k in keys], [counts[k][1] for k in keys],
+        )
+
+    @staticmethod
+    async def _apply_completions(tx: Tx, fresh: list[Event], rows: dict) -> None:
+        completions = [(rows[e.dedupe_key], e) for e in fresh
+                       if e.event_type == COMPLETED and rows[e.dedupe_key]["campaign_id"]]
+        if not completions:
+            return
+        done = {
+            r["id"] for r in await tx.fetch(
+                "webhook_complete_campaigns",
+                [row["campaign_id"] for row, _ in completions],
+                [e.event_at for _, e in completions],
+            )
+        }
+        applied = [row["id"] for row, _ in completions if row["campaign_id"] in done]
+        ignored = [row["id"] for row, _ in completions if row["campaign_id"] not in done]
+        if applied:
+            await tx.execute("webhook_events_set_outcome", applied, "applied")
+        if ignored:
+            await tx.execute("webhook_events_set_outcome", ignored, "ignored")
+
+
+def _settle(p: _Pending, exc: BaseException) -> None:
+    if not p.future.done():
+        p.future.set_exception(exc)
+        # Retrieved here so an abandoned (cancelled) request logs no warning.
+        p.future.exception()
