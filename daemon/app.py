@@ -48,7 +48,7 @@ def build_app(settings: Settings, *, dsn: str) -> web.Application:
     api_health.setup(app)
     api_campaigns.setup(app)
     api_webhooks.setup(app)
-    api_reconcile.setup(app)
+    api_reconcile.setup(app, settings)
     scheduler.setup(app)
     add_openapi_route(app)
     return app

@@ -91,6 +91,7 @@ ERRORS: dict[str, tuple[int, str]] = {
         " dashboard.",
     ),
     "campaign_unlinked": (409, "Campaign is not linked to an external campaign."),
+    "action_not_applicable": (409, "This action cannot resolve this kind of drift."),
 }
 
 

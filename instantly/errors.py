@@ -11,13 +11,19 @@ from __future__ import annotations
 class ExternalError(Exception):
     """Base: the external campaign service call did not succeed."""
 
+    code = "external_error"
+
 
 class ExternalConfigMissing(ExternalError):
     """No API key configured, so no call can be made."""
 
+    code = "external_config_missing"
+
 
 class ExternalAuthFailed(ExternalError):
     """The key was rejected (401) or lacks the scope (403)."""
+
+    code = "external_auth_failed"
 
     def __init__(self, status: int) -> None:
         super().__init__(f"authentication failed ({status})")
@@ -27,9 +33,13 @@ class ExternalAuthFailed(ExternalError):
 class ExternalNotFound(ExternalError):
     """The campaign (or webhook) does not exist remotely (404)."""
 
+    code = "external_not_found"
+
 
 class ExternalBadRequest(ExternalError):
     """The service rejected the request as malformed (400/422): our bug, not retried."""
+
+    code = "external_error"
 
     def __init__(self, status: int) -> None:
         super().__init__(f"request rejected ({status})")
@@ -39,6 +49,8 @@ class ExternalBadRequest(ExternalError):
 class ExternalRateLimited(ExternalError):
     """429 persisted through every retry."""
 
+    code = "external_rate_limited"
+
     def __init__(self, retry_after: float | None = None) -> None:
         super().__init__("rate limited")
         self.retry_after = retry_after
@@ -47,6 +59,8 @@ class ExternalRateLimited(ExternalError):
 class ExternalStatusError(ExternalError):
     """Any other non-2xx status after retries (5xx mostly)."""
 
+    code = "external_error"
+
     def __init__(self, status: int) -> None:
         super().__init__(f"unexpected status {status}")
         self.status = status
@@ -54,3 +68,5 @@ class ExternalStatusError(ExternalError):
 
 class ExternalUnreachable(ExternalError):
     """Timeout or connection failure after retries."""
+
+    code = "external_unreachable"

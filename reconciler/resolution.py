@@ -1,0 +1,143 @@
+"""Resolving a drift finding: acknowledge, adopt the remote status, or push ours.
+
+`adopt_remote` and `push_local` are compare-and-set: they re-read the remote
+campaign just before acting and refuse (`DriftChanged`) if either side moved
+since the finding was recorded. `push_local` never "fixes" a negative remote
+status (unhealthy, bounce protect, suspended): a person must act in the
+dashboard. Every status change and every attempted call is audited with
+source `resolution`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from instantly.client import InstantlyClient
+from instantly.errors import ExternalError, ExternalNotFound
+from reconciler.statuses import LOCAL_TO_ACTION, is_unhealthy, remote_as_local
+from sql import Database
+
+
+class ResolutionError(Exception):
+    """Base of the refusals below; `code` is the API error code."""
+
+    code = "resolution_error"
+
+
+class FindingNotFound(ResolutionError):
+    code = "finding_not_found"
+
+
+class FindingAlreadyResolved(ResolutionError):
+    code = "finding_already_resolved"
+
+
+class DriftChanged(ResolutionError):
+    code = "drift_changed"
+
+
+class NotFixableRemotely(ResolutionError):
+    code = "not_fixable_remotely"
+
+
+class CampaignUnlinked(ResolutionError):
+    code = "campaign_unlinked"
+
+
+class ActionNotApplicable(ResolutionError):
+    code = "action_not_applicable"
+
+
+FINDING_FIELDS = (
+    "id", "campaign_id", "campaign_name", "client_id", "external_id", "kind", "local_status",
+    "remote_status", "expected", "state", "first_seen_at", "last_seen_at", "resolved_at",
+    "resolution", "note",
+)
+
+
+def finding_json(row: Any) -> dict[str, Any]:
+    return {k: row[k] for k in FINDING_FIELDS}
+
+
+class Resolver:
+    def __init__(self, *, db: Database, client: InstantlyClient) -> None:
+        self._db = db
+        self._client = client
+
+    async def resolve(self, finding_id: int, *, action: str, note: str | None,
+                      request_id: str | None = None) -> dict[str, Any]:
+        finding = await self._db.fetchrow("finding_get", finding_id)
+        if finding is None:
+            raise FindingNotFound
+        if finding["state"] == "resolved":
+            raise FindingAlreadyResolved
+        if action == "acknowledge":
+            if await self._db.fetchval("finding_acknowledge", finding_id, note) is None:
+                raise FindingAlreadyResolved
+        else:
+            await self._act(finding, action, request_id)
+            if await self._db.fetchval("finding_resolve", finding_id, action, note) is None:
+                raise FindingAlreadyResolved
+        return finding_json(await self._db.fetchrow("finding_get", finding_id))
+
+    async def _act(self, finding: Any, action: str, request_id: str | None) -> None:
+        external_id = finding["campaign_external_id"]
+        if finding["campaign_id"] is None or external_id is None:
+            raise CampaignUnlinked
+        if finding["kind"] in ("remote_missing", "toggle_incomplete"):
+            raise ActionNotApplicable
+        if finding["campaign_status"] != finding["local_status"]:
+            raise DriftChanged
+        try:
+            remote = await self._client.get_campaign(external_id)
+        except ExternalNotFound:
+            raise DriftChanged from None
+        remote_status = remote.get("status") if isinstance(remote, dict) else None
+        if remote_status != finding["remote_status"]:
+            raise DriftChanged
+        if action == "adopt_remote":
+            await self._adopt(finding, remote_status, request_id)
+        else:
+            await self._push(finding, external_id, remote_status, request_id)
+
+    async def _adopt(self, finding: Any, remote_status: int, request_id: str | None) -> None:
+        target = remote_as_local(remote_status)
+        if target is None:  # unhealthy or unknown: no local status means that
+            raise ActionNotApplicable
+        async with self._db.transaction() as tx:
+            changed = await tx.fetchval(
+                "campaign_adopt_status", finding["campaign_id"], target,
+                finding["local_status"], remote_status,
+            )
+            if changed is None:
+                raise DriftChanged
+            await tx.execute(
+                "status_change_insert", finding["campaign_id"], finding["local_status"],
+                target, "resolution", None, "applied", None, request_id,
+            )
+
+    async def _push(self, finding: Any, external_id: str, remote_status: int,
+                    request_id: str | None) -> None:
+        if is_unhealthy(remote_status):
+            raise NotFixableRemotely
+        local = finding["local_status"]
+        action = LOCAL_TO_ACTION.get(local)
+        if action is None:  # draft or completed have no remote call to match them
+            raise ActionNotApplicable
+        call = self._client.activate if action == "activate" else self._client.pause
+        try:
+            result = await call(external_id)
+        except ExternalError as exc:
+            await self._db.execute(
+                "status_change_insert", finding["campaign_id"], local, local, "resolution",
+                action, "external_failed", exc.code, request_id,
+            )
+            raise
+        new_remote = result.get("status") if isinstance(result, dict) else None
+        async with self._db.transaction() as tx:
+            if isinstance(new_remote, int):
+                await tx.execute("campaign_record_remote", finding["campaign_id"], new_remote)
+            await tx.execute(
+                "status_change_insert", finding["campaign_id"], local, local, "resolution",
+                action, "applied", None, request_id,
+            )

@@ -1,0 +1,236 @@
+"""One reconcile pass: list every remote campaign, compare in Postgres, record drift.
+
+Flow (all on one dedicated connection that holds the pass's advisory lock):
+1. `pg_try_advisory_lock`; not obtained → `ReconcileBusy` (another replica or
+   request is running a pass). A `reconcile_runs` row is opened.
+2. Pages of `GET /api/v2/campaigns` (limit 100) stream into a temp table via
+   COPY: ceil(N/100) calls, memory bounded by a small buffer.
+3. Only if every page arrived, one transaction: settle expired toggle leases,
+   record remote statuses, compute the drift set with one query, upsert
+   findings and clear those no longer seen. A failed listing ends the run
+   `failed` and touches no finding.
+The run row is closed in a shielded `finally`, so a cancelled pass (shutdown)
+still records how it ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from instantly.client import CallStats, InstantlyClient
+from instantly.errors import ExternalError
+from reconciler.metrics import FINDINGS, LAST_SUCCESS, PASS_API_CALLS, PASS_SECONDS
+from reconciler.statuses import remote_as_local
+from sql import Database, DatabaseUnavailable, Tx
+
+log = structlog.get_logger("reconciler")
+
+RECONCILE_LOCK_KEY = 7_412_002
+COPY_BUFFER = 2000
+
+
+class ReconcileBusy(Exception):
+    """Another pass holds the lock."""
+
+
+@dataclass
+class _Counts:
+    remote: int = 0
+    linked: int = 0
+    opened: int = 0
+    resolved: int = 0
+
+
+def run_json(row: Any) -> dict[str, Any]:
+    return {k: row[k] for k in (
+        "id", "status", "started_at", "finished_at", "remote_campaigns", "local_linked",
+        "api_calls", "findings_opened", "findings_resolved", "error")}
+
+
+class Reconciler:
+    """Runs passes; one instance per process (see module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        client: InstantlyClient,
+        full_pause_sync: bool,
+        lease_seconds: int,
+        page_size: int = 100,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._db = db
+        self._client = client
+        self._full_pause_sync = full_pause_sync
+        self._lease_seconds = lease_seconds
+        self._page_size = page_size
+        self._clock = clock
+
+    async def start(self, *, trigger: str) -> PassHandle:
+        """Take the lock and open the run row; `ReconcileBusy` if a pass runs."""
+        conn_cm = self._db.connection()
+        conn = await conn_cm.__aenter__()
+        try:
+            if not await conn.fetchval("try_advisory_lock", RECONCILE_LOCK_KEY):
+                raise ReconcileBusy
+            try:
+                run = await conn.fetchrow("run_start", trigger)
+                await conn.execute("run_abandon_stale", run["id"])
+            except BaseException:
+                await conn.execute("advisory_unlock", RECONCILE_LOCK_KEY)
+                raise
+        except BaseException as exc:
+            await conn_cm.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        return PassHandle(self, conn, conn_cm, run["id"])
+
+    async def run_once(self, *, trigger: str) -> dict[str, Any]:
+        """Start and finish a pass; returns the run summary."""
+        handle = await self.start(trigger=trigger)
+        return await handle.execute()
+
+    async def refresh_metrics(self) -> None:
+        rows = await self._db.fetch("findings_open_counts")
+        FINDINGS.clear()
+        for r in rows:
+            FINDINGS.labels(kind=r["kind"], expected=str(r["expected"]).lower(),
+                            state=r["state"]).set(r["n"])
+
+
+class PassHandle:
+    """A started pass: holds the locked connection until `execute` ends."""
+
+    def __init__(self, owner: Reconciler, conn: Tx, conn_cm: Any, run_id: int) -> None:
+        self._r = owner
+        self._conn = conn
+        self._conn_cm = conn_cm
+        self.run_id = run_id
+
+    async def execute(self) -> dict[str, Any]:
+        started = time.perf_counter()
+        stats = CallStats()
+        counts = _Counts()
+        status, error = "failed", "interrupted"
+        try:
+            status, error = await self._pass(stats, counts)
+        except ExternalError as exc:
+            status, error = "failed", f"listing failed: {type(exc).__name__}"
+            log.warning("reconcile.listing_failed", run_id=self.run_id, error=error)
+        except DatabaseUnavailable:
+            status, error = "failed", "database unavailable"
+            raise
+        except Exception as exc:
+            status, error = "failed", f"internal error: {type(exc).__name__}"
+            log.exception("reconcile.crashed", run_id=self.run_id)
+        finally:
+            run = await asyncio.shield(self._finish(status, error, stats, counts, started))
+        return run
+
+    async def _finish(self, status: str, error: str | None, stats: CallStats,
+                      counts: _Counts, started: float) -> dict[str, Any]:
+        conn = self._conn
+        try:
+            try:
+                await conn.execute("remote_listing_drop")
+                row = await conn.fetchrow(
+                    "run_finish", self.run_id, status, counts.remote, counts.linked,
+                    stats.calls, counts.opened, counts.resolved, error,
+                )
+            finally:
+                await conn.execute("advisory_unlock", RECONCILE_LOCK_KEY)
+        except DatabaseUnavailable:
+            # The server drops the session (and with it the lock); the row is
+            # marked failed by the next pass.
+            row = None
+        finally:
+            await self._conn_cm.__aexit__(None, None, None)
+        elapsed = time.perf_counter() - started
+        PASS_SECONDS.labels(status=status).observe(elapsed)
+        PASS_API_CALLS.set(stats.calls)
+        if status == "succeeded":
+            LAST_SUCCESS.set(self._r._clock())
+        log.info("reconcile.done", run_id=self.run_id, status=status, error=error,
+                 api_calls=stats.calls, remote=counts.remote, linked=counts.linked,
+                 opened=counts.opened, resolved=counts.resolved,
+                 duration_ms=round(elapsed * 1000, 1))
+        if row is None:
+            return {"id": self.run_id, "status": status, "error": error, "started_at": None,
+                    "finished_at": None, "remote_campaigns": counts.remote,
+                    "local_linked": counts.linked, "api_calls": stats.calls,
+                    "findings_opened": counts.opened, "findings_resolved": counts.resolved}
+        await self._r.refresh_metrics()
+        return run_json(row)
+
+    async def _pass(self, stats: CallStats, counts: _Counts) -> tuple[str, str | None]:
+        r = self._r
+        if not r._client.configured:
+            return "skipped", "no API key configured"
+        conn = self._conn
+        await conn.execute("remote_listing_create")
+        await conn.execute("remote_listing_clear")
+        buffer: list[tuple[str, int | None]] = []
+        async for page in r._client.iter_campaign_pages(limit=r._page_size, stats=stats):
+            for item in page:
+                if isinstance(item, dict) and item.get("id"):
+                    code = item.get("status")
+                    buffer.append((str(item["id"]), code if isinstance(code, int) else None))
+            if len(buffer) >= COPY_BUFFER:
+                await conn.copy_records("remote_listing", buffer, ("external_id", "status"))
+                buffer.clear()
+        if buffer:
+            await conn.copy_records("remote_listing", buffer, ("external_id", "status"))
+        # Every page arrived: now, and only now, judge.
+        async with conn.connection.transaction():
+            await conn.execute("remote_listing_index")
+            await conn.execute("remote_seen_analyze")
+            counts.remote = await conn.fetchval("remote_seen_count")
+            counts.linked = await conn.fetchval("linked_count")
+            await self._settle_leases(counts)
+            await conn.execute("record_remote_status")
+            await conn.execute("current_drift", r._lease_seconds, r._full_pause_sync)
+            await conn.execute("findings_touch", self.run_id)
+            counts.opened += _affected(await conn.execute("findings_open_new", self.run_id))
+            counts.resolved += _affected(
+                await conn.execute("findings_clear_gone", self.run_id, r._lease_seconds)
+            )
+        return "succeeded", None
+
+    async def _settle_leases(self, counts: _Counts) -> None:
+        """Toggles that crashed between the remote call and the local commit."""
+        conn = self._conn
+        for lease in await conn.fetch("expired_leases", self._r._lease_seconds):
+            remote = lease["remote"]
+            landed = remote_as_local(remote) == lease["pending_status"]
+            if landed:
+                await conn.execute("lease_settle_commit", lease["id"], lease["pending_token"],
+                                   remote)
+                outcome = "settled_applied"
+                note = (f"toggle lease expired; remote status {remote} matched the pending "
+                        f"'{lease['pending_status']}', local commit completed")
+            else:
+                await conn.execute("lease_settle_clear", lease["id"], lease["pending_token"])
+                outcome = "settled_cleared"
+                shown = "missing" if remote is None else str(remote)
+                note = (f"toggle lease expired; remote status {shown} did not match the "
+                        f"pending '{lease['pending_status']}', lease cleared")
+            await conn.execute(
+                "status_change_insert", lease["id"], lease["status"],
+                lease["pending_status"] if landed else lease["status"], "reconciler",
+                None, outcome, None, None,
+            )
+            await conn.execute("finding_insert_settled", lease["id"], lease["external_id"],
+                               lease["status"], remote, self.run_id, note)
+            counts.opened += 1
+            counts.resolved += 1
+            log.warning("reconcile.lease_settled", campaign=str(lease["id"]), outcome=outcome)
+
+
+def _affected(command_tag: str) -> int:
+    return int(command_tag.split()[-1])

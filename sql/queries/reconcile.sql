@@ -1,0 +1,200 @@
+-- The reconcile pass: runs, the remote listing (a temp table per pass), drift
+-- detection and findings. $lease is always TOGGLE_LEASE_SECONDS.
+
+-- name: run_start
+INSERT INTO reconcile_runs (trigger) VALUES ($1) RETURNING *;
+
+-- name: run_abandon_stale
+-- Called while holding the pass lock: any other `running` row was left by a crash.
+UPDATE reconcile_runs
+   SET status = 'failed', finished_at = now(), error = 'interrupted (process stopped)'
+ WHERE status = 'running' AND id <> $1;
+
+-- name: run_finish
+UPDATE reconcile_runs
+   SET status = $2, finished_at = now(), remote_campaigns = $3, local_linked = $4,
+       api_calls = $5, findings_opened = $6, findings_resolved = $7, error = $8
+ WHERE id = $1
+RETURNING *;
+
+-- name: run_get
+SELECT * FROM reconcile_runs WHERE id = $1;
+
+-- name: run_list
+SELECT * FROM reconcile_runs ORDER BY id DESC LIMIT $1;
+
+-- name: run_last_success
+SELECT max(finished_at) FROM reconcile_runs WHERE status = 'succeeded';
+
+-- name: remote_listing_create
+CREATE TEMP TABLE IF NOT EXISTS remote_listing (external_id text NOT NULL, status integer);
+
+-- name: remote_listing_clear
+TRUNCATE remote_listing;
+
+-- name: remote_listing_drop
+DROP TABLE IF EXISTS remote_listing;
+
+-- name: remote_listing_index
+-- One row per external id (a campaign listed twice across pages counts once).
+CREATE TEMP TABLE remote_seen ON COMMIT DROP AS
+SELECT DISTINCT ON (external_id) external_id, status
+  FROM remote_listing
+ ORDER BY external_id;
+
+-- name: remote_seen_analyze
+ANALYZE remote_seen;
+
+-- name: remote_seen_count
+SELECT count(*) FROM remote_seen;
+
+-- name: linked_count
+SELECT count(*) FROM campaigns WHERE external_id IS NOT NULL;
+
+-- name: expired_leases
+-- Toggles whose lease ran out before their local commit, with what the listing says now.
+SELECT c.id, c.external_id, c.status, c.pending_status, c.pending_token, r.status AS remote
+  FROM campaigns c
+  LEFT JOIN remote_seen r ON r.external_id = c.external_id
+ WHERE c.pending_token IS NOT NULL
+   AND c.pending_since < now() - make_interval(secs => $1)
+ ORDER BY c.id
+   FOR UPDATE OF c;
+
+-- name: lease_settle_commit
+UPDATE campaigns
+   SET status = pending_status, pending_status = NULL, pending_since = NULL,
+       pending_token = NULL, remote_status = $3, remote_checked_at = now(),
+       version = version + 1, updated_at = now(), status_changed_at = now()
+ WHERE id = $1 AND pending_token = $2;
+
+-- name: lease_settle_clear
+UPDATE campaigns
+   SET pending_status = NULL, pending_since = NULL, pending_token = NULL
+ WHERE id = $1 AND pending_token = $2;
+
+-- name: finding_insert_settled
+-- A toggle_incomplete finding is recorded already resolved: the pass settled it.
+INSERT INTO drift_findings
+       (campaign_id, external_id, kind, local_status, remote_status, expected, state,
+        last_run_id, resolved_at, resolution, note)
+VALUES ($1, $2, 'toggle_incomplete', $3, $4, false, 'resolved', $5, now(), 'settled', $6);
+
+-- name: record_remote_status
+-- Every linked campaign seen in the listing gets its remote status and check time.
+UPDATE campaigns c
+   SET remote_status = r.status, remote_checked_at = now()
+  FROM remote_seen r
+ WHERE c.external_id = r.external_id;
+
+-- name: current_drift
+-- Every linked campaign that disagrees with the listing, by kind. A campaign
+-- with a live toggle lease is mid-change and is not judged.
+-- $1 lease seconds, $2 FULL_PAUSE_SYNC.
+CREATE TEMP TABLE current_drift ON COMMIT DROP AS
+WITH linked AS (
+    SELECT c.id, c.external_id, c.status AS local_status, r.status AS remote_status,
+           r.external_id IS NOT NULL AS present,
+           CASE r.status WHEN 0 THEN 'draft' WHEN 1 THEN 'active' WHEN 4 THEN 'active'
+                         WHEN 2 THEN 'paused' WHEN 3 THEN 'completed' END AS remote_as_local
+      FROM campaigns c
+      LEFT JOIN remote_seen r ON r.external_id = c.external_id
+     WHERE c.external_id IS NOT NULL
+       AND NOT (c.pending_token IS NOT NULL
+                AND c.pending_since >= now() - make_interval(secs => $1))
+), judged AS (
+    SELECT *,
+           CASE
+               WHEN NOT present THEN 'remote_missing'
+               WHEN remote_status < 0 THEN 'remote_unhealthy'
+               WHEN remote_status = 3 AND local_status <> 'completed' THEN 'remote_completed'
+               WHEN local_status = 'paused' AND remote_as_local = 'active' AND NOT $2
+                   THEN 'local_pause_only'
+               WHEN remote_as_local IS DISTINCT FROM local_status THEN 'status_mismatch'
+           END AS kind
+      FROM linked
+)
+SELECT id AS campaign_id, external_id, kind, local_status, remote_status,
+       kind = 'local_pause_only' AS expected
+  FROM judged
+ WHERE kind IS NOT NULL;
+
+-- name: findings_touch
+-- Drift seen again: keep its state (an acknowledged finding stays acknowledged).
+UPDATE drift_findings f
+   SET last_seen_at = now(), last_run_id = $1, local_status = d.local_status,
+       remote_status = d.remote_status, external_id = d.external_id, expected = d.expected
+  FROM current_drift d
+ WHERE f.campaign_id = d.campaign_id AND f.kind = d.kind AND f.state <> 'resolved';
+
+-- name: findings_open_new
+INSERT INTO drift_findings
+       (campaign_id, external_id, kind, local_status, remote_status, expected, last_run_id)
+SELECT d.campaign_id, d.external_id, d.kind, d.local_status, d.remote_status, d.expected, $1
+  FROM current_drift d
+ WHERE NOT EXISTS (SELECT 1 FROM drift_findings f
+                    WHERE f.campaign_id = d.campaign_id AND f.kind = d.kind
+                      AND f.state <> 'resolved');
+
+-- name: findings_clear_gone
+-- Drift no longer seen by a successful pass is resolved as `cleared`; campaigns
+-- under a live lease were not judged and keep their findings.
+UPDATE drift_findings f
+   SET state = 'resolved', resolved_at = now(), resolution = 'cleared', last_run_id = $1
+ WHERE f.state <> 'resolved'
+   AND NOT EXISTS (SELECT 1 FROM current_drift d
+                    WHERE d.campaign_id = f.campaign_id AND d.kind = f.kind)
+   AND NOT EXISTS (SELECT 1 FROM campaigns c
+                    WHERE c.id = f.campaign_id AND c.pending_token IS NOT NULL
+                      AND c.pending_since >= now() - make_interval(secs => $2));
+
+-- name: findings_open_counts
+SELECT kind, expected, state, count(*) AS n
+  FROM drift_findings
+ WHERE state <> 'resolved'
+ GROUP BY kind, expected, state;
+
+-- name: finding_list
+-- $1 states, $2 kind, $3 client_id, $4 expected, $5 limit
+SELECT f.id, f.campaign_id, c.name AS campaign_name, c.client_id, f.external_id, f.kind,
+       f.local_status, f.remote_status, f.expected, f.state, f.first_seen_at, f.last_seen_at,
+       f.resolved_at, f.resolution, f.note
+  FROM drift_findings f
+  LEFT JOIN campaigns c ON c.id = f.campaign_id
+ WHERE f.state = ANY($1::text[])
+   AND ($2::text IS NULL OR f.kind = $2)
+   AND ($3::text IS NULL OR c.client_id = $3)
+   AND ($4::boolean IS NULL OR f.expected = $4)
+ ORDER BY f.id
+ LIMIT $5;
+
+-- name: finding_get
+SELECT f.id, f.campaign_id, c.name AS campaign_name, c.client_id, f.external_id, f.kind,
+       f.local_status, f.remote_status, f.expected, f.state, f.first_seen_at, f.last_seen_at,
+       f.resolved_at, f.resolution, f.note,
+       c.status AS campaign_status, c.external_id AS campaign_external_id
+  FROM drift_findings f
+  LEFT JOIN campaigns c ON c.id = f.campaign_id
+ WHERE f.id = $1;
+
+-- name: finding_acknowledge
+UPDATE drift_findings SET state = 'acknowledged', note = COALESCE($2, note)
+ WHERE id = $1 AND state <> 'resolved'
+RETURNING id;
+
+-- name: finding_resolve
+UPDATE drift_findings
+   SET state = 'resolved', resolved_at = now(), resolution = $2, note = COALESCE($3, note)
+ WHERE id = $1 AND state <> 'resolved'
+RETURNING id;
+
+-- name: campaign_adopt_status
+-- Resolution: set local status from remote if the local status is still what we saw.
+UPDATE campaigns
+   SET status = $2, remote_status = $4, remote_checked_at = now(), version = version + 1,
+       updated_at = now(), status_changed_at = now()
+ WHERE id = $1 AND status = $3 AND pending_token IS NULL
+RETURNING id;
+
+-- name: campaign_record_remote
+UPDATE campaigns SET remote_status = $2, remote_checked_at = now() WHERE id = $1;
