@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import datetime as dt
 import io
 from collections.abc import AsyncIterator
 from typing import Any
@@ -99,8 +100,16 @@ def findings_csv(items: list[dict[str, Any]]) -> str:
     writer = csv.DictWriter(out, fieldnames=FINDING_FIELDS)
     writer.writeheader()
     for item in items:
-        writer.writerow({k: "" if v is None else v for k, v in item.items()})
+        writer.writerow({k: _csv_value(v) for k, v in item.items()})
     return out.getvalue()
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return value
 
 
 async def resolve_finding(request: web.Request) -> web.Response:

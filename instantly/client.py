@@ -314,7 +314,7 @@ class InstantlyClient:
         self._observe(action, str(status), elapsed)
         log.warning(
             "external.error", action=action, external_id=external_id, attempt=attempt,
-            status=status, code=type(error).__name__, duration_ms=round(elapsed * 1000, 1),
+            status=status, code=error.code, duration_ms=round(elapsed * 1000, 1),
         )
         raise error
 

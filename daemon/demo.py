@@ -1,0 +1,153 @@
+"""`instantly-sync demo`: a fake Instantly, the daemon and seeded campaigns, in one process.
+
+Embedded Postgres (unless DATABASE_URL), the fake on 127.0.0.1:8081 and the
+daemon on 127.0.0.1:8080 (PORT to change it) with API token `demo-token`.
+Campaigns are seeded through the daemon's own API: three clients, linked and
+unlinked, some already drifted. Ctrl-C or SIGTERM stops everything cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+import aiohttp
+from aiohttp import web
+
+from daemon.app import build_app
+from daemon.config import load_settings
+from daemon.logs import configure_logging
+from daemon.runtime import resolve_dsn
+from instantly.fake import FakeInstantlyServer
+
+TOKEN = "demo-token"
+WEBHOOK_SECRET = "demo-webhook-secret"
+FAKE_KEY = "fake-key"
+FAKE_PORT = 8081
+
+# (client, name, remote status or None for unlinked, local status to reach)
+SEED = [
+    ("acme", "Acme — spring launch", 2, "draft"),
+    ("acme", "Acme — re-engagement", 1, "active"),
+    ("acme", "Acme — webinar invite", 2, "paused"),
+    ("acme", "Acme — partner outreach", None, "draft"),
+    ("acme", "Acme — churn save", 1, "paused"),          # drift: local pause only
+    ("acme", "Acme — holiday promo", 3, "active"),        # drift: remote completed
+    ("acme", "Acme — local draft", None, "active"),
+    ("globex", "Globex — enterprise ABM", 2, "draft"),
+    ("globex", "Globex — SMB trial follow-up", 1, "active"),
+    ("globex", "Globex — product update", 2, "paused"),
+    ("globex", "Globex — event follow-up", -1, "active"),  # drift: remote unhealthy
+    ("globex", "Globex — cold list A", 2, "draft"),
+    ("globex", "Globex — newsletter", None, "paused"),
+    ("initech", "Initech — Q3 pipeline", 2, "draft"),
+    ("initech", "Initech — upsell", 1, "active"),
+    ("initech", "Initech — referral ask", 2, "active"),   # drift: status mismatch
+    ("initech", "Initech — case study", 2, "paused"),
+    ("initech", "Initech — old sequence", 2, "paused"),   # drift: deleted remotely
+    ("initech", "Initech — internal test", None, "draft"),
+    ("initech", "Initech — cold list B", 2, "draft"),
+]
+
+
+async def _seed(base: str, fake: FakeInstantlyServer) -> dict[str, str]:
+    """Create the campaigns through the API; returns name → local id."""
+    ids: dict[str, str] = {}
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with aiohttp.ClientSession(base, headers=headers) as http:
+        existing = await (await http.get("/campaigns?limit=500")).json()
+        if existing["items"]:
+            return {c["name"]: c["id"] for c in existing["items"]}
+        for client_id, name, remote, local in SEED:
+            body: dict[str, object] = {"client_id": client_id, "name": name,
+                                       "email_subject": f"{name.split(' — ')[1].title()}"}
+            ext = None
+            if remote is not None:
+                # Start remote paused so that activations sync; drift comes after.
+                ext = fake.state.add_campaign(name=name, status=2)["id"]
+                body["external_id"] = ext
+            created = await (await http.post("/campaigns", json=body)).json()
+            ids[name] = created["id"]
+            if local != "draft":
+                await http.put(f"/campaigns/{created['id']}/status", json={"status": "active"})
+            if local == "paused":
+                await http.put(f"/campaigns/{created['id']}/status", json={"status": "paused"})
+            if ext is not None:
+                fake.state.set_status(ext, remote)
+            if name == "Initech — old sequence" and ext:
+                fake.state.delete_campaign(ext)
+        await http.post("/reconcile?wait=true")
+    return ids
+
+
+def _what_to_try(base: str, ids: dict[str, str], fake_url: str) -> str:
+    linked = ids["Acme — spring launch"]
+    other = ids["Globex — enterprise ABM"]
+    unlinked = ids["Acme — partner outreach"]
+    auth = f'-H "Authorization: Bearer {TOKEN}"'
+    return f"""
+instantly-sync demo is running.
+  daemon         {base}   (API token: {TOKEN})
+  fake Instantly {fake_url}   (key: {FAKE_KEY})
+
+Try:
+  curl -s {auth} '{base}/campaigns?client_id=acme'
+  curl -s -X POST {auth} {base}/campaigns/{linked}/toggle
+  curl -s -X PUT {auth} -H 'Content-Type: application/json' -d '{{"status": "active"}}' {base}/campaigns/{other}/status
+  curl -s -X POST {auth} -H 'Content-Type: application/json' -d '{{"campaign_ids": ["{linked}", "{unlinked}"], "status": "paused"}}' {base}/campaigns/status
+  curl -s {auth} {base}/campaigns/{linked}/history
+  curl -s -X POST {auth} '{base}/reconcile?wait=true'
+  curl -s {auth} {base}/drift
+  curl -s {auth} '{base}/drift?format=csv'
+  curl -s -X POST -H 'Content-Type: application/json' -d '{{"event_type": "email_opened", "campaign_id": "'$(curl -s {auth} {base}/campaigns/{linked} | python3 -c 'import json,sys; print(json.load(sys.stdin)["external_id"])')'"}}' {fake_url}/_fake/webhooks/emit
+  curl -s {auth} {base}/campaigns/{linked}
+  curl -s {base}/readyz
+  curl -s {base}/metrics | grep instantly_sync_
+Ctrl-C stops the daemon, the fake and the database.
+"""  # noqa: E501
+
+
+async def run_demo() -> int:
+    port = int(os.environ.get("PORT") or 8080)
+    env = {
+        "DATABASE_URL": os.environ.get("DATABASE_URL", ""),
+        "DATA_DIR": os.environ.get("DATA_DIR", ""),
+        "INSTANTLY_BASE_URL": f"http://127.0.0.1:{FAKE_PORT}",
+        "INSTANTLY_API_KEY": FAKE_KEY,
+        "API_TOKENS": TOKEN,
+        "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "PORT": str(port),
+        "RECONCILE_INTERVAL_SECONDS": "60",
+        "INSTANTLY_MAX_RPS": "50",
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "console"),
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "warning"),
+    }
+    settings = load_settings(env)
+    configure_logging(fmt=settings.log_format, level=settings.log_level)
+    fake = await FakeInstantlyServer(api_key=FAKE_KEY, port=FAKE_PORT).start()
+    runner = web.AppRunner(build_app(settings, dsn=resolve_dsn(settings)), access_log=None)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await runner.setup()
+        await web.TCPSite(runner, settings.host, port).start()
+        base = f"http://127.0.0.1:{port}"
+        ids = await _seed(base, fake)
+        fake.state.add_campaign(name="Unlinked remote campaign", status=1)
+        # Register the daemon's receiver at the fake, as `webhooks register` would.
+        async with aiohttp.ClientSession() as http:
+            await http.post(f"{fake.url}/api/v2/webhooks",
+                            headers={"Authorization": f"Bearer {FAKE_KEY}"},
+                            json={"target_hook_url": f"{base}/webhooks/instantly",
+                                  "event_type": "all_events",
+                                  "headers": {"X-Webhook-Secret": WEBHOOK_SECRET}})
+        print(_what_to_try(base, ids, fake.url), flush=True)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        await fake.close()
+        print("demo stopped", flush=True)
+    return 0

@@ -1,0 +1,244 @@
+"""`instantly-sync selftest`: the toggle and error-handling scenarios, end to end.
+
+By default it starts its own fake Instantly and a scratch database, then
+drives the real toggle service through each scenario and checks both sides:
+the answer, the local status, and the calls the fake saw. `--real` checks
+the configured key against the real API and, with `--campaign`, activates
+that campaign and puts it back as it was.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from daemon.config import Settings, load_settings
+from daemon.errors import ApiError, from_external
+from daemon.logs import configure_logging
+from daemon.runtime import resolve_dsn
+from daemon.services import Services, build_client, close_services, new_http_session, open_services
+from instantly.errors import ExternalError
+from instantly.fake import FakeInstantlyServer
+from sql.scratch import create_database, drop_database
+
+FAKE_KEY = "selftest-key"
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    detail: str
+
+
+class _Bench:
+    """A fake, a scratch database, and services built per scenario."""
+
+    def __init__(self, fake: FakeInstantlyServer, dsn: str) -> None:
+        self.fake = fake
+        self.dsn = dsn
+
+    async def services(self, **env: str) -> Services:
+        base = {"INSTANTLY_BASE_URL": self.fake.url, "INSTANTLY_API_KEY": FAKE_KEY,
+                "INSTANTLY_TIMEOUT_SECONDS": "2", "INSTANTLY_MAX_RETRIES": "2",
+                "INSTANTLY_MAX_RPS": "1000", "LOG_LEVEL": "error"}
+        base.update(env)
+        return await open_services(load_settings(base), self.dsn)
+
+    async def campaign(self, services: Services, *, remote_status: int | None = 2,
+                       local_status: str | None = None) -> tuple[uuid.UUID, str | None]:
+        ext = None
+        if remote_status is not None:
+            ext = self.fake.state.add_campaign(name="selftest", status=remote_status)["id"]
+        row = await services.db.fetchrow("campaign_insert", "selftest", "Selftest campaign",
+                                         ext, None, None)
+        if local_status:
+            await services.toggles.set_status(row["id"], local_status, source="api")
+        self.fake.state.calls.clear()
+        return row["id"], ext
+
+
+async def _status(services: Services, campaign_id: uuid.UUID) -> str:
+    return (await services.db.fetchrow("campaign_get", campaign_id))["status"]
+
+
+def _expect_error(code: str, http_status: int, *, fault: dict[str, Any] | None = None,
+                  env: dict[str, str] | None = None) -> Callable[[_Bench], Awaitable[Outcome]]:
+    async def scenario(bench: _Bench) -> Outcome:
+        services = await bench.services(**(env or {}))
+        try:
+            campaign_id, _ = await bench.campaign(services)
+            if fault:
+                bench.fake.state.add_fault(path="/activate", **fault)
+            try:
+                await services.toggles.toggle(campaign_id)
+            except ApiError as exc:
+                unchanged = await _status(services, campaign_id) == "draft"
+                ok = exc.code == code and exc.status == http_status and unchanged
+                return Outcome(ok, f"{exc.status} {exc.code}: {exc.message}"
+                               + ("" if unchanged else " (LOCAL STATUS CHANGED)"))
+            return Outcome(False, "toggle succeeded but should have failed")
+        finally:
+            bench.fake.state.clear_faults()
+            await close_services(services)
+
+    return scenario
+
+
+async def _activate_linked(bench: _Bench) -> Outcome:
+    services = await bench.services()
+    try:
+        campaign_id, ext = await bench.campaign(services)
+        result = await services.toggles.toggle(campaign_id)
+        calls = bench.fake.state.calls_to(path_contains="/activate")
+        ok = (result.external_sync == "activated" and len(calls) == 1
+              and await _status(services, campaign_id) == "active"
+              and bench.fake.state.campaigns[ext]["status"] == 1)
+        return Outcome(ok, f"{result.external_sync}; {len(calls)} activate call; {result.message}")
+    finally:
+        await close_services(services)
+
+
+async def _pause_local_only(bench: _Bench) -> Outcome:
+    services = await bench.services()
+    try:
+        campaign_id, ext = await bench.campaign(services, local_status="active")
+        result = await services.toggles.toggle(campaign_id)
+        ok = (result.external_sync == "local_only" and not bench.fake.state.calls
+              and bench.fake.state.campaigns[ext]["status"] == 1)
+        return Outcome(ok, f"{result.external_sync}; no external call; remote still active")
+    finally:
+        await close_services(services)
+
+
+async def _pause_synced(bench: _Bench) -> Outcome:
+    services = await bench.services(FULL_PAUSE_SYNC="true")
+    try:
+        campaign_id, ext = await bench.campaign(services, local_status="active")
+        result = await services.toggles.toggle(campaign_id)
+        calls = bench.fake.state.calls_to(path_contains="/pause")
+        ok = result.external_sync == "paused" and len(calls) == 1 \
+            and bench.fake.state.campaigns[ext]["status"] == 2
+        return Outcome(ok, f"{result.external_sync}; {len(calls)} pause call")
+    finally:
+        await close_services(services)
+
+
+async def _unlinked(bench: _Bench) -> Outcome:
+    services = await bench.services()
+    try:
+        campaign_id, _ = await bench.campaign(services, remote_status=None)
+        result = await services.toggles.toggle(campaign_id)
+        ok = result.external_sync == "unlinked" and not bench.fake.state.calls
+        return Outcome(ok, f"{result.external_sync}; {result.message}")
+    finally:
+        await close_services(services)
+
+
+async def _noop(bench: _Bench) -> Outcome:
+    services = await bench.services()
+    try:
+        campaign_id, _ = await bench.campaign(services, local_status="active")
+        result = await services.toggles.set_status(campaign_id, "active")
+        ok = result.external_sync == "noop" and not bench.fake.state.calls
+        return Outcome(ok, f"{result.external_sync}; {result.message}")
+    finally:
+        await close_services(services)
+
+
+async def _retry_then_success(bench: _Bench) -> Outcome:
+    services = await bench.services()
+    try:
+        campaign_id, _ = await bench.campaign(services)
+        bench.fake.state.add_fault(path="/activate", status=500)
+        result = await services.toggles.toggle(campaign_id)
+        statuses = [c["status"] for c in bench.fake.state.calls_to(path_contains="/activate")]
+        return Outcome(result.external_sync == "activated" and statuses == [500, 200],
+                       f"attempts answered {statuses}; {result.external_sync}")
+    finally:
+        await close_services(services)
+
+
+SCENARIOS: list[tuple[str, Callable[[_Bench], Awaitable[Outcome]]]] = [
+    ("activate a linked campaign", _activate_linked),
+    ("pause is local-only (FULL_PAUSE_SYNC off)", _pause_local_only),
+    ("pause is synced (FULL_PAUSE_SYNC on)", _pause_synced),
+    ("toggle an unlinked campaign", _unlinked),
+    ("set the status it already has", _noop),
+    ("transient 500 is retried", _retry_then_success),
+    ("invalid API key", _expect_error("external_auth_failed", 502, env={
+        "INSTANTLY_API_KEY": "not-the-key"})),
+    ("key without the scope (403)", _expect_error("external_auth_failed", 502,
+                                                 fault={"status": 403})),
+    ("campaign missing remotely (404)", _expect_error("external_not_found", 422,
+                                                     fault={"status": 404})),
+    ("rate limit persists (429)", _expect_error("external_rate_limited", 429,
+                                               fault={"status": 429, "count": 10,
+                                                      "retry_after": 0})),
+    ("server error persists (500)", _expect_error("external_error", 502,
+                                                 fault={"status": 500, "count": 10})),
+    ("timeout", _expect_error("external_unreachable", 504,
+                              fault={"delay_ms": 1500, "count": 10},
+                              env={"INSTANTLY_TIMEOUT_SECONDS": "1"})),
+    ("dropped connection", _expect_error("external_unreachable", 504,
+                                         fault={"drop": True, "count": 10})),
+    ("no API key configured", _expect_error("external_config_missing", 503,
+                                           env={"INSTANTLY_API_KEY": ""})),
+]
+
+
+async def run_fake_selftest(settings: Settings) -> int:
+    server_dsn = resolve_dsn(settings)
+    name = f"instantly_sync_selftest_{os.getpid()}"
+    dsn = await create_database(server_dsn, name)
+    fake = await FakeInstantlyServer(api_key=FAKE_KEY, rate_limit_per_second=1000).start()
+    failed = 0
+    try:
+        bench = _Bench(fake, dsn)
+        for title, scenario in SCENARIOS:
+            try:
+                outcome = await scenario(bench)
+            except Exception as exc:  # a crash is a failed scenario, reported as such
+                outcome = Outcome(False, f"crashed: {type(exc).__name__}: {exc}")
+            failed += not outcome.ok
+            print(f"{'PASS' if outcome.ok else 'FAIL'}  {title:<44} {outcome.detail}")
+    finally:
+        await fake.close()
+        await drop_database(server_dsn, name)
+    print(f"{len(SCENARIOS) - failed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+async def run_real_selftest(settings: Settings, campaign: str | None) -> int:
+    if not campaign:
+        print("selftest --real needs --campaign EXTERNAL_ID (it activates that campaign)")
+        return 2
+    async with new_http_session() as session:
+        client = build_client(settings, session)
+        try:
+            page = await client.list_campaigns_page(limit=1)
+            print(f"PASS  key accepted ({len(page.get('items') or [])} campaign listed)")
+            before = await client.get_campaign(campaign)
+            print(f"PASS  campaign found: {before.get('name')!r}, status {before.get('status')}")
+            after = await client.activate(campaign)
+            print(f"PASS  activate: status {after.get('status')}")
+            if before.get("status") == 2:
+                restored = await client.pause(campaign)
+                print(f"PASS  restored: paused again (status {restored.get('status')})")
+        except ExternalError as exc:
+            error = from_external(exc)
+            print(f"FAIL  {error.code}: {error.message}")
+            return 1
+    return 0
+
+
+async def selftest_command(args: argparse.Namespace, settings: Settings) -> int:
+    if "LOG_LEVEL" not in os.environ:  # the report is the output; logs only on request
+        configure_logging(fmt=settings.log_format, level="critical",
+                          secrets=settings.secret_values())
+    if args.real:
+        return await run_real_selftest(settings, args.campaign)
+    return await run_fake_selftest(settings)
