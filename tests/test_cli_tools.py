@@ -1,0 +1,50 @@
+"""CLI check and selftest, run in-process against the fake and a real database."""
+
+from __future__ import annotations
+
+import argparse
+
+from daemon.check import check_command
+from daemon.selftest import run_fake_selftest
+from tests.conftest import FAKE_KEY, make_settings
+
+
+async def test_check_passes_with_a_good_key(dsn, fake, capsys) -> None:
+    code = await check_command(argparse.Namespace(), make_settings(fake.url, DATABASE_URL=dsn))
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "[  OK] external API" in out
+    assert "[  OK] database" in out
+    assert fake.state.calls[0]["query"] == {"limit": "1"}
+
+
+async def test_check_fails_with_a_bad_key_without_printing_it(dsn, fake, capsys) -> None:
+    settings = make_settings(fake.url, DATABASE_URL=dsn, INSTANTLY_API_KEY="bad-key-xyz")
+    assert await check_command(argparse.Namespace(), settings) == 1
+    out = capsys.readouterr().out
+    assert "external_auth_failed" in out
+    assert "bad-key-xyz" not in out and FAKE_KEY not in out
+    assert "instantly" not in out.lower().replace("instantly-sync", "")
+
+
+async def test_check_fails_without_a_key(dsn, fake, capsys) -> None:
+    settings = make_settings(fake.url, DATABASE_URL=dsn, INSTANTLY_API_KEY="")
+    assert await check_command(argparse.Namespace(), settings) == 1
+    assert "external_config_missing" in capsys.readouterr().out
+
+
+async def test_check_reports_an_unreachable_database(fake, capsys) -> None:
+    settings = make_settings(fake.url, DATABASE_URL="postgresql://postgres@127.0.0.1:9/nope")
+    assert await check_command(argparse.Namespace(), settings) == 1
+    assert "[FAIL] database" in capsys.readouterr().out
+
+
+async def test_selftest_runs_every_scenario(server_dsn, capsys) -> None:
+    settings = make_settings(None, DATABASE_URL=server_dsn, LOG_LEVEL="critical")
+    code = await run_fake_selftest(settings)
+    out = capsys.readouterr().out
+    assert code == 0, out
+    lines = [line for line in out.splitlines() if line.startswith(("PASS", "FAIL"))]
+    assert len(lines) == 14
+    assert all(line.startswith("PASS") for line in lines)
+    assert "external_rate_limited" in out and "external_unreachable" in out

@@ -1,0 +1,159 @@
+"""The `serve` process: start-up checks, graceful SIGTERM, secrets in output, crashes."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+
+import aiohttp
+
+from tests.conftest import FAKE_KEY, wait_for
+from tests.processes import ROOT, daemon_env, free_port, start_daemon, wait_ready
+
+TOKEN = "proc-token-123456"
+SECRET = "proc-webhook-secret-987"
+
+
+async def run_cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "daemon", *args, env=env, cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_invalid_config_stops_with_one_line_naming_the_variable(dsn) -> None:
+    code, _out, err = await run_cli(
+        "serve", env=daemon_env(DATABASE_URL=dsn, RECONCILE_INTERVAL_SECONDS="abc"))
+    assert code == 78
+    assert err.strip().count("\n") == 0
+    assert "RECONCILE_INTERVAL_SECONDS" in err
+
+
+async def test_non_loopback_bind_needs_api_tokens(dsn) -> None:
+    code, _, err = await run_cli("serve", env=daemon_env(DATABASE_URL=dsn, HOST="0.0.0.0"))
+    assert code == 78
+    assert "API_TOKENS" in err
+
+
+async def test_help_lists_every_command() -> None:
+    code, out, _ = await run_cli("--help", env=daemon_env())
+    assert code == 0
+    for command in ("serve", "migrate", "reconcile", "drift", "check", "selftest",
+                    "fake-instantly", "demo", "webhooks"):
+        assert command in out
+
+
+async def test_sigterm_lets_in_flight_requests_finish_and_exits_zero(dsn, fake) -> None:
+    port = free_port()
+    env = daemon_env(DATABASE_URL=dsn, INSTANTLY_BASE_URL=fake.url, INSTANTLY_API_KEY=FAKE_KEY,
+                     API_TOKENS=TOKEN, WEBHOOK_SECRET=SECRET, PORT=str(port))
+    proc = await start_daemon(env)
+    try:
+        await wait_ready(port, proc)
+        remote = fake.state.add_campaign(name="slow", status=2)
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        base = f"http://127.0.0.1:{port}"
+        async with aiohttp.ClientSession(headers=headers) as http:
+            created = await (await http.post(f"{base}/campaigns", json={
+                "client_id": "c", "name": "slow", "external_id": remote["id"]})).json()
+            fake.state.add_fault(path="/activate", delay_ms=1500)
+            toggle = asyncio.ensure_future(http.post(f"{base}/campaigns/{created['id']}/toggle"))
+
+            async def call_in_flight() -> bool:
+                body = await (await http.get(f"{base}/campaigns/{created['id']}")).json()
+                return body["pending_status"] == "active"
+
+            await wait_for(call_in_flight)
+            proc.send_signal(signal.SIGTERM)
+            resp = await toggle
+            assert resp.status == 200
+            assert (await resp.json())["external_sync"] == "activated"
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode == 0
+        text = out.decode() + err.decode()
+        assert "http.stopped" in text
+        for secret in (FAKE_KEY, TOKEN, SECRET):
+            assert secret not in text
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def test_secrets_never_reach_process_output_even_on_errors(dsn, fake) -> None:
+    port = free_port()
+    env = daemon_env(DATABASE_URL=dsn, INSTANTLY_BASE_URL=fake.url, INSTANTLY_API_KEY=FAKE_KEY,
+                     API_TOKENS=TOKEN, WEBHOOK_SECRET=SECRET, PORT=str(port), LOG_LEVEL="debug")
+    proc = await start_daemon(env)
+    try:
+        await wait_ready(port, proc)
+        remote = fake.state.add_campaign(name="x", status=2)
+        base = f"http://127.0.0.1:{port}"
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+            created = await (await http.post(f"{base}/campaigns", json={
+                "client_id": "c", "name": "x", "external_id": remote["id"]})).json()
+            fake.state.add_fault(path="/activate", status=401)
+            assert (await http.post(f"{base}/campaigns/{created['id']}/toggle")).status == 502
+            await http.post(f"{base}/webhooks/instantly", json={"event_type": "x"},
+                            headers={"X-Webhook-Secret": SECRET})
+            await http.post(f"{base}/webhooks/instantly", json={"event_type": "x"},
+                            headers={"X-Webhook-Secret": "wrong"})
+            ready = await (await http.get(f"{base}/readyz")).text()
+        proc.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+        text = out.decode() + err.decode() + ready
+        assert "external.error" in text
+        for secret in (FAKE_KEY, TOKEN, SECRET):
+            assert secret not in text
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def test_sigkill_between_remote_success_and_commit_is_settled(dsn, fake, make_api) -> None:
+    """A daemon killed while the fake holds the activate answer; a later pass settles it."""
+    port = free_port()
+    env = daemon_env(DATABASE_URL=dsn, INSTANTLY_BASE_URL=fake.url, INSTANTLY_API_KEY=FAKE_KEY,
+                     API_TOKENS=TOKEN, PORT=str(port), TOGGLE_LEASE_SECONDS="1")
+    proc = await start_daemon(env)
+    try:
+        await wait_ready(port, proc)
+        remote = fake.state.add_campaign(name="crash", status=2)
+        base = f"http://127.0.0.1:{port}"
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+            created = await (await http.post(f"{base}/campaigns", json={
+                "client_id": "c", "name": "crash", "external_id": remote["id"]})).json()
+            fake.state.add_fault(path="/activate", hold_ms=5000)
+            toggle = asyncio.ensure_future(http.post(f"{base}/campaigns/{created['id']}/toggle"))
+
+            async def remote_changed() -> bool:
+                return fake.state.campaigns[remote["id"]]["status"] == 1
+
+            await wait_for(remote_changed)
+            proc.kill()  # SIGKILL: no cleanup, no commit
+            await proc.wait()
+            try:
+                await toggle
+            except aiohttp.ClientError:
+                pass
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    api = await make_api(TOGGLE_LEASE_SECONDS="1")
+    stuck = await (await api.get(f"/campaigns/{created['id']}")).json()
+    assert (stuck["status"], stuck["pending_status"]) == ("draft", "active")
+
+    async def settled() -> bool:
+        run = await (await api.post("/reconcile?wait=true")).json()
+        assert run["status"] == "succeeded"
+        body = await (await api.get(f"/campaigns/{created['id']}")).json()
+        return body["status"] == "active" and body["pending_status"] is None
+
+    await wait_for(settled)
+    resolved = (await (await api.get("/drift?state=resolved")).json())["items"]
+    assert [(f["kind"], f["resolution"]) for f in resolved] == [("toggle_incomplete", "settled")]
+    assert "local commit completed" in resolved[0]["note"]
