@@ -1,0 +1,1 @@
+"""Benchmarks: instantly-sync measured against naive baselines in one run (`make bench`)."""

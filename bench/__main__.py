@@ -1,0 +1,398 @@
+"""`make bench`: instantly-sync against its baselines, side by side, in one run.
+
+Every headline figure is a ratio of two measurements taken in this run on
+this machine (A/B alternated, median of rounds). Writes bench/results.json
+and prints a table. Not part of `make test`: nothing here is asserted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import math
+import os
+import platform
+import random
+import time
+import uuid
+from typing import Any
+
+import aiohttp
+
+from bench.harness import (
+    API_KEY,
+    ROOT,
+    TOKEN,
+    WEBHOOK_SECRET,
+    Proc,
+    free_port,
+    median,
+    run_load,
+    server_dsn,
+    start_daemon,
+    start_fake,
+    wait_http,
+)
+from sql import connect
+from sql.migrate import migrate
+from sql.scratch import create_database, drop_database
+
+RESULTS = ROOT / "bench" / "results.json"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+FAKE_AUTH = {"Authorization": f"Bearer {API_KEY}"}
+DB_NAME = "isync_bench"
+
+
+async def seed_fake(fake_url: str, campaigns: list[dict[str, Any]]) -> None:
+    async with aiohttp.ClientSession() as http:
+        for i in range(0, len(campaigns), 5000):
+            async with http.post(f"{fake_url}/_fake/campaigns",
+                                 json={"campaigns": campaigns[i:i + 5000]}) as resp:
+                assert resp.status == 200, await resp.text()
+
+
+async def fresh_database(server: str) -> str:
+    dsn = await create_database(server, DB_NAME)
+    db = await connect(dsn, min_size=1, max_size=1)
+    try:
+        await migrate(db)
+    finally:
+        await db.close()
+    return dsn
+
+
+async def seed_linked(dsn: str, rows: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
+    db = await connect(dsn, min_size=1, max_size=1)
+    try:
+        made = await db.fetch("bench_seed_linked", [r[0] for r in rows], [r[1] for r in rows],
+                              [r[2] for r in rows])
+    finally:
+        await db.close()
+    return [(str(r["id"]), r["external_id"]) for r in made]
+
+
+# -- 1. toggle overhead ----------------------------------------------------------
+
+async def toggle_overhead(server: str) -> dict[str, Any]:
+    dsn = await fresh_database(server)
+    fake_port, daemon_port, naive_port = free_port(), free_port(), free_port()
+    fake = start_fake(fake_port)
+    fake_url = f"http://127.0.0.1:{fake_port}"
+    daemon = start_daemon(dsn=dsn, port=daemon_port, fake_url=fake_url, FULL_PAUSE_SYNC="true")
+    naive = Proc(["-m", "bench.naive", "--port", str(naive_port), "--dsn", dsn,
+                  "--fake", fake_url, "--key", API_KEY])
+    try:
+        await wait_http(f"{fake_url}/_fake/calls", proc=fake)
+        await wait_http(f"http://127.0.0.1:{daemon_port}/readyz", proc=daemon)
+        remote = [{"id": str(uuid.uuid4()), "name": f"t{i}", "status": 2} for i in range(64)]
+        await seed_fake(fake_url, remote)
+        linked = await seed_linked(dsn, [(c["name"], c["id"], "paused") for c in remote])
+        await asyncio.sleep(1.5)  # the naive server has no readiness endpoint
+        concurrency, total = 32, 2000
+        d_base, n_base = f"http://127.0.0.1:{daemon_port}", f"http://127.0.0.1:{naive_port}"
+
+        def daemon_req(w: int, i: int) -> tuple[str, str, dict[str, Any]]:
+            cid = linked[w * 2 + (i % 2)][0]
+            return "POST", f"{d_base}/campaigns/{cid}/toggle", {"headers": AUTH}
+
+        def naive_req(w: int, i: int) -> tuple[str, str, dict[str, Any]]:
+            return "POST", f"{n_base}/toggle/{linked[w * 2 + (i % 2)][0]}", {}
+
+        def direct_req(w: int, i: int) -> tuple[str, str, dict[str, Any]]:
+            ext = linked[w * 2 + (i % 2)][1]
+            action = "activate" if i % 2 else "pause"
+            return ("POST", f"{fake_url}/api/v2/campaigns/{ext}/{action}",
+                    {"headers": FAKE_AUTH, "json": {}})
+
+        # warm-up
+        for req in (daemon_req, naive_req, direct_req):
+            await run_load(req, total=200, concurrency=concurrency)
+        rounds: dict[str, list] = {"daemon": [], "naive": [], "direct": []}
+        for _ in range(3):
+            for name, req in (("daemon", daemon_req), ("naive", naive_req),
+                              ("direct", direct_req)):
+                rounds[name].append(await run_load(req, total=total, concurrency=concurrency))
+        best = {k: sorted(v, key=lambda r: r.rps)[1] for k, v in rounds.items()}
+        serial: dict[str, list] = {"daemon": [], "direct": []}
+        for _ in range(3):
+            serial["daemon"].append(await run_load(daemon_req, total=150, concurrency=1))
+            serial["direct"].append(await run_load(direct_req, total=150, concurrency=1))
+        d_p50 = median([r.pct(0.5) for r in serial["daemon"]])
+        c_p50 = median([r.pct(0.5) for r in serial["direct"]])
+        ratio = median([d.rps / n.rps for d, n in zip(rounds["daemon"], rounds["naive"],
+                                                      strict=True)])
+        added = d_p50 - c_p50
+        return {
+            "setup": "64 linked campaigns, FULL_PAUSE_SYNC=true (every toggle makes one call,"
+                     " like the naive handler), concurrency 32, 2000 ops, 3 alternating rounds"
+                     " (median shown)",
+            "daemon": best["daemon"].summary(), "naive": best["naive"].summary(),
+            "direct_fake": best["direct"].summary(),
+            "ratio_daemon_over_naive": round(ratio, 3),
+            "concurrency1_p50_ms": {"daemon": round(d_p50, 2), "direct_fake": round(c_p50, 2)},
+            "added_p50_ms": round(added, 2),
+            "goal": "ratio >= 0.8 and added p50 <= 3 ms",
+            "met": ratio >= 0.8 and added <= 3.0,
+        }
+    finally:
+        for p in (daemon, naive, fake):
+            p.stop()
+        await drop_database(server, DB_NAME)
+
+
+# -- 2. webhook ingest -------------------------------------------------------------
+
+TYPES = ["email_sent", "email_opened", "email_link_clicked", "reply_received",
+         "lead_interested", "email_bounced", "campaign_completed", "account_error"]
+WORDS = ("quick follow up about your pipeline and the next quarter plans we discussed "
+         "regarding outbound growth").split()
+
+
+def payloads(n: int, campaigns: list[str], rng: random.Random) -> list[bytes]:
+    out = []
+    for i in range(n):
+        text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(80, 300)))
+        body: dict[str, Any] = {
+            "timestamp": dt.datetime.now(dt.UTC).isoformat(), "event_type": rng.choice(TYPES),
+            "workspace": "0199a3f0-0000-7000-8000-00000000feed",
+            "campaign_id": rng.choice(campaigns), "campaign_name": "Bench campaign",
+            "lead_email": f"lead{i}-{uuid.uuid4().hex[:8]}@example.com",
+            "email_account": "sender@agency.example", "step": rng.randint(1, 4),
+            "variant": rng.randint(1, 2), "is_first": rng.random() < 0.3,
+            "email_id": str(uuid.uuid4()), "email_subject": "Quick question",
+            "email_text": text, "unibox_url": "https://app.example/unibox",
+        }
+        if rng.random() < 0.3:
+            body["email_html"] = "<div><p>" + text[:1200] + "</p></div>"
+        out.append(json.dumps(body).encode())
+    return out
+
+
+async def webhook_ingest(server: str) -> dict[str, Any]:
+    dsn = await fresh_database(server)
+    fake_port, daemon_port, naive_port = free_port(), free_port(), free_port()
+    fake = start_fake(fake_port)
+    fake_url = f"http://127.0.0.1:{fake_port}"
+    daemon = start_daemon(dsn=dsn, port=daemon_port, fake_url=fake_url)
+    naive = Proc(["-m", "bench.naive", "--port", str(naive_port), "--dsn", dsn,
+                  "--fake", fake_url, "--key", API_KEY])
+    rng = random.Random(7)
+    try:
+        await wait_http(f"http://127.0.0.1:{daemon_port}/readyz", proc=daemon)
+        await asyncio.sleep(1.5)  # the naive server has no readiness endpoint
+        campaigns = [c[1] for c in await seed_linked(
+            dsn, [(f"w{i}", str(uuid.uuid4()), "active") for i in range(50)])]
+        distinct, redeliveries, concurrency, rounds = 20_000, 2_000, 64, 2
+        sizes: list[int] = []
+        results: dict[str, list] = {"daemon": [], "naive": []}
+        for r in range(rounds):
+            events = payloads(distinct, campaigns, rng)
+            sizes += [len(e) for e in events[:1000]]
+            stream = events + rng.sample(events, redeliveries)
+            rng.shuffle(stream)
+            d_url = f"http://127.0.0.1:{daemon_port}/webhooks/instantly"
+            n_url = f"http://127.0.0.1:{naive_port}/webhook"
+            hdrs = {"X-Webhook-Secret": WEBHOOK_SECRET, "Content-Type": "application/json"}
+            order = (("daemon", d_url), ("naive", n_url)) if r % 2 == 0 else \
+                (("naive", n_url), ("daemon", d_url))
+            for name, url in order:
+                results[name].append(await run_load(
+                    lambda w, i, url=url, s=stream, h=hdrs: (
+                        "POST", url, {"data": s[i], "headers": h}),
+                    total=len(stream), concurrency=concurrency))
+        db = await connect(dsn, min_size=1, max_size=1)
+        try:
+            counts = await db.fetchrow("bench_webhook_counts")
+            naive_count = await db.fetchval("bench_naive_count")
+        finally:
+            await db.close()
+        ratio = median([d.rps / n.rps for d, n in zip(results["daemon"], results["naive"],
+                                                      strict=True)])
+        stored_ok = counts["stored"] == distinct * rounds
+        return {
+            "setup": f"{rounds} rounds x ({distinct} distinct + {redeliveries} redeliveries),"
+                     f" concurrency {concurrency}, payload bytes p50"
+                     f" {sorted(sizes)[len(sizes) // 2]} (min {min(sizes)}, max {max(sizes)}),"
+                     " 30% with email_html; A/B order alternates per round",
+            "daemon": [x.summary() for x in results["daemon"]],
+            "naive": [x.summary() for x in results["naive"]],
+            "daemon_events_per_s": round(median([x.rps for x in results["daemon"]]), 1),
+            "naive_events_per_s": round(median([x.rps for x in results["naive"]]), 1),
+            "ratio_daemon_over_naive": round(ratio, 3),
+            "stored": counts["stored"], "expected_stored": distinct * rounds,
+            "duplicates_stored": counts["stored"] - counts["distinct_keys"],
+            "naive_stored_including_duplicates": naive_count,
+            "goal": "ratio >= 2.0, stored = distinct, duplicates stored = 0",
+            "met": ratio >= 2.0 and stored_ok and counts["stored"] == counts["distinct_keys"],
+        }
+    finally:
+        for p in (daemon, naive, fake):
+            p.stop()
+        await drop_database(server, DB_NAME)
+
+
+# -- 3. reconcile scale --------------------------------------------------------------
+
+KIND_PLAN = [  # (kind, local status, remote status or None for deleted)
+    ("status_mismatch", "active", 2),
+    ("local_pause_only", "paused", 1),
+    ("remote_completed", "active", 3),
+    ("remote_unhealthy", "active", -1),
+    ("remote_missing", "active", None),
+]
+
+
+async def reconcile_scale(server: str, n: int) -> dict[str, Any]:
+    dsn = await fresh_database(server)
+    fake_port, daemon_port = free_port(), free_port()
+    fake = start_fake(fake_port)
+    fake_url = f"http://127.0.0.1:{fake_port}"
+    try:
+        await wait_http(f"{fake_url}/_fake/calls", proc=fake)
+        planted: set[tuple[str, str]] = set()
+        remote, local = [], []
+        drifted = n // 10
+        for i in range(n):
+            ext = str(uuid.uuid4())
+            if i < drifted:
+                kind, local_status, remote_status = KIND_PLAN[i % len(KIND_PLAN)]
+                planted.add((ext, kind))
+            else:
+                local_status, remote_status = "active", 1
+            local.append((f"c{i}", ext, local_status))
+            if remote_status is not None:
+                remote.append({"id": ext, "name": f"c{i}", "status": remote_status})
+        await seed_fake(fake_url, remote)
+        await seed_linked(dsn, local)
+        daemon = start_daemon(dsn=dsn, port=daemon_port, fake_url=fake_url)
+        try:
+            await wait_http(f"http://127.0.0.1:{daemon_port}/readyz", proc=daemon)
+            passes = []
+            async with aiohttp.ClientSession(headers=AUTH,
+                                             timeout=aiohttp.ClientTimeout(total=600)) as http:
+                for _ in range(2):
+                    cpu0, t0 = daemon.cpu_seconds(), time.perf_counter()
+                    async with http.post(f"http://127.0.0.1:{daemon_port}/reconcile?wait=true"
+                                         ) as resp:
+                        run = await resp.json()
+                    passes.append({"wall_s": round(time.perf_counter() - t0, 3),
+                                   "daemon_cpu_s": round(daemon.cpu_seconds() - cpu0, 3),
+                                   "status": run["status"], "api_calls": run["api_calls"],
+                                   "findings_opened": run["findings_opened"]})
+                async with http.get(f"http://127.0.0.1:{daemon_port}/drift?limit=10000"
+                                    ) as resp:
+                    found_items = (await resp.json())["items"]
+            peak = daemon.peak_rss_mb()
+        finally:
+            daemon.stop()
+        found = {(f["external_id"], f["kind"]) for f in found_items}
+        true_pos = len(found & planted)
+        precision = true_pos / len(found) if found else 1.0
+        recall = true_pos / len(planted) if planted else 1.0
+        minimum = math.ceil(len(remote) / 100)
+        first = passes[0]
+        return {
+            "linked": n, "remote": len(remote), "planted_drift": len(planted),
+            "passes": passes, "list_calls": first["api_calls"], "minimum_calls": minimum,
+            "peak_rss_mb": round(peak, 1), "precision": round(precision, 4),
+            "recall": round(recall, 4),
+            "real_rate_limit_wall_s": round(first["api_calls"] / 10, 1),
+            "goal": "calls = ceil(N/100) (+1 when the last page is full), P = R = 1.0"
+                    + (", <= 15 s, <= 250 MB" if n >= 100_000 else ""),
+            "met": first["api_calls"] <= minimum + 1 and precision == 1.0 and recall == 1.0
+            and (n < 100_000 or (first["wall_s"] <= 15 and peak <= 250)),
+        }
+    finally:
+        fake.stop()
+        await drop_database(server, DB_NAME)
+
+
+# -- 4. footprint -------------------------------------------------------------------
+
+async def footprint(server: str) -> dict[str, Any]:
+    dsn = await fresh_database(server)
+    fake_port = free_port()
+    fake = start_fake(fake_port)
+    fake_url = f"http://127.0.0.1:{fake_port}"
+    startups, rss = [], []
+    try:
+        await wait_http(f"{fake_url}/_fake/calls", proc=fake)
+        for _ in range(3):
+            port = free_port()
+            daemon = start_daemon(dsn=dsn, port=port, fake_url=fake_url)
+            try:
+                startups.append(await wait_http(f"http://127.0.0.1:{port}/readyz", proc=daemon))
+                await asyncio.sleep(1.0)  # let start-up garbage settle before reading RSS
+                rss.append(daemon.rss_mb())
+            finally:
+                daemon.stop()
+    finally:
+        fake.stop()
+        await drop_database(server, DB_NAME)
+    start_s, idle = median(startups), median(rss)
+    return {"startup_to_ready_s": round(start_s, 3), "idle_rss_mb": round(idle, 1),
+            "samples": {"startup_s": [round(s, 3) for s in startups],
+                        "rss_mb": [round(r, 1) for r in rss]},
+            "goal": "idle RSS <= 90 MB, start-up <= 2 s",
+            "met": idle <= 90 and start_s <= 2}
+
+
+async def machine(server: str) -> dict[str, Any]:
+    db = await connect(server, min_size=1, max_size=1)
+    try:
+        pg = await db.fetchval("bench_postgres_version")
+    finally:
+        await db.close()
+    return {"cores": os.cpu_count(), "python": platform.python_version(),
+            "postgres": pg, "platform": platform.platform(),
+            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+
+
+def table(results: dict[str, Any]) -> str:
+    t, w = results["toggle_overhead"], results["webhook_ingest"]
+    r10, r100 = results["reconcile_10000"], results["reconcile_100000"]
+    f = results["footprint"]
+    rows = [
+        ("Toggle rps, daemon / naive", f"{t['daemon']['rps']} / {t['naive']['rps']}",
+         f"ratio {t['ratio_daemon_over_naive']}", "≥ 0.8", t["met"]),
+        ("Toggle added p50 vs direct (c=1)", f"{t['added_p50_ms']} ms", "", "≤ 3 ms", t["met"]),
+        ("Webhook events/s, daemon / naive",
+         f"{w['daemon_events_per_s']} / {w['naive_events_per_s']}",
+         f"ratio {w['ratio_daemon_over_naive']}", "≥ 2.0", w["met"]),
+        ("Webhook stored / duplicates", f"{w['stored']} / {w['duplicates_stored']}",
+         f"expected {w['expected_stored']} / 0", "exact", w["met"]),
+    ]
+    for r in (r10, r100):
+        p = r["passes"][0]
+        rows.append((f"Reconcile {r['linked']:,}: wall / CPU / RSS",
+                     f"{p['wall_s']} s / {p['daemon_cpu_s']} s / {r['peak_rss_mb']} MB",
+                     f"calls {r['list_calls']} (min {r['minimum_calls']}), P={r['precision']}"
+                     f" R={r['recall']}", "see goal", r["met"]))
+    rows.append(("Footprint: idle RSS / start-up", f"{f['idle_rss_mb']} MB / "
+                 f"{f['startup_to_ready_s']} s", "", "≤ 90 MB / ≤ 2 s", f["met"]))
+    out = ["| measure | value | ratio / detail | goal | met |", "|---|---|---|---|---|"]
+    out += [f"| {a} | {b} | {c} | {d} | {'yes' if e else 'no'} |" for a, b, c, d, e in rows]
+    return "\n".join(out)
+
+
+async def main() -> None:
+    server = server_dsn()
+    started = time.perf_counter()
+    results: dict[str, Any] = {"machine": await machine(server)}
+    sections = [("footprint", footprint), ("toggle_overhead", toggle_overhead),
+                ("webhook_ingest", webhook_ingest)]
+    for name, fn in sections:
+        print(f"bench: {name} ...", flush=True)
+        results[name] = await fn(server)
+    for n in (10_000, 100_000):
+        print(f"bench: reconcile {n} ...", flush=True)
+        results[f"reconcile_{n}"] = await reconcile_scale(server, n)
+    results["total_seconds"] = round(time.perf_counter() - started, 1)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(table(results))
+    print(f"\nwritten {RESULTS.relative_to(ROOT)} in {results['total_seconds']} s")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,32 @@
+-- Benchmarks only (bench/): seeding, and the naive baselines' statements.
+
+-- name: bench_seed_linked
+-- $1 names, $2 external ids, $3 local statuses: N linked campaigns in one statement.
+INSERT INTO campaigns (client_id, name, external_id, status)
+SELECT 'bench', n, e, s FROM unnest($1::text[], $2::text[], $3::text[]) AS t(n, e, s)
+RETURNING id, external_id;
+
+-- name: bench_naive_get
+SELECT id, status, external_id FROM campaigns WHERE id = $1;
+
+-- name: bench_naive_set_status
+UPDATE campaigns SET status = $2 WHERE id = $1;
+
+-- name: bench_naive_events_create
+CREATE TABLE IF NOT EXISTS bench_naive_events (
+    id          bigserial PRIMARY KEY,
+    payload     jsonb NOT NULL,
+    received_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- name: bench_naive_event_insert
+INSERT INTO bench_naive_events (payload) VALUES ($1::jsonb);
+
+-- name: bench_webhook_counts
+SELECT count(*) AS stored, count(DISTINCT dedupe_key) AS distinct_keys FROM webhook_events;
+
+-- name: bench_naive_count
+SELECT count(*) FROM bench_naive_events;
+
+-- name: bench_postgres_version
+SHOW server_version;
