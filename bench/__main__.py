@@ -14,6 +14,7 @@ import math
 import os
 import platform
 import random
+import sys
 import time
 import uuid
 from typing import Any
@@ -376,23 +377,30 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-async def main() -> None:
+async def main(only: list[str]) -> None:
+    """Run every section (or the named ones, for profiling: then nothing is written)."""
     server = server_dsn()
     started = time.perf_counter()
     results: dict[str, Any] = {"machine": await machine(server)}
-    sections = [("footprint", footprint), ("toggle_overhead", toggle_overhead),
-                ("webhook_ingest", webhook_ingest)]
+    sections: list[tuple[str, Any]] = [
+        ("footprint", footprint), ("toggle_overhead", toggle_overhead),
+        ("webhook_ingest", webhook_ingest),
+        ("reconcile_10000", lambda srv: reconcile_scale(srv, 10_000)),
+        ("reconcile_100000", lambda srv: reconcile_scale(srv, 100_000)),
+    ]
     for name, fn in sections:
+        if only and name not in only:
+            continue
         print(f"bench: {name} ...", flush=True)
         results[name] = await fn(server)
-    for n in (10_000, 100_000):
-        print(f"bench: reconcile {n} ...", flush=True)
-        results[f"reconcile_{n}"] = await reconcile_scale(server, n)
     results["total_seconds"] = round(time.perf_counter() - started, 1)
+    if only:
+        print(json.dumps(results, indent=2))
+        return
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
     print(f"\nwritten {RESULTS.relative_to(ROOT)} in {results['total_seconds']} s")
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1:]))

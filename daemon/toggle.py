@@ -50,13 +50,6 @@ class ToggleResult:
         }
 
 
-def toggled_status(current: str) -> str:
-    """active → paused; draft or paused → active; completed cannot be toggled."""
-    if current == "completed":
-        raise ApiError("campaign_completed")
-    return "paused" if current == "active" else "active"
-
-
 class ToggleService:
     """Changes campaign statuses following the atomic rule above."""
 
@@ -77,10 +70,7 @@ class ToggleService:
         self, campaign_id: uuid.UUID, *, source: str = "api", request_id: str | None = None
     ) -> ToggleResult:
         """Flip a campaign (POST /campaigns/{id}/toggle)."""
-        row = await self._load(campaign_id)
-        return await self._change(
-            row, toggled_status(row["status"]), source=source, request_id=request_id
-        )
+        return await self._change(campaign_id, None, source=source, request_id=request_id)
 
     async def set_status(
         self,
@@ -91,25 +81,14 @@ class ToggleService:
         request_id: str | None = None,
     ) -> ToggleResult:
         """Put a campaign in `status` (active|paused); already there is a no-op."""
-        row = await self._load(campaign_id)
-        if row["status"] == "completed":
-            raise ApiError("campaign_completed")
-        if row["status"] == status:
-            return self._result(row, status, "noop")
-        return await self._change(row, status, source=source, request_id=request_id)
+        return await self._change(campaign_id, status, source=source, request_id=request_id)
 
-    async def _load(self, campaign_id: uuid.UUID) -> Any:
-        row = await self._db.fetchrow("campaign_get", campaign_id)
-        if row is None:
-            raise ApiError("campaign_not_found")
-        return row
-
-    def _action(self, row: Any, new_status: str) -> str | None:
+    def _action(self, row: Any) -> str | None:
         if row["external_id"] is None:
             return None
-        if new_status == "active":
+        if row["target"] == "active":
             return "activate"
-        if new_status == "paused" and self._full_pause_sync:
+        if row["target"] == "paused" and self._full_pause_sync:
             return "pause"
         return None
 
@@ -124,9 +103,23 @@ class ToggleService:
         )
 
     async def _change(
-        self, row: Any, new_status: str, *, source: str, request_id: str | None
+        self, campaign_id: uuid.UUID, requested: str | None, *, source: str,
+        request_id: str | None,
     ) -> ToggleResult:
-        action = self._action(row, new_status)
+        # One round trip reads the campaign and, if a call is needed, claims it.
+        token = uuid.uuid4()
+        row = await self._db.fetchrow(
+            "campaign_claim_for_change", campaign_id, token, requested,
+            self._full_pause_sync, self._lease_seconds,
+        )
+        if row is None:
+            raise ApiError("campaign_not_found")
+        if row["status"] == "completed":
+            raise ApiError("campaign_completed")
+        new_status = row["target"]
+        if row["status"] == new_status:
+            return self._result(row, new_status, "noop")
+        action = self._action(row)
         log.info(
             "toggle.start", campaign=str(row["id"]), name=row["name"],
             **{"from": row["status"], "to": new_status}, action=action,
@@ -134,8 +127,14 @@ class ToggleService:
         try:
             if action is None:
                 result = await self._change_locally(row, new_status, source, request_id)
+            elif not row["claimed"]:
+                raise ApiError("toggle_in_progress")
             else:
-                result = await self._change_with_call(row, new_status, action, source, request_id)
+                # Shielded: once the call is on its way, a cancelled request must
+                # still record the outcome (or leave the lease for the reconciler).
+                result = await asyncio.shield(
+                    self._call_and_commit(row, new_status, action, token, source, request_id)
+                )
         except ApiError as exc:
             TOGGLES.labels(outcome=exc.code).inc()
             log.warning("toggle.failed", campaign=str(row["id"]), code=exc.code)
@@ -151,34 +150,13 @@ class ToggleService:
         self, row: Any, new_status: str, source: str, request_id: str | None
     ) -> ToggleResult:
         sync = "unlinked" if row["external_id"] is None else "local_only"
-        async with self._db.transaction() as tx:
-            won = await tx.fetchval(
-                "campaign_set_status_unleased",
-                row["id"], new_status, row["status"], self._lease_seconds,
-            )
-            if won is None:
-                raise await self._why_missed(tx, row["id"])
-            await tx.execute(
-                "status_change_insert", row["id"], row["status"], new_status, source,
-                None, "applied", None, request_id,
-            )
+        won = await self._db.fetchval(
+            "campaign_set_status_local",
+            row["id"], new_status, row["status"], self._lease_seconds, source, request_id,
+        )
+        if won is None:
+            raise await self._why_missed(row["id"])
         return self._result(row, new_status, sync)
-
-    async def _change_with_call(
-        self, row: Any, new_status: str, action: str, source: str, request_id: str | None
-    ) -> ToggleResult:
-        token = uuid.uuid4()
-        claimed = await self._db.fetchval(
-            "campaign_claim_lease",
-            row["id"], new_status, token, row["status"], self._lease_seconds,
-        )
-        if claimed is None:
-            raise await self._why_missed(self._db, row["id"])
-        # Shielded: once the call is on its way, a cancelled request must still
-        # record the outcome (or leave the lease for the reconciler).
-        return await asyncio.shield(
-            self._call_and_commit(row, new_status, action, token, source, request_id)
-        )
 
     async def _call_and_commit(
         self,
@@ -200,25 +178,18 @@ class ToggleService:
                 "external.failed", action=action, external_id=external_id, code=error.code,
                 duration_ms=round((time.perf_counter() - started) * 1000, 1),
             )
-            async with self._db.transaction() as tx:
-                await tx.execute("campaign_release_lease", row["id"], token)
-                await tx.execute(
-                    "status_change_insert", row["id"], row["status"], new_status, source,
-                    action, "external_failed", error.code, request_id,
-                )
+            await self._db.execute(
+                "campaign_release_lease", row["id"], token, row["status"], new_status, source,
+                action, error.code, request_id,
+            )
             raise error from exc
         remote_status = remote.get("status") if isinstance(remote, dict) else None
         if not isinstance(remote_status, int):
             remote_status = None
-        async with self._db.transaction() as tx:
-            committed = await tx.fetchval(
-                "campaign_commit_lease", row["id"], token, remote_status
-            )
-            outcome = "applied" if committed is not None else "lease_lost"
-            await tx.execute(
-                "status_change_insert", row["id"], row["status"], new_status, source,
-                action, outcome, None if committed else "status_conflict", request_id,
-            )
+        committed = await self._db.fetchval(
+            "campaign_commit_lease", row["id"], token, remote_status, row["status"], new_status,
+            source, action, request_id,
+        )
         if committed is None:
             # The lease expired and was settled or taken over while we waited.
             current = await self._db.fetchrow("campaign_get", row["id"])
@@ -226,8 +197,10 @@ class ToggleService:
                 raise ApiError("status_conflict")
         return self._result(row, new_status, "activated" if action == "activate" else "paused")
 
-    async def _why_missed(self, runner: Any, campaign_id: uuid.UUID) -> ApiError:
-        state = await runner.fetchrow("campaign_lease_state", campaign_id, self._lease_seconds)
+    async def _why_missed(self, campaign_id: uuid.UUID) -> ApiError:
+        state = await self._db.fetchrow(
+            "campaign_lease_state", campaign_id, self._lease_seconds
+        )
         if state is None:
             return ApiError("campaign_not_found")
         if state["leased"]:

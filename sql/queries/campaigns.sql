@@ -62,38 +62,81 @@ SELECT id, campaign_id, from_status, to_status, source, external_action, outcome
  ORDER BY id DESC
  LIMIT $2;
 
--- name: campaign_set_status_unleased
--- Local-only change: wins only if the status is still what we read and no live lease holds it.
--- $1 id, $2 new status, $3 expected status, $4 lease seconds
-UPDATE campaigns
-   SET status = $2, pending_status = NULL, pending_since = NULL, pending_token = NULL,
-       version = version + 1, updated_at = now(), status_changed_at = now()
- WHERE id = $1 AND status = $3
-   AND (pending_token IS NULL OR pending_since < now() - make_interval(secs => $4))
-RETURNING id;
+-- name: campaign_set_status_local
+-- Local-only change plus its audit row, in one statement: wins only if the
+-- status is still what we read and no live lease holds the campaign.
+-- $1 id, $2 new status, $3 expected status, $4 lease seconds, $5 source, $6 request id
+WITH upd AS (
+    UPDATE campaigns
+       SET status = $2, pending_status = NULL, pending_since = NULL, pending_token = NULL,
+           version = version + 1, updated_at = now(), status_changed_at = now()
+     WHERE id = $1 AND status = $3
+       AND (pending_token IS NULL OR pending_since < now() - make_interval(secs => $4))
+    RETURNING id
+), audit AS (
+    INSERT INTO status_changes (campaign_id, from_status, to_status, source, outcome, request_id)
+    SELECT id, $3, $2, $5, 'applied', $6 FROM upd
+)
+SELECT id FROM upd;
 
--- name: campaign_claim_lease
--- $1 id, $2 pending status, $3 token, $4 expected status, $5 lease seconds
-UPDATE campaigns
-   SET pending_status = $2, pending_since = now(), pending_token = $3
- WHERE id = $1 AND status = $4
-   AND (pending_token IS NULL OR pending_since < now() - make_interval(secs => $5))
-RETURNING id;
+-- name: campaign_claim_for_change
+-- Read a campaign for a status change and, in the same statement, claim its
+-- lease when the change needs an external call (linked, and activating or
+-- pausing with FULL_PAUSE_SYNC). The row returned is as it was before.
+-- $1 id, $2 token, $3 requested status (NULL: toggle), $4 FULL_PAUSE_SYNC, $5 lease seconds
+WITH cur AS (
+    SELECT c.id, c.name, c.status, c.external_id,
+           COALESCE($3, CASE WHEN c.status = 'active' THEN 'paused' ELSE 'active' END)
+               AS target,
+           c.pending_token IS NOT NULL
+             AND c.pending_since >= now() - make_interval(secs => $5) AS leased
+      FROM campaigns c
+     WHERE c.id = $1
+       FOR UPDATE
+), claimed AS (
+    UPDATE campaigns c
+       SET pending_status = cur.target, pending_since = now(), pending_token = $2
+      FROM cur
+     WHERE c.id = cur.id AND NOT cur.leased AND cur.status <> 'completed'
+       AND cur.status <> cur.target AND cur.external_id IS NOT NULL
+       AND (cur.target = 'active' OR $4)
+    RETURNING c.id
+)
+SELECT cur.*, EXISTS (SELECT 1 FROM claimed) AS claimed FROM cur;
 
 -- name: campaign_commit_lease
--- The external call succeeded: apply the pending status if our lease still holds.
--- $3 is the remote status code the call returned.
-UPDATE campaigns
-   SET status = pending_status, pending_status = NULL, pending_since = NULL,
-       pending_token = NULL, remote_status = $3, remote_checked_at = now(),
-       version = version + 1, updated_at = now(), status_changed_at = now()
- WHERE id = $1 AND pending_token = $2
-RETURNING id;
+-- The external call succeeded: apply the pending status if our lease still
+-- holds, and audit the call either way (one statement, so atomic).
+-- $1 id, $2 token, $3 remote status code, $4 from, $5 to, $6 source, $7 action, $8 request id
+WITH upd AS (
+    UPDATE campaigns
+       SET status = pending_status, pending_status = NULL, pending_since = NULL,
+           pending_token = NULL, remote_status = $3, remote_checked_at = now(),
+           version = version + 1, updated_at = now(), status_changed_at = now()
+     WHERE id = $1 AND pending_token = $2
+    RETURNING id
+), audit AS (
+    INSERT INTO status_changes
+           (campaign_id, from_status, to_status, source, external_action, outcome, error_code,
+            request_id)
+    SELECT $1, $4, $5, $6, $7,
+           CASE WHEN EXISTS (SELECT 1 FROM upd) THEN 'applied' ELSE 'lease_lost' END,
+           CASE WHEN EXISTS (SELECT 1 FROM upd) THEN NULL ELSE 'status_conflict' END, $8
+)
+SELECT id FROM upd;
 
 -- name: campaign_release_lease
-UPDATE campaigns
-   SET pending_status = NULL, pending_since = NULL, pending_token = NULL
- WHERE id = $1 AND pending_token = $2;
+-- The external call failed: free the campaign and audit the attempt.
+-- $1 id, $2 token, $3 from, $4 to, $5 source, $6 action, $7 error code, $8 request id
+WITH rel AS (
+    UPDATE campaigns
+       SET pending_status = NULL, pending_since = NULL, pending_token = NULL
+     WHERE id = $1 AND pending_token = $2
+)
+INSERT INTO status_changes
+       (campaign_id, from_status, to_status, source, external_action, outcome, error_code,
+        request_id)
+VALUES ($1, $3, $4, $5, $6, 'external_failed', $7, $8);
 
 -- name: campaign_lease_state
 -- Why a conditional update missed: current status and whether a live lease holds the row.
