@@ -27,7 +27,10 @@ from bench.harness import (
     TOKEN,
     WEBHOOK_SECRET,
     Proc,
+    cpu_per_1000,
+    cpu_snapshot,
     free_port,
+    http_request,
     median,
     run_load,
     server_dsn,
@@ -93,32 +96,37 @@ async def toggle_overhead(server: str) -> dict[str, Any]:
         concurrency, total = 32, 2000
         d_base, n_base = f"http://127.0.0.1:{daemon_port}", f"http://127.0.0.1:{naive_port}"
 
-        def daemon_req(w: int, i: int) -> tuple[str, str, dict[str, Any]]:
-            cid = linked[w * 2 + (i % 2)][0]
-            return "POST", f"{d_base}/campaigns/{cid}/toggle", {"headers": AUTH}
+        # Request i goes to campaign i % 64: with 32 connections, two requests in
+        # flight never share a campaign, so nothing collides on a lease.
+        json_body = {"Content-Type": "application/json"}
+        daemon_reqs = [http_request("POST", f"{d_base}/campaigns/{cid}/toggle", headers=AUTH)
+                       for cid, _ in linked]
+        naive_reqs = [http_request("POST", f"{n_base}/toggle/{cid}") for cid, _ in linked]
+        direct_reqs = [
+            http_request("POST", f"{fake_url}/api/v2/campaigns/{ext}/{action}",
+                         headers={**FAKE_AUTH, **json_body}, body=b"{}")
+            for _, ext in linked for action in ("activate", "pause")
+        ]
+        targets = {"daemon": (daemon_reqs, f"127.0.0.1:{daemon_port}"),
+                   "naive": (naive_reqs, f"127.0.0.1:{naive_port}"),
+                   "direct": (direct_reqs, f"127.0.0.1:{fake_port}")}
 
-        def naive_req(w: int, i: int) -> tuple[str, str, dict[str, Any]]:
-            return "POST", f"{n_base}/toggle/{linked[w * 2 + (i % 2)][0]}", {}
+        async def load(name: str, total: int, concurrency: int) -> Any:
+            reqs, target = targets[name]
+            return await run_load(lambda i, r=reqs: r[i % len(r)], target=target,
+                                  total=total, concurrency=concurrency)
 
-        def direct_req(w: int, i: int) -> tuple[str, str, dict[str, Any]]:
-            ext = linked[w * 2 + (i % 2)][1]
-            action = "activate" if i % 2 else "pause"
-            return ("POST", f"{fake_url}/api/v2/campaigns/{ext}/{action}",
-                    {"headers": FAKE_AUTH, "json": {}})
-
-        # warm-up
-        for req in (daemon_req, naive_req, direct_req):
-            await run_load(req, total=200, concurrency=concurrency)
+        for name in targets:  # warm-up
+            await load(name, 200, concurrency)
         rounds: dict[str, list] = {"daemon": [], "naive": [], "direct": []}
         for _ in range(3):
-            for name, req in (("daemon", daemon_req), ("naive", naive_req),
-                              ("direct", direct_req)):
-                rounds[name].append(await run_load(req, total=total, concurrency=concurrency))
+            for name in targets:
+                rounds[name].append(await load(name, total, concurrency))
         best = {k: sorted(v, key=lambda r: r.rps)[1] for k, v in rounds.items()}
         serial: dict[str, list] = {"daemon": [], "direct": []}
         for _ in range(3):
-            serial["daemon"].append(await run_load(daemon_req, total=150, concurrency=1))
-            serial["direct"].append(await run_load(direct_req, total=150, concurrency=1))
+            serial["daemon"].append(await load("daemon", 150, 1))
+            serial["direct"].append(await load("direct", 150, 1))
         d_p50 = median([r.pct(0.5) for r in serial["daemon"]])
         c_p50 = median([r.pct(0.5) for r in serial["direct"]])
         ratio = median([d.rps / n.rps for d, n in zip(rounds["daemon"], rounds["naive"],
@@ -187,21 +195,27 @@ async def webhook_ingest(server: str) -> dict[str, Any]:
         distinct, redeliveries, concurrency, rounds = 20_000, 2_000, 64, 2
         sizes: list[int] = []
         results: dict[str, list] = {"daemon": [], "naive": []}
+        cpu: dict[str, list] = {"daemon": [], "naive": []}
+        procs = {"daemon": daemon, "naive": naive}
         for r in range(rounds):
             events = payloads(distinct, campaigns, rng)
             sizes += [len(e) for e in events[:1000]]
             stream = events + rng.sample(events, redeliveries)
             rng.shuffle(stream)
+            hdrs = {"X-Webhook-Secret": WEBHOOK_SECRET, "Content-Type": "application/json"}
             d_url = f"http://127.0.0.1:{daemon_port}/webhooks/instantly"
             n_url = f"http://127.0.0.1:{naive_port}/webhook"
-            hdrs = {"X-Webhook-Secret": WEBHOOK_SECRET, "Content-Type": "application/json"}
-            order = (("daemon", d_url), ("naive", n_url)) if r % 2 == 0 else \
-                (("naive", n_url), ("daemon", d_url))
-            for name, url in order:
+            d_reqs = [http_request("POST", d_url, headers=hdrs, body=b) for b in stream]
+            n_reqs = [http_request("POST", n_url, headers=hdrs, body=b) for b in stream]
+            order = [("daemon", d_reqs, daemon_port), ("naive", n_reqs, naive_port)]
+            if r % 2:
+                order.reverse()
+            for name, reqs, port in order:
+                before = cpu_snapshot(procs[name])
                 results[name].append(await run_load(
-                    lambda w, i, url=url, s=stream, h=hdrs: (
-                        "POST", url, {"data": s[i], "headers": h}),
-                    total=len(stream), concurrency=concurrency))
+                    lambda i, rq=reqs: rq[i], target=f"127.0.0.1:{port}",
+                    total=len(reqs), concurrency=concurrency))
+                cpu[name].append(cpu_per_1000(before, cpu_snapshot(procs[name]), len(reqs)))
         db = await connect(dsn, min_size=1, max_size=1)
         try:
             counts = await db.fetchrow("bench_webhook_counts")
@@ -218,6 +232,7 @@ async def webhook_ingest(server: str) -> dict[str, Any]:
                      " 30% with email_html; A/B order alternates per round",
             "daemon": [x.summary() for x in results["daemon"]],
             "naive": [x.summary() for x in results["naive"]],
+            "cpu_ms_per_1000_requests": cpu,
             "daemon_events_per_s": round(median([x.rps for x in results["daemon"]]), 1),
             "naive_events_per_s": round(median([x.rps for x in results["naive"]]), 1),
             "ratio_daemon_over_naive": round(ratio, 3),

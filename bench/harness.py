@@ -134,34 +134,89 @@ class LoadResult:
                 "p50_ms": round(self.pct(0.50), 2), "p99_ms": round(self.pct(0.99), 2)}
 
 
+async def _connection_worker(
+    host: str, port: int, jobs: Any, make: Callable[[int], bytes],
+    ok: Callable[[int], bool], latencies: list[float], errors: list[int],
+) -> None:
+    """One keep-alive HTTP/1.1 connection: send, read the whole answer, repeat."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        for i in jobs:
+            raw = make(i)
+            t0 = time.perf_counter()
+            writer.write(raw)
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            if length:
+                await reader.readexactly(length)
+            latencies.append((time.perf_counter() - t0) * 1000)
+            if not ok(status):
+                errors.append(status)
+    finally:
+        writer.close()
+
+
+def http_request(method: str, url: str, *, headers: dict[str, str] | None = None,
+                 body: bytes = b"") -> bytes:
+    """The bytes of one HTTP/1.1 request (keep-alive)."""
+    rest = url.split("://", 1)[1]
+    hostport, _, path = rest.partition("/")
+    lines = [f"{method} /{path} HTTP/1.1", f"Host: {hostport}", f"Content-Length: {len(body)}"]
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
 async def run_load(
-    request_for: Callable[[int, int], tuple[str, str, dict[str, Any]]],
+    make: Callable[[int], bytes],
     *,
+    target: str,
     total: int,
     concurrency: int,
     ok: Callable[[int], bool] = lambda s: s == 200,
 ) -> LoadResult:
-    """`total` requests over `concurrency` workers; request_for(worker, i) → (method, url, kw)."""
-    latencies: list[float] = []
-    errors = 0
-    counter = iter(range(total))
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as http:
-        async def worker(w: int) -> None:
-            nonlocal errors
-            for i in counter:
-                method, url, kw = request_for(w, i)
-                t0 = time.perf_counter()
-                async with http.request(method, url, **kw) as resp:
-                    await resp.read()
-                    if not ok(resp.status):
-                        errors += 1
-                latencies.append((time.perf_counter() - t0) * 1000)
+    """`total` requests over `concurrency` keep-alive connections to `target` (host:port).
 
-        start = time.perf_counter()
-        await asyncio.gather(*(worker(w) for w in range(concurrency)))
-        seconds = time.perf_counter() - start
-    return LoadResult(total, errors, seconds, latencies)
+    A deliberately minimal client (raw asyncio streams): an aiohttp client
+    costs several times more CPU per request, and on two cores that cost
+    would be measured instead of the servers.
+    """
+    host, port = target.rsplit(":", 1)
+    latencies: list[float] = []
+    errors: list[int] = []
+    jobs = iter(range(total))
+    start = time.perf_counter()
+    await asyncio.gather(*(
+        _connection_worker(host, int(port), jobs, make, ok, latencies, errors)
+        for _ in range(concurrency)
+    ))
+    return LoadResult(total, len(errors), time.perf_counter() - start, latencies)
+
+
+def cpu_snapshot(server: Proc) -> dict[str, float]:
+    """CPU seconds so far of the server, all Postgres processes, and this load generator."""
+    def total(p: psutil.Process) -> float:
+        t = p.cpu_times()
+        return t.user + t.system
+
+    postgres = 0.0
+    for proc in psutil.process_iter(["name"]):
+        if proc.info["name"] in ("postgres", "postmaster"):
+            try:
+                postgres += total(proc)
+            except psutil.Error:
+                pass
+    return {"server": server.cpu_seconds(), "postgres": postgres,
+            "load_generator": total(psutil.Process())}
+
+
+def cpu_per_1000(before: dict[str, float], after: dict[str, float], requests: int
+                 ) -> dict[str, float]:
+    """CPU milliseconds per 1,000 requests, by process group."""
+    return {k: round((after[k] - before[k]) * 1e6 / requests, 1) for k in before}
 
 
 def median(values: Sequence[float]) -> float:

@@ -1,12 +1,13 @@
 """Store and apply webhook events in batches, acknowledging only after commit.
 
 Deliveries arrive concurrently; each request puts its parsed event on a
-queue and awaits a future. One writer task takes everything queued at that
+queue and awaits a future. A writer task takes everything queued at that
 moment (up to `max_batch`) and writes it in a single transaction with
 set-based statements: insert-or-skip on the dedupe key, one aggregated
 upsert of the per-campaign counts, one UPDATE for completions. While it
 writes, new deliveries queue up, so batches grow with load and no request
-waits on a timer. Futures are resolved after COMMIT; on a database outage
+waits on a timer. A few writers run at once so that one batch's COMMIT
+overlaps the next batch's writes. Futures are resolved after COMMIT; on a database outage
 every waiter gets `DatabaseUnavailable` (HTTP 503, Instantly retries). A
 batch that fails for another reason is retried event by event, so one bad
 event cannot fail its neighbours.
@@ -47,27 +48,29 @@ class _Pending:
 class WebhookStore:
     """The single writer of webhook events for this process."""
 
-    def __init__(self, *, db: Database, max_batch: int = 256) -> None:
+    def __init__(self, *, db: Database, max_batch: int = 256, writers: int = 2) -> None:
         self._db = db
         self._max_batch = max_batch
+        self._writers = writers
         self._queue: collections.deque[_Pending] = collections.deque()
         self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="webhook-writer")
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._run(), name=f"webhook-writer-{i}")
+                       for i in range(self._writers)]
 
     async def close(self) -> None:
         """Finish what is queued, then stop."""
         self._closing = True
         self._wakeup.set()
-        if self._task is not None:
-            await self._task
+        await asyncio.gather(*self._tasks)
 
     async def submit(self, event: Event) -> Receipt:
         """Store and apply one event; returns once it is committed."""
-        if self._closing or self._task is None:
+        if self._closing or not self._tasks:
             raise DatabaseUnavailable("receiver is shutting down")
         pending = _Pending(event, asyncio.get_running_loop().create_future())
         self._queue.append(pending)
@@ -76,15 +79,18 @@ class WebhookStore:
         return await asyncio.shield(pending.future)
 
     async def _run(self) -> None:
+        # Several writers share the queue: while one batch waits for its COMMIT
+        # (the fsync), the next batch is already being written.
         while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            while self._queue:
-                batch = [self._queue.popleft()
-                         for _ in range(min(self._max_batch, len(self._queue)))]
-                await self._write_batch(batch)
-            if self._closing:
-                return
+            if not self._queue:
+                if self._closing:
+                    return
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            batch = [self._queue.popleft()
+                     for _ in range(min(self._max_batch, len(self._queue)))]
+            await self._write_batch(batch)
 
     async def _write_batch(self, batch: list[_Pending]) -> None:
         try:
@@ -119,7 +125,8 @@ class WebhookStore:
         unique: dict[str, Event] = {}
         for p in batch:
             unique.setdefault(p.event.dedupe_key, p.event)
-        events = list(unique.values())
+        # Sorted keys give concurrent batches one lock order (no deadlocks).
+        events = sorted(unique.values(), key=lambda e: e.dedupe_key)
         async with self._db.transaction() as tx:
             inserted = await tx.fetch(
                 "webhook_events_insert",
