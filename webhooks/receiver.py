@@ -2,9 +2,9 @@
 
 Deliveries arrive concurrently; each request puts its parsed event on a
 queue and awaits a future. A writer task takes everything queued at that
-moment (up to `max_batch`) and writes it in a single transaction with
-set-based statements: insert-or-skip on the dedupe key, one aggregated
-upsert of the per-campaign counts, one UPDATE for completions. While it
+moment (up to `max_batch`) and writes it with one set-based statement
+(atomic on its own): insert-or-skip on the dedupe key, one aggregated
+upsert of the per-campaign counts, completions with their audit rows. While it
 writes, new deliveries queue up, so batches grow with load and no request
 waits on a timer. A few writers run at once so that one batch's COMMIT
 overlaps the next batch's writes. Futures are resolved after COMMIT; on a database outage
@@ -17,19 +17,16 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import datetime as dt
 import time
 from dataclasses import dataclass, field
 
 import structlog
 
-from sql import Database, DatabaseUnavailable, Tx
+from sql import Database, DatabaseUnavailable
 from webhooks.events import Event
 from webhooks.metrics import APPLY_SECONDS, BATCH_SIZE, EVENTS, type_label
 
 log = structlog.get_logger("webhooks")
-
-COMPLETED = "campaign_completed"
 
 
 @dataclass(frozen=True)
@@ -127,61 +124,21 @@ class WebhookStore:
             unique.setdefault(p.event.dedupe_key, p.event)
         # Sorted keys give concurrent batches one lock order (no deadlocks).
         events = sorted(unique.values(), key=lambda e: e.dedupe_key)
-        async with self._db.transaction() as tx:
-            inserted = await tx.fetch(
-                "webhook_events_insert",
-                [e.dedupe_key for e in events], [e.event_type for e in events],
-                [e.campaign_external_id for e in events], [e.event_at for e in events],
-                [e.canonical for e in events],
-            )
-            new = {r["dedupe_key"]: r for r in inserted}
-            receipts = {k: Receipt("accepted", r["id"]) for k, r in new.items()}
-            missing = [k for k in unique if k not in new]
-            if missing:
-                for r in await tx.fetch("webhook_events_ids", missing):
-                    receipts[r["dedupe_key"]] = Receipt("duplicate", r["id"])
-            fresh = [unique[k] for k in new]
-            await self._bump_counts(tx, fresh)
-            await self._apply_completions(tx, fresh, new)
-        return receipts
-
-    @staticmethod
-    async def _bump_counts(tx: Tx, fresh: list[Event]) -> None:
-        counts: dict[tuple[str, str], list] = {}
-        for e in fresh:
-            key = (e.campaign_external_id or "", e.event_type)
-            at = e.event_at or dt.datetime.now(dt.UTC)
-            slot = counts.setdefault(key, [0, at])
-            slot[0] += 1
-            slot[1] = max(slot[1], at)
-        if not counts:
-            return
-        keys = sorted(counts)
-        await tx.execute(
-            "event_counts_bump",
-            [k[0] for k in keys], [k[1] for k in keys],
-            [counts[k][0] for k in keys], [counts[k][1] for k in keys],
+        rows = await self._db.fetch(
+            "webhook_batch_store",
+            [e.dedupe_key for e in events], [e.event_type for e in events],
+            [e.campaign_external_id for e in events], [e.event_at for e in events],
+            [e.canonical for e in events],
         )
-
-    @staticmethod
-    async def _apply_completions(tx: Tx, fresh: list[Event], rows: dict) -> None:
-        completions = [(rows[e.dedupe_key], e) for e in fresh
-                       if e.event_type == COMPLETED and rows[e.dedupe_key]["campaign_id"]]
-        if not completions:
-            return
-        done = {
-            r["id"] for r in await tx.fetch(
-                "webhook_complete_campaigns",
-                [row["campaign_id"] for row, _ in completions],
-                [e.event_at for _, e in completions],
-            )
+        receipts = {
+            r["dedupe_key"]: Receipt("accepted" if r["stored_now"] else "duplicate", r["id"])
+            for r in rows if r["id"] is not None
         }
-        applied = [row["id"] for row, _ in completions if row["campaign_id"] in done]
-        ignored = [row["id"] for row, _ in completions if row["campaign_id"] not in done]
-        if applied:
-            await tx.execute("webhook_events_set_outcome", applied, "applied")
-        if ignored:
-            await tx.execute("webhook_events_set_outcome", ignored, "ignored")
+        late = [r["dedupe_key"] for r in rows if r["id"] is None]
+        if late:  # stored by a concurrent writer after this statement's snapshot
+            for r in await self._db.fetch("webhook_events_ids", late):
+                receipts[r["dedupe_key"]] = Receipt("duplicate", r["id"])
+        return receipts
 
 
 def _settle(p: _Pending, exc: BaseException) -> None:

@@ -1,67 +1,75 @@
 -- Webhook events: batch store with de-duplication, counts, completions, retention.
 
--- name: webhook_events_insert
--- One batch; rows already stored (same dedupe_key) are skipped and not returned.
+-- name: webhook_batch_store
+-- A whole batch in one statement: insert-or-skip on the dedupe key, bump the
+-- counts of what was new, complete campaigns for new campaign_completed
+-- events (unless older than the campaign's last status change) with their
+-- audit rows. Returns one row per input key: the stored id and whether this
+-- statement stored it (id NULL: a concurrent writer stored it after our
+-- snapshot; the caller looks it up).
+-- Inputs are sorted by dedupe key: concurrent batches take locks in one order.
 WITH input AS (
     SELECT *
       FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])
            AS t(dedupe_key, event_type, campaign_external_id, event_at, payload)
-)
-INSERT INTO webhook_events
-       (dedupe_key, event_type, campaign_external_id, campaign_id, event_at, payload, outcome)
-SELECT i.dedupe_key, i.event_type, i.campaign_external_id, c.id, i.event_at, i.payload::jsonb,
-       CASE WHEN c.id IS NULL THEN 'unknown_campaign' ELSE 'stored' END
-  FROM input i
-  LEFT JOIN campaigns c ON c.external_id = i.campaign_external_id
-ON CONFLICT (dedupe_key) DO NOTHING
-RETURNING id, dedupe_key, campaign_id;
-
--- name: webhook_events_ids
-SELECT id, dedupe_key FROM webhook_events WHERE dedupe_key = ANY($1::text[]);
-
--- name: event_counts_bump
--- Sorted input keeps the row-lock order stable across concurrent batches.
-INSERT INTO campaign_event_counts AS e (campaign_external_id, event_type, count, last_at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[])
-ORDER BY 1, 2
-ON CONFLICT (campaign_external_id, event_type) DO UPDATE
-   SET count = e.count + EXCLUDED.count,
-       last_at = GREATEST(e.last_at, EXCLUDED.last_at);
-
--- name: webhook_complete_campaigns
--- campaign_completed events: complete each linked campaign unless the event is
--- older than its last status change; audit each change. Returns completed ids.
-WITH e AS (
-    SELECT DISTINCT ON (campaign_id) campaign_id, event_at
-      FROM unnest($1::uuid[], $2::timestamptz[]) AS t(campaign_id, event_at)
-     ORDER BY campaign_id, event_at DESC NULLS FIRST
-),
-old AS (
+), judged AS (
+    SELECT i.*, c.id AS campaign_id,
+           CASE
+               WHEN c.id IS NULL THEN 'unknown_campaign'
+               WHEN i.event_type <> 'campaign_completed' THEN 'stored'
+               WHEN c.status <> 'completed'
+                    AND (i.event_at IS NULL OR i.event_at >= c.status_changed_at)
+                   THEN 'applied'
+               ELSE 'ignored'
+           END AS outcome
+      FROM input i
+      LEFT JOIN campaigns c ON c.external_id = i.campaign_external_id
+), ins AS (
+    INSERT INTO webhook_events
+           (dedupe_key, event_type, campaign_external_id, campaign_id, event_at, payload,
+            outcome)
+    SELECT dedupe_key, event_type, campaign_external_id, campaign_id, event_at,
+           payload::jsonb, outcome
+      FROM judged
+     ORDER BY dedupe_key
+    ON CONFLICT (dedupe_key) DO NOTHING
+    RETURNING id, dedupe_key, event_type, campaign_external_id, campaign_id, event_at, outcome
+), counted AS (
+    INSERT INTO campaign_event_counts AS e (campaign_external_id, event_type, count, last_at)
+    SELECT COALESCE(campaign_external_id, ''), event_type, count(*),
+           max(COALESCE(event_at, now()))
+      FROM ins
+     GROUP BY 1, 2
+     ORDER BY 1, 2
+    ON CONFLICT (campaign_external_id, event_type) DO UPDATE
+       SET count = e.count + EXCLUDED.count,
+           last_at = GREATEST(e.last_at, EXCLUDED.last_at)
+), completing AS (
     SELECT c.id, c.status
       FROM campaigns c
-      JOIN e ON e.campaign_id = c.id
-     WHERE c.status <> 'completed'
-       AND (e.event_at IS NULL OR e.event_at >= c.status_changed_at)
+     WHERE c.id IN (SELECT campaign_id FROM ins WHERE outcome = 'applied')
+       AND c.status <> 'completed'
      ORDER BY c.id
-       FOR UPDATE OF c
-),
-upd AS (
+       FOR UPDATE
+), completed AS (
     UPDATE campaigns c
        SET status = 'completed', pending_status = NULL, pending_since = NULL,
            pending_token = NULL, version = c.version + 1, updated_at = now(),
            status_changed_at = now()
-      FROM old
-     WHERE c.id = old.id
+      FROM completing
+     WHERE c.id = completing.id
     RETURNING c.id
-),
-audit AS (
+), audited AS (
     INSERT INTO status_changes (campaign_id, from_status, to_status, source, outcome)
-    SELECT old.id, old.status, 'completed', 'webhook', 'applied' FROM old
+    SELECT id, status, 'completed', 'webhook', 'applied' FROM completing
 )
-SELECT id FROM upd;
+SELECT i.dedupe_key, COALESCE(ins.id, w.id) AS id, ins.id IS NOT NULL AS stored_now
+  FROM input i
+  LEFT JOIN ins ON ins.dedupe_key = i.dedupe_key
+  LEFT JOIN webhook_events w ON w.dedupe_key = i.dedupe_key AND ins.id IS NULL;
 
--- name: webhook_events_set_outcome
-UPDATE webhook_events SET outcome = $2 WHERE id = ANY($1::bigint[]);
+-- name: webhook_events_ids
+SELECT id, dedupe_key FROM webhook_events WHERE dedupe_key = ANY($1::text[]);
 
 -- name: webhook_events_prune
 DELETE FROM webhook_events WHERE received_at < now() - make_interval(days => $1);
