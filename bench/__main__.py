@@ -192,8 +192,18 @@ async def webhook_ingest(server: str) -> dict[str, Any]:
         await asyncio.sleep(1.5)  # the naive server has no readiness endpoint
         campaigns = [c[1] for c in await seed_linked(
             dsn, [(f"w{i}", str(uuid.uuid4()), "active") for i in range(50)])]
-        distinct, redeliveries, concurrency, rounds = 20_000, 2_000, 64, 2
+        distinct, redeliveries, concurrency, rounds = 20_000, 2_000, 64, 3
         sizes: list[int] = []
+        hdrs = {"X-Webhook-Secret": WEBHOOK_SECRET, "Content-Type": "application/json"}
+        d_url = f"http://127.0.0.1:{daemon_port}/webhooks/instantly"
+        n_url = f"http://127.0.0.1:{naive_port}/webhook"
+        warm = payloads(500, campaigns, rng)
+        for url, port in ((d_url, daemon_port), (n_url, naive_port)):
+            reqs = [http_request("POST", url, headers=hdrs, body=b) for b in warm]
+            await run_load(lambda i, rq=reqs: rq[i], target=f"127.0.0.1:{port}",
+                           total=len(reqs), concurrency=concurrency)
+        warmed = len(warm)
+        checker = await connect(dsn, min_size=1, max_size=1)
         results: dict[str, list] = {"daemon": [], "naive": []}
         cpu: dict[str, list] = {"daemon": [], "naive": []}
         procs = {"daemon": daemon, "naive": naive}
@@ -202,43 +212,42 @@ async def webhook_ingest(server: str) -> dict[str, Any]:
             sizes += [len(e) for e in events[:1000]]
             stream = events + rng.sample(events, redeliveries)
             rng.shuffle(stream)
-            hdrs = {"X-Webhook-Secret": WEBHOOK_SECRET, "Content-Type": "application/json"}
-            d_url = f"http://127.0.0.1:{daemon_port}/webhooks/instantly"
-            n_url = f"http://127.0.0.1:{naive_port}/webhook"
             d_reqs = [http_request("POST", d_url, headers=hdrs, body=b) for b in stream]
             n_reqs = [http_request("POST", n_url, headers=hdrs, body=b) for b in stream]
             order = [("daemon", d_reqs, daemon_port), ("naive", n_reqs, naive_port)]
             if r % 2:
                 order.reverse()
             for name, reqs, port in order:
+                await checker.execute("bench_checkpoint")
                 before = cpu_snapshot(procs[name])
                 results[name].append(await run_load(
                     lambda i, rq=reqs: rq[i], target=f"127.0.0.1:{port}",
                     total=len(reqs), concurrency=concurrency))
                 cpu[name].append(cpu_per_1000(before, cpu_snapshot(procs[name]), len(reqs)))
-        db = await connect(dsn, min_size=1, max_size=1)
         try:
-            counts = await db.fetchrow("bench_webhook_counts")
-            naive_count = await db.fetchval("bench_naive_count")
+            counts = await checker.fetchrow("bench_webhook_counts")
+            naive_count = await checker.fetchval("bench_naive_count")
         finally:
-            await db.close()
+            await checker.close()
         ratio = median([d.rps / n.rps for d, n in zip(results["daemon"], results["naive"],
                                                       strict=True)])
-        stored_ok = counts["stored"] == distinct * rounds
+        stored_ok = counts["stored"] == distinct * rounds + warmed
         return {
             "setup": f"{rounds} rounds x ({distinct} distinct + {redeliveries} redeliveries),"
                      f" concurrency {concurrency}, payload bytes p50"
                      f" {sorted(sizes)[len(sizes) // 2]} (min {min(sizes)}, max {max(sizes)}),"
-                     " 30% with email_html; A/B order alternates per round",
+                     " 30% with email_html; A/B order alternates per round; 500 warm-up events each"
+                     " (counted in stored); CHECKPOINT before every run",
             "daemon": [x.summary() for x in results["daemon"]],
             "naive": [x.summary() for x in results["naive"]],
             "cpu_ms_per_1000_requests": cpu,
             "daemon_events_per_s": round(median([x.rps for x in results["daemon"]]), 1),
             "naive_events_per_s": round(median([x.rps for x in results["naive"]]), 1),
             "ratio_daemon_over_naive": round(ratio, 3),
-            "stored": counts["stored"], "expected_stored": distinct * rounds,
+            "stored": counts["stored"], "expected_stored": distinct * rounds + warmed,
             "duplicates_stored": counts["stored"] - counts["distinct_keys"],
             "naive_stored_including_duplicates": naive_count,
+            "stored_exact": stored_ok and counts["stored"] == counts["distinct_keys"],
             "goal": "ratio >= 2.0, stored = distinct, duplicates stored = 0",
             "met": ratio >= 2.0 and stored_ok and counts["stored"] == counts["distinct_keys"],
         }
@@ -377,7 +386,7 @@ def table(results: dict[str, Any]) -> str:
          f"{w['daemon_events_per_s']} / {w['naive_events_per_s']}",
          f"ratio {w['ratio_daemon_over_naive']}", "≥ 2.0", w["met"]),
         ("Webhook stored / duplicates", f"{w['stored']} / {w['duplicates_stored']}",
-         f"expected {w['expected_stored']} / 0", "exact", w["met"]),
+         f"expected {w['expected_stored']} / 0", "exact", w["stored_exact"]),
     ]
     for r in (r10, r100):
         p = r["passes"][0]

@@ -30,3 +30,8 @@ SELECT count(*) FROM bench_naive_events;
 
 -- name: bench_postgres_version
 SHOW server_version;
+
+-- name: bench_checkpoint
+-- Before each measured run: flush dirty pages so a checkpoint does not land
+-- inside one side's measurement.
+CHECKPOINT;

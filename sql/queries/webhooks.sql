@@ -13,6 +13,7 @@ WITH input AS (
       FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])
            AS t(dedupe_key, event_type, campaign_external_id, event_at, payload)
 ), judged AS (
+    -- LATERAL keeps this an index lookup per event even under a generic plan.
     SELECT i.*, c.id AS campaign_id,
            CASE
                WHEN c.id IS NULL THEN 'unknown_campaign'
@@ -23,7 +24,10 @@ WITH input AS (
                ELSE 'ignored'
            END AS outcome
       FROM input i
-      LEFT JOIN campaigns c ON c.external_id = i.campaign_external_id
+      LEFT JOIN LATERAL (
+          SELECT id, status, status_changed_at FROM campaigns
+           WHERE external_id = i.campaign_external_id
+      ) c ON true
 ), ins AS (
     INSERT INTO webhook_events
            (dedupe_key, event_type, campaign_external_id, campaign_id, event_at, payload,
@@ -63,10 +67,12 @@ WITH input AS (
     INSERT INTO status_changes (campaign_id, from_status, to_status, source, outcome)
     SELECT id, status, 'completed', 'webhook', 'applied' FROM completing
 )
-SELECT i.dedupe_key, COALESCE(ins.id, w.id) AS id, ins.id IS NOT NULL AS stored_now
+SELECT i.dedupe_key,
+       COALESCE(ins.id, (SELECT w.id FROM webhook_events w WHERE w.dedupe_key = i.dedupe_key))
+           AS id,
+       ins.id IS NOT NULL AS stored_now
   FROM input i
-  LEFT JOIN ins ON ins.dedupe_key = i.dedupe_key
-  LEFT JOIN webhook_events w ON w.dedupe_key = i.dedupe_key AND ins.id IS NULL;
+  LEFT JOIN ins ON ins.dedupe_key = i.dedupe_key;
 
 -- name: webhook_events_ids
 SELECT id, dedupe_key FROM webhook_events WHERE dedupe_key = ANY($1::text[]);
