@@ -119,10 +119,10 @@ async def toggle_overhead(server: str) -> dict[str, Any]:
         for name in targets:  # warm-up
             await load(name, 200, concurrency)
         rounds: dict[str, list] = {"daemon": [], "naive": [], "direct": []}
-        for _ in range(3):
+        for _ in range(5):
             for name in targets:
                 rounds[name].append(await load(name, total, concurrency))
-        best = {k: sorted(v, key=lambda r: r.rps)[1] for k, v in rounds.items()}
+        best = {k: sorted(v, key=lambda r: r.rps)[2] for k, v in rounds.items()}
         serial: dict[str, list] = {"daemon": [], "direct": []}
         for _ in range(3):
             serial["daemon"].append(await load("daemon", 150, 1))
@@ -134,13 +134,16 @@ async def toggle_overhead(server: str) -> dict[str, Any]:
         added = d_p50 - c_p50
         return {
             "setup": "64 linked campaigns, FULL_PAUSE_SYNC=true (every toggle makes one call,"
-                     " like the naive handler), concurrency 32, 2000 ops, 3 alternating rounds"
+                     " like the naive handler), concurrency 32, 2000 ops, 5 alternating rounds"
                      " (median shown)",
             "daemon": best["daemon"].summary(), "naive": best["naive"].summary(),
             "direct_fake": best["direct"].summary(),
             "ratio_daemon_over_naive": round(ratio, 3),
             "concurrency1_p50_ms": {"daemon": round(d_p50, 2), "direct_fake": round(c_p50, 2)},
             "added_p50_ms": round(added, 2),
+            "ratios_per_round": [round(d.rps / n.rps, 3) for d, n in zip(
+                rounds["daemon"], rounds["naive"], strict=True)],
+            "ratio_met": ratio >= 0.8, "latency_met": added <= 3.0,
             "goal": "ratio >= 0.8 and added p50 <= 3 ms",
             "met": ratio >= 0.8 and added <= 3.0,
         }
@@ -380,8 +383,9 @@ def table(results: dict[str, Any]) -> str:
     f = results["footprint"]
     rows = [
         ("Toggle rps, daemon / naive", f"{t['daemon']['rps']} / {t['naive']['rps']}",
-         f"ratio {t['ratio_daemon_over_naive']}", "≥ 0.8", t["met"]),
-        ("Toggle added p50 vs direct (c=1)", f"{t['added_p50_ms']} ms", "", "≤ 3 ms", t["met"]),
+         f"ratio {t['ratio_daemon_over_naive']}", "≥ 0.8", t["ratio_met"]),
+        ("Toggle added p50 vs direct (c=1)", f"{t['added_p50_ms']} ms", "", "≤ 3 ms",
+         t["latency_met"]),
         ("Webhook events/s, daemon / naive",
          f"{w['daemon_events_per_s']} / {w['naive_events_per_s']}",
          f"ratio {w['ratio_daemon_over_naive']}", "≥ 2.0", w["met"]),
