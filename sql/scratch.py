@@ -25,11 +25,15 @@ def dsn_for(server_dsn: str, name: str) -> str:
     return urlunsplit(urlsplit(server_dsn)._replace(path="/" + name))
 
 
-async def create_database(server_dsn: str, name: str) -> str:
+async def create_database(server_dsn: str, name: str, *, template: str | None = None) -> str:
+    """(Re)create database `name`, optionally as a copy of `template`; returns its DSN."""
+    statement = f"CREATE DATABASE {_checked(name)}"
+    if template is not None:
+        statement += f" TEMPLATE {_checked(template)}"
     conn = await asyncpg.connect(server_dsn)
     try:
         await conn.execute(f"DROP DATABASE IF EXISTS {_checked(name)} WITH (FORCE)")
-        await conn.execute(f"CREATE DATABASE {_checked(name)}")
+        await conn.execute(statement)
     finally:
         await conn.close()
     return dsn_for(server_dsn, name)

@@ -15,9 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -28,18 +26,12 @@ from daemon.services import SERVICES, Services
 from instantly.fake import FakeInstantlyServer
 from sql import Database, connect
 from sql.migrate import migrate
+from sql.scratch import create_database, drop_database
 
 ROOT = Path(__file__).resolve().parent.parent
 _counter = itertools.count()
 FAKE_KEY = "fake-key"
 API_TOKEN = "test-token"
-
-
-def _with_database(dsn: str, name: str) -> str:
-    parts = urlsplit(dsn)
-    if parts.path in ("", "/") and "host=" in parts.query:
-        return urlunsplit(parts._replace(path="/" + name))
-    return urlunsplit(parts._replace(path="/" + name))
 
 
 @pytest.fixture(scope="session")
@@ -56,48 +48,27 @@ def server_dsn() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def template_db(server_dsn: str) -> Iterator[str]:
+    """A migrated database that every test's database is copied from."""
     name = f"isync_tpl_{os.getpid()}"
 
     async def create() -> None:
-        conn = await asyncpg.connect(server_dsn)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-        db = await connect(_with_database(server_dsn, name), min_size=1, max_size=1)
+        db = await connect(await create_database(server_dsn, name), min_size=1, max_size=1)
         try:
             await migrate(db)
         finally:
             await db.close()
 
-    async def drop() -> None:
-        conn = await asyncpg.connect(server_dsn)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
-
     asyncio.run(create())
     yield name
-    asyncio.run(drop())
+    asyncio.run(drop_database(server_dsn, name))
 
 
 @pytest.fixture
 async def dsn(server_dsn: str, template_db: str) -> AsyncIterator[str]:
     """A fresh, migrated database for this test."""
     name = f"isync_t_{os.getpid()}_{next(_counter)}"
-    conn = await asyncpg.connect(server_dsn)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-    finally:
-        await conn.close()
-    yield _with_database(server_dsn, name)
-    conn = await asyncpg.connect(server_dsn)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    yield await create_database(server_dsn, name, template=template_db)
+    await drop_database(server_dsn, name)
 
 
 @pytest.fixture
