@@ -86,8 +86,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(ApiError("database_unavailable", retry_after=5))
     except web.HTTPRequestEntityTooLarge:
         return error_response(ApiError("body_too_large", limit=MAX_BODY_BYTES))
-    except web.HTTPMethodNotAllowed:
-        return error_response(ApiError("method_not_allowed"))
+    except web.HTTPMethodNotAllowed as exc:
+        response = error_response(ApiError("method_not_allowed"))
+        response.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
+        return response
     except web.HTTPNotFound:
         return error_response(ApiError("not_found"))
     except web.HTTPException as exc:
@@ -118,7 +120,9 @@ def auth_middleware(tokens: Iterable[str]) -> Callable:
                 for token in encoded:
                     ok |= hmac.compare_digest(candidate, token)
             if not ok:
-                raise ApiError("unauthorized")
+                response = error_response(ApiError("unauthorized"))
+                response.headers["WWW-Authenticate"] = "Bearer"
+                return response
         return await handler(request)
 
     return middleware

@@ -19,7 +19,7 @@ ERROR = {"$ref": "#/components/schemas/Error"}
 UUID_PARAM = {"name": "id", "in": "path", "required": True,
               "schema": {"type": "string", "format": "uuid"}}
 INT_ID_PARAM = {"name": "id", "in": "path", "required": True,
-                "schema": {"type": "integer", "minimum": 1}}
+                "schema": {"type": "integer", "minimum": 1, "maximum": 999_999_999_999_999_999}}
 IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False,
                "schema": {"type": "string", "minLength": 1, "maxLength": 200}}
 
@@ -61,7 +61,7 @@ LIST_PARAMS = [
     _q("status", {"type": "string", "enum": ["draft", "active", "paused", "completed"]}),
     _q("linked", {"type": "boolean"}),
     _q("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
-    _q("cursor", {"type": "string"}),
+    _q("cursor", {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"}),
 ]
 EXTERNAL_ERRORS = (400, 401, 404, 409, 422, 429, 502, 503, 504)
 
@@ -104,7 +104,9 @@ def build_document() -> dict[str, Any]:
                                 "schema": {"type": "string"}}],
                 "requestBody": {"required": True, "content": {"application/json": {
                     "schema": {"type": "object", "required": ["event_type"], "properties": {
-                        "event_type": {"type": "string"}, "campaign_id": {"type": "string"},
+                        "event_type": {"type": "string", "minLength": 1, "maxLength": 200,
+                                       "pattern": "\\S"},
+                        "campaign_id": {"type": "string"},
                         "timestamp": {"type": "string"}}, "additionalProperties": True}}}},
                 "responses": {"200": _json("stored", {"type": "object", "properties": {
                     "status": {"type": "string", "enum": ["accepted", "duplicate"]},
@@ -112,8 +114,11 @@ def build_document() -> dict[str, Any]:
             },
         },
         "/reconcile": {
-            "post": _op("Start a reconcile pass", ok="202", params=[
+            "post": {**_op("Start a reconcile pass", ok="202", params=[
                 _q("wait", {"type": "boolean"})], errors=(400, 401, 409, 503)),
+                "responses": {"202": _json("pass started (run_id)"),
+                              "200": _json("with wait=true: the finished run"),
+                              **_errors(400, 401, 409, 503)}},
         },
         "/reconcile/runs": {
             "get": _op("Reconcile run history", params=[
@@ -126,7 +131,10 @@ def build_document() -> dict[str, Any]:
             "get": _op("Drift findings", params=[
                 _q("state", {"type": "string",
                              "enum": ["open", "acknowledged", "resolved", "all"]}),
-                _q("kind", {"type": "string"}), _q("client_id", {"type": "string"}),
+                _q("kind", {"type": "string", "enum": [
+                    "status_mismatch", "local_pause_only", "remote_completed",
+                    "remote_unhealthy", "remote_missing", "toggle_incomplete"]}),
+                _q("client_id", {"type": "string", "minLength": 1, "maxLength": 200}),
                 _q("expected", {"type": "boolean"}),
                 _q("format", {"type": "string", "enum": ["json", "csv"]}),
                 _q("limit", {"type": "integer", "minimum": 1, "maximum": 10000})]),

@@ -32,7 +32,12 @@ LongText = Annotated[str, StringConstraints(max_length=100_000), AfterValidator(
 ClientId = Annotated[
     str, StringConstraints(min_length=1, max_length=200), AfterValidator(_no_nul)
 ]
-ExternalId = Annotated[str, StringConstraints(max_length=64), AfterValidator(_external_id)]
+ExternalId = Annotated[
+    str,
+    StringConstraints(max_length=64, pattern=r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?"
+                      r"[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"),
+    AfterValidator(_external_id),
+]
 Status = Literal["active", "paused"]
 
 _STRICT = ConfigDict(strict=True, extra="forbid")
