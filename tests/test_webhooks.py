@@ -242,7 +242,7 @@ async def test_retention_prunes_old_events_but_keeps_counts(hooks, db) -> None:
     await post(hooks, event("email_opened", ext))
     await db.pool.execute("UPDATE webhook_events SET received_at = now() - interval '40 days'"
                           " WHERE event_type = 'email_sent'")
-    assert await prune_events(db, retention_days=30) == 1
+    assert await prune_events(db, retention_days=30, slice_rows=1) == 1
     assert await count(db) == 1
     counts = {r["event_type"]: r["count"] for r in await db.fetch("event_counts_for", ext)}
     assert counts == {"email_sent": 1, "email_opened": 1}

@@ -78,7 +78,12 @@ SELECT i.dedupe_key,
 SELECT id, dedupe_key FROM webhook_events WHERE dedupe_key = ANY($1::text[]);
 
 -- name: webhook_events_prune
-DELETE FROM webhook_events WHERE received_at < now() - make_interval(days => $1);
+-- One slice of the retention delete ($2 rows), so no single statement runs long.
+DELETE FROM webhook_events
+ WHERE id IN (SELECT id FROM webhook_events
+               WHERE received_at < now() - make_interval(days => $1)
+               ORDER BY id
+               LIMIT $2);
 
 -- name: webhook_events_count
 SELECT count(*) FROM webhook_events;
