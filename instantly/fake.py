@@ -49,6 +49,7 @@ class Fault:
     retry_after: float | None = None
     path: str | None = None
     method: str | None = None
+    skip: int = 0  # matching calls let through before the fault applies
 
     def matches(self, method: str, path: str) -> bool:
         return (self.path is None or self.path in path) and (
@@ -129,10 +130,11 @@ class FakeState:
 
     def add_fault(self, *, count: int = 1, status: int | None = None, delay_ms: int = 0,
                   hold_ms: int = 0, drop: bool = False, retry_after: float | None = None,
-                  path: str | None = None, method: str | None = None) -> None:
+                  path: str | None = None, method: str | None = None, skip: int = 0
+                  ) -> None:
         self.faults.append(Fault(count=count, status=status, delay_ms=delay_ms,
                                  hold_ms=hold_ms, drop=drop, retry_after=retry_after,
-                                 path=path, method=method))
+                                 path=path, method=method, skip=skip))
 
     def clear_faults(self) -> None:
         self.faults.clear()
@@ -140,6 +142,9 @@ class FakeState:
     def take_fault(self, method: str, path: str) -> Fault | None:
         for fault in self.faults:
             if fault.matches(method, path):
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    return None
                 fault.count -= 1
                 if fault.count <= 0:
                     self.faults.remove(fault)
@@ -513,7 +518,8 @@ async def control_add_fault(request: web.Request) -> web.Response:
     data = await _json_body(request)
     if isinstance(data, web.Response):
         return data
-    allowed = {"count", "status", "delay_ms", "hold_ms", "drop", "retry_after", "path", "method"}
+    allowed = {"count", "status", "delay_ms", "hold_ms", "drop", "retry_after", "path", "method",
+               "skip"}
     request.app[STATE].add_fault(**{k: v for k, v in data.items() if k in allowed})
     return web.json_response({"ok": True}, status=201)
 

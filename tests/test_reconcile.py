@@ -132,19 +132,11 @@ async def test_failed_page_two_changes_no_finding(make_api, fake, db) -> None:
     assert first["status"] == "succeeded"
     fake.state.set_status(ext, 1)  # would clear the mismatch if the pass completed
     before = await fingerprint(db)
-    # Page 1 answers; from then on every attempt at the listing fails.
-    original_page = fake.state.page
-    pages = {"n": 0}
-
-    def failing_after_first(**kwargs):
-        pages["n"] += 1
-        if pages["n"] >= 2:
-            fake.state.add_fault(path="/api/v2/campaigns", method="GET", status=500, count=5)
-        return original_page(**kwargs)
-
-    fake.state.page = failing_after_first
+    # Page 1 answers; every attempt at page 2 fails (more attempts than retries).
+    fake.state.calls.clear()
+    fake.state.add_fault(path="/api/v2/campaigns", method="GET", status=500, skip=1, count=5)
     run = await reconcile(api)
-    fake.state.page = original_page
+    assert [c["status"] for c in fake.state.calls] == [200, 500, 500]
     assert run["status"] == "failed"
     assert "listing failed" in run["error"]
     assert (run["findings_opened"], run["findings_resolved"]) == (0, 0)
