@@ -12,7 +12,8 @@ from __future__ import annotations
 import argparse
 import os
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,19 +35,26 @@ class Outcome:
     detail: str
 
 
-class _Bench:
+class _Sandbox:
     """A fake, a scratch database, and services built per scenario."""
 
     def __init__(self, fake: FakeInstantlyServer, dsn: str) -> None:
         self.fake = fake
         self.dsn = dsn
 
-    async def services(self, **env: str) -> Services:
+    @asynccontextmanager
+    async def services(self, **env: str) -> AsyncIterator[Services]:
+        """Services configured for one scenario; faults are cleared afterwards."""
         base = {"INSTANTLY_BASE_URL": self.fake.url, "INSTANTLY_API_KEY": FAKE_KEY,
                 "INSTANTLY_TIMEOUT_SECONDS": "2", "INSTANTLY_MAX_RETRIES": "2",
                 "INSTANTLY_MAX_RPS": "1000", "LOG_LEVEL": "error"}
         base.update(env)
-        return await open_services(load_settings(base), self.dsn)
+        services = await open_services(load_settings(base), self.dsn)
+        try:
+            yield services
+        finally:
+            self.fake.state.clear_faults()
+            await close_services(services)
 
     async def campaign(self, services: Services, *, remote_status: int | None = 2,
                        local_status: str | None = None) -> tuple[uuid.UUID, str | None]:
@@ -66,13 +74,12 @@ async def _status(services: Services, campaign_id: uuid.UUID) -> str:
 
 
 def _expect_error(code: str, http_status: int, *, fault: dict[str, Any] | None = None,
-                  env: dict[str, str] | None = None) -> Callable[[_Bench], Awaitable[Outcome]]:
-    async def scenario(bench: _Bench) -> Outcome:
-        services = await bench.services(**(env or {}))
-        try:
-            campaign_id, _ = await bench.campaign(services)
+                  env: dict[str, str] | None = None) -> Callable[[_Sandbox], Awaitable[Outcome]]:
+    async def scenario(box: _Sandbox) -> Outcome:
+        async with box.services(**(env or {})) as services:
+            campaign_id, _ = await box.campaign(services)
             if fault:
-                bench.fake.state.add_fault(path="/activate", **fault)
+                box.fake.state.add_fault(path="/activate", **fault)
             try:
                 await services.toggles.toggle(campaign_id)
             except ApiError as exc:
@@ -81,88 +88,67 @@ def _expect_error(code: str, http_status: int, *, fault: dict[str, Any] | None =
                 return Outcome(ok, f"{exc.status} {exc.code}: {exc.message}"
                                + ("" if unchanged else " (LOCAL STATUS CHANGED)"))
             return Outcome(False, "toggle succeeded but should have failed")
-        finally:
-            bench.fake.state.clear_faults()
-            await close_services(services)
 
     return scenario
 
 
-async def _activate_linked(bench: _Bench) -> Outcome:
-    services = await bench.services()
-    try:
-        campaign_id, ext = await bench.campaign(services)
+async def _activate_linked(box: _Sandbox) -> Outcome:
+    async with box.services() as services:
+        campaign_id, ext = await box.campaign(services)
         result = await services.toggles.toggle(campaign_id)
-        calls = bench.fake.state.calls_to(path_contains="/activate")
+        calls = box.fake.state.calls_to(path_contains="/activate")
         ok = (result.external_sync == "activated" and len(calls) == 1
               and await _status(services, campaign_id) == "active"
-              and bench.fake.state.campaigns[ext]["status"] == 1)
+              and box.fake.state.campaigns[ext]["status"] == 1)
         return Outcome(ok, f"{result.external_sync}; {len(calls)} activate call; {result.message}")
-    finally:
-        await close_services(services)
 
 
-async def _pause_local_only(bench: _Bench) -> Outcome:
-    services = await bench.services()
-    try:
-        campaign_id, ext = await bench.campaign(services, local_status="active")
+async def _pause_local_only(box: _Sandbox) -> Outcome:
+    async with box.services() as services:
+        campaign_id, ext = await box.campaign(services, local_status="active")
         result = await services.toggles.toggle(campaign_id)
-        ok = (result.external_sync == "local_only" and not bench.fake.state.calls
-              and bench.fake.state.campaigns[ext]["status"] == 1)
+        ok = (result.external_sync == "local_only" and not box.fake.state.calls
+              and box.fake.state.campaigns[ext]["status"] == 1)
         return Outcome(ok, f"{result.external_sync}; no external call; remote still active")
-    finally:
-        await close_services(services)
 
 
-async def _pause_synced(bench: _Bench) -> Outcome:
-    services = await bench.services(FULL_PAUSE_SYNC="true")
-    try:
-        campaign_id, ext = await bench.campaign(services, local_status="active")
+async def _pause_synced(box: _Sandbox) -> Outcome:
+    async with box.services(FULL_PAUSE_SYNC="true") as services:
+        campaign_id, ext = await box.campaign(services, local_status="active")
         result = await services.toggles.toggle(campaign_id)
-        calls = bench.fake.state.calls_to(path_contains="/pause")
+        calls = box.fake.state.calls_to(path_contains="/pause")
         ok = result.external_sync == "paused" and len(calls) == 1 \
-            and bench.fake.state.campaigns[ext]["status"] == 2
+            and box.fake.state.campaigns[ext]["status"] == 2
         return Outcome(ok, f"{result.external_sync}; {len(calls)} pause call")
-    finally:
-        await close_services(services)
 
 
-async def _unlinked(bench: _Bench) -> Outcome:
-    services = await bench.services()
-    try:
-        campaign_id, _ = await bench.campaign(services, remote_status=None)
+async def _unlinked(box: _Sandbox) -> Outcome:
+    async with box.services() as services:
+        campaign_id, _ = await box.campaign(services, remote_status=None)
         result = await services.toggles.toggle(campaign_id)
-        ok = result.external_sync == "unlinked" and not bench.fake.state.calls
+        ok = result.external_sync == "unlinked" and not box.fake.state.calls
         return Outcome(ok, f"{result.external_sync}; {result.message}")
-    finally:
-        await close_services(services)
 
 
-async def _noop(bench: _Bench) -> Outcome:
-    services = await bench.services()
-    try:
-        campaign_id, _ = await bench.campaign(services, local_status="active")
+async def _noop(box: _Sandbox) -> Outcome:
+    async with box.services() as services:
+        campaign_id, _ = await box.campaign(services, local_status="active")
         result = await services.toggles.set_status(campaign_id, "active")
-        ok = result.external_sync == "noop" and not bench.fake.state.calls
+        ok = result.external_sync == "noop" and not box.fake.state.calls
         return Outcome(ok, f"{result.external_sync}; {result.message}")
-    finally:
-        await close_services(services)
 
 
-async def _retry_then_success(bench: _Bench) -> Outcome:
-    services = await bench.services()
-    try:
-        campaign_id, _ = await bench.campaign(services)
-        bench.fake.state.add_fault(path="/activate", status=500)
+async def _retry_then_success(box: _Sandbox) -> Outcome:
+    async with box.services() as services:
+        campaign_id, _ = await box.campaign(services)
+        box.fake.state.add_fault(path="/activate", status=500)
         result = await services.toggles.toggle(campaign_id)
-        statuses = [c["status"] for c in bench.fake.state.calls_to(path_contains="/activate")]
+        statuses = [c["status"] for c in box.fake.state.calls_to(path_contains="/activate")]
         return Outcome(result.external_sync == "activated" and statuses == [500, 200],
                        f"attempts answered {statuses}; {result.external_sync}")
-    finally:
-        await close_services(services)
 
 
-SCENARIOS: list[tuple[str, Callable[[_Bench], Awaitable[Outcome]]]] = [
+SCENARIOS: list[tuple[str, Callable[[_Sandbox], Awaitable[Outcome]]]] = [
     ("activate a linked campaign", _activate_linked),
     ("pause is local-only (FULL_PAUSE_SYNC off)", _pause_local_only),
     ("pause is synced (FULL_PAUSE_SYNC on)", _pause_synced),
@@ -197,10 +183,10 @@ async def run_fake_selftest(settings: Settings) -> int:
     fake = await FakeInstantlyServer(api_key=FAKE_KEY, rate_limit_per_second=1000).start()
     failed = 0
     try:
-        bench = _Bench(fake, dsn)
+        box = _Sandbox(fake, dsn)
         for title, scenario in SCENARIOS:
             try:
-                outcome = await scenario(bench)
+                outcome = await scenario(box)
             except Exception as exc:  # a crash is a failed scenario, reported as such
                 outcome = Outcome(False, f"crashed: {type(exc).__name__}: {exc}")
             failed += not outcome.ok

@@ -15,6 +15,14 @@ TOKEN = "proc-token-123456"
 SECRET = "proc-webhook-secret-987"
 
 
+async def linked_over_http(http, base: str, fake, name: str) -> tuple[dict, dict]:
+    """A remote campaign at the fake and a local one linked to it, via the daemon's API."""
+    remote = fake.state.add_campaign(name=name, status=2)
+    resp = await http.post(f"{base}/campaigns", json={
+        "client_id": "c", "name": name, "external_id": remote["id"]})
+    return await resp.json(), remote
+
+
 async def run_cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "daemon", *args, env=env, cwd=ROOT,
@@ -52,12 +60,10 @@ async def test_sigterm_lets_in_flight_requests_finish_and_exits_zero(dsn, fake) 
     proc = await start_daemon(env)
     try:
         await wait_ready(port, proc)
-        remote = fake.state.add_campaign(name="slow", status=2)
         headers = {"Authorization": f"Bearer {TOKEN}"}
         base = f"http://127.0.0.1:{port}"
         async with aiohttp.ClientSession(headers=headers) as http:
-            created = await (await http.post(f"{base}/campaigns", json={
-                "client_id": "c", "name": "slow", "external_id": remote["id"]})).json()
+            created, _remote = await linked_over_http(http, base, fake, "slow")
             fake.state.add_fault(path="/activate", delay_ms=1500)
             toggle = asyncio.ensure_future(http.post(f"{base}/campaigns/{created['id']}/toggle"))
 
@@ -89,11 +95,9 @@ async def test_secrets_never_reach_process_output_even_on_errors(dsn, fake) -> N
     proc = await start_daemon(env)
     try:
         await wait_ready(port, proc)
-        remote = fake.state.add_campaign(name="x", status=2)
         base = f"http://127.0.0.1:{port}"
         async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as http:
-            created = await (await http.post(f"{base}/campaigns", json={
-                "client_id": "c", "name": "x", "external_id": remote["id"]})).json()
+            created, _remote = await linked_over_http(http, base, fake, "x")
             fake.state.add_fault(path="/activate", status=401)
             assert (await http.post(f"{base}/campaigns/{created['id']}/toggle")).status == 502
             await http.post(f"{base}/webhooks/instantly", json={"event_type": "x"},
@@ -121,11 +125,9 @@ async def test_sigkill_between_remote_success_and_commit_is_settled(dsn, fake, m
     proc = await start_daemon(env)
     try:
         await wait_ready(port, proc)
-        remote = fake.state.add_campaign(name="crash", status=2)
         base = f"http://127.0.0.1:{port}"
         async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as http:
-            created = await (await http.post(f"{base}/campaigns", json={
-                "client_id": "c", "name": "crash", "external_id": remote["id"]})).json()
+            created, remote = await linked_over_http(http, base, fake, "crash")
             fake.state.add_fault(path="/activate", hold_ms=5000)
             toggle = asyncio.ensure_future(http.post(f"{base}/campaigns/{created['id']}/toggle"))
 
