@@ -8,7 +8,9 @@ event's transaction committed (`WebhookStore.submit`).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
+import structlog
 from aiohttp import web
 
 from daemon.bodies import json_response
@@ -16,7 +18,7 @@ from daemon.errors import ApiError
 from daemon.scheduler import JOBS, JobSpec
 from daemon.services import SERVICES
 from webhooks.events import InvalidEvent, parse_event, secret_matches
-from webhooks.metrics import EVENTS
+from webhooks.metrics import count_event
 from webhooks.receiver import WebhookStore
 from webhooks.retention import prune_events
 
@@ -25,17 +27,27 @@ SECRET_HEADER = "X-Webhook-Secret"
 
 STORE = web.AppKey("webhook_store", WebhookStore)
 
+log = structlog.get_logger("webhooks")
+
 
 async def _read_bounded(request: web.Request, limit: int) -> bytes:
+    """The body, or `payload_too_large` as soon as it exceeds `limit` bytes."""
     if request.content_length is not None and request.content_length > limit:
-        raise ApiError("payload_too_large", limit=limit)
+        raise _rejected("payload_too_large", limit=limit)
     chunks, size = [], 0
     while chunk := await request.content.read(65536):
         size += len(chunk)
         if size > limit:
-            raise ApiError("payload_too_large", limit=limit)
+            raise _rejected("payload_too_large", limit=limit)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _rejected(code: str, **fields: Any) -> ApiError:
+    """Count and log a refused delivery (never a header value: it may be a secret)."""
+    count_event(None, "rejected")
+    log.info("webhook.rejected", code=code, **fields)
+    return ApiError(code, **fields)
 
 
 async def receive_event(request: web.Request) -> web.Response:
@@ -44,14 +56,12 @@ async def receive_event(request: web.Request) -> web.Response:
         raise ApiError("webhooks_not_configured", retry_after=60)
     secrets = tuple(s.get() for s in settings.webhook_secrets)
     if not secret_matches(request.headers.get(SECRET_HEADER), secrets):
-        EVENTS.labels(event_type="other", outcome="rejected").inc()
-        raise ApiError("invalid_webhook_secret")
+        raise _rejected("invalid_webhook_secret")
     raw = await _read_bounded(request, MAX_EVENT_BYTES)
     try:
         event = parse_event(raw)
     except InvalidEvent as exc:
-        EVENTS.labels(event_type="other", outcome="rejected").inc()
-        raise ApiError("invalid_event", detail=str(exc)) from None
+        raise _rejected("invalid_event", detail=str(exc)) from None
     receipt = await request.app[STORE].submit(event)
     return json_response({"status": receipt.status, "event_id": receipt.event_id})
 

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +33,9 @@ def secret_matches(given: str | None, secrets: tuple[str, ...]) -> bool:
     """Constant-time comparison against every accepted secret (rotation)."""
     if not given:
         return False
-    candidate = given.encode()
+    # surrogatepass: a header aiohttp decoded from non-UTF-8 bytes still encodes
+    # (to bytes no valid secret has) instead of raising.
+    candidate = given.encode("utf-8", "surrogatepass")
     ok = False
     for secret in secrets:
         ok |= hmac.compare_digest(candidate, secret.encode())
@@ -49,26 +52,34 @@ def _timestamp(value: Any) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def _reject_nul(value: Any) -> None:
-    # Postgres jsonb cannot store \u0000, in keys or values.
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise InvalidEvent("payload contains NUL characters")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _reject_nul(key)
-            _reject_nul(item)
-    elif isinstance(value, list):
-        for item in value:
-            _reject_nul(item)
+# In the canonical text a NUL (in a key or a value) appears only as the escape
+# \u0000 whose backslash follows an even number of backslashes (each pair is
+# one literal backslash): "\\u0000" is a backslash and the text "u0000".
+_ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _has_nul(canonical: str) -> bool:
+    """Postgres jsonb cannot store NUL; checked on the text, not by a tree walk."""
+    return "\\u0000" in canonical and _ESCAPED_NUL.search(canonical) is not None
+
+
+MAX_EVENT_TYPE_CHARS = 200
 
 
 def parse_event(raw: bytes) -> Event:
     """Validate a delivery body and derive its key (raises InvalidEvent)."""
+    try:
+        return _parse(raw)
+    except RecursionError:
+        # json.loads and the canonical dump recurse once per nesting level.
+        raise InvalidEvent("body is nested too deeply") from None
+
+
+def _parse(raw: bytes) -> Event:
     if not raw.strip():
         raise InvalidEvent("body is empty")
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # lenient: a leading BOM is dropped
     except UnicodeDecodeError:
         raise InvalidEvent("body is not valid UTF-8") from None
     try:
@@ -80,10 +91,18 @@ def parse_event(raw: bytes) -> Event:
     event_type = data.get("event_type")
     if event_type is None:
         raise InvalidEvent("event_type is missing")
-    if not isinstance(event_type, str) or not event_type.strip() or len(event_type) > 200:
-        raise InvalidEvent("event_type must be a non-empty string")
-    _reject_nul(data)
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if (not isinstance(event_type, str) or not event_type.strip()
+            or len(event_type) > MAX_EVENT_TYPE_CHARS):
+        raise InvalidEvent(
+            f"event_type must be a non-empty string of at most {MAX_EVENT_TYPE_CHARS} characters")
+    try:
+        # allow_nan=False: Python reads NaN/Infinity (and 1e999), jsonb does not.
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"),
+                               ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        raise InvalidEvent("payload contains NaN or an infinite number") from None
+    if _has_nul(canonical):
+        raise InvalidEvent("payload contains NUL characters")
     try:
         encoded = canonical.encode("utf-8")
     except UnicodeEncodeError:

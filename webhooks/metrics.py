@@ -1,5 +1,7 @@
 """Prometheus metrics of the webhook receiver."""
 
+import functools
+
 from prometheus_client import Counter, Histogram
 
 # Known types keep their name; anything else is "other", so new or custom
@@ -31,3 +33,14 @@ BATCH_SIZE = Histogram(
 
 def type_label(event_type: str | None) -> str:
     return event_type if event_type in KNOWN_TYPES else "other"
+
+
+@functools.cache
+def _events_child(label: str, outcome: str) -> Counter:
+    # labels() costs more than the increment; the label set is small and fixed.
+    return EVENTS.labels(event_type=label, outcome=outcome)
+
+
+def count_event(event_type: str | None, outcome: str) -> None:
+    """One delivery of `event_type` (None: unparsed) ended as `outcome`."""
+    _events_child(type_label(event_type), outcome).inc()
