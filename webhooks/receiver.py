@@ -24,7 +24,7 @@ import structlog
 
 from sql import Database, DatabaseUnavailable
 from webhooks.events import Event
-from webhooks.metrics import APPLY_SECONDS, BATCH_SIZE, EVENTS, type_label
+from webhooks.metrics import APPLY_SECONDS, BATCH_SIZE, count_event
 
 log = structlog.get_logger("webhooks")
 
@@ -72,8 +72,9 @@ class WebhookStore:
         pending = _Pending(event, asyncio.get_running_loop().create_future())
         self._queue.append(pending)
         self._wakeup.set()
-        # Shielded: a client that hangs up does not cancel the write of others.
-        return await asyncio.shield(pending.future)
+        # If this request is cancelled the future is too, but the event stays
+        # queued and is written; the writer skips resolving a done future.
+        return await pending.future
 
     async def _run(self) -> None:
         # Several writers share the queue: while one batch waits for its COMMIT
@@ -87,7 +88,14 @@ class WebhookStore:
                 continue
             batch = [self._queue.popleft()
                      for _ in range(min(self._max_batch, len(self._queue)))]
-            await self._write_batch(batch)
+            try:
+                await self._write_batch(batch)
+            except Exception as exc:
+                # Never let one batch end a writer: its waiters get the error,
+                # later deliveries are still written.
+                log.exception("webhook.batch_failed", size=len(batch))
+                for p in batch:
+                    _settle(p, exc)
 
     async def _write_batch(self, batch: list[_Pending]) -> None:
         try:
@@ -109,11 +117,14 @@ class WebhookStore:
         seen: set[str] = set()
         for p in batch:
             key = p.event.dedupe_key
-            receipt = receipts[key]
+            receipt = receipts.get(key)
+            if receipt is None:  # stored, then gone before we read it back (pruned)
+                _settle(p, RuntimeError("stored webhook event vanished before its receipt"))
+                continue
             if key in seen:  # a second copy within this very batch
                 receipt = Receipt("duplicate", receipt.event_id)
             seen.add(key)
-            EVENTS.labels(event_type=type_label(p.event.event_type), outcome=receipt.status).inc()
+            count_event(p.event.event_type, receipt.status)
             APPLY_SECONDS.observe(now - p.received)
             if not p.future.done():
                 p.future.set_result(receipt)

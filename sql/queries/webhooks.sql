@@ -3,10 +3,11 @@
 -- name: webhook_batch_store
 -- A whole batch in one statement: insert-or-skip on the dedupe key, bump the
 -- counts of what was new, complete campaigns for new campaign_completed
--- events (unless older than the campaign's last status change) with their
--- audit rows. Returns one row per input key: the stored id and whether this
--- statement stored it (id NULL: a concurrent writer stored it after our
--- snapshot; the caller looks it up).
+-- events with their audit rows (outcome 'applied'; an event older than the
+-- campaign's last status change is 'stale', one for a campaign already
+-- completed 'already_completed'). Returns one row per input key: the stored
+-- id and whether this statement stored it (id NULL: a concurrent writer
+-- stored it after our snapshot; the caller looks it up).
 -- Inputs are sorted by dedupe key: concurrent batches take locks in one order.
 WITH input AS (
     SELECT *
@@ -18,10 +19,9 @@ WITH input AS (
            CASE
                WHEN c.id IS NULL THEN 'unknown_campaign'
                WHEN i.event_type <> 'campaign_completed' THEN 'stored'
-               WHEN c.status <> 'completed'
-                    AND (i.event_at IS NULL OR i.event_at >= c.status_changed_at)
-                   THEN 'applied'
-               ELSE 'ignored'
+               WHEN c.status = 'completed' THEN 'already_completed'
+               WHEN i.event_at < c.status_changed_at THEN 'stale'
+               ELSE 'applied'
            END AS outcome
       FROM input i
       LEFT JOIN LATERAL (
@@ -49,10 +49,17 @@ WITH input AS (
        SET count = e.count + EXCLUDED.count,
            last_at = GREATEST(e.last_at, EXCLUDED.last_at)
 ), completing AS (
+    -- The staleness test is repeated here, on the locked row: a status change
+    -- committed after this statement's snapshot (a toggle) wins over an older
+    -- event, because FOR UPDATE re-evaluates these conditions on the newest
+    -- row version. (The event's stored outcome, judged on the snapshot, then
+    -- still reads 'applied'; the audit trail has no webhook row.)
     SELECT c.id, c.status
       FROM campaigns c
-     WHERE c.id IN (SELECT campaign_id FROM ins WHERE outcome = 'applied')
-       AND c.status <> 'completed'
+     WHERE c.status <> 'completed'
+       AND EXISTS (SELECT 1 FROM ins
+                    WHERE ins.campaign_id = c.id AND ins.outcome = 'applied'
+                      AND (ins.event_at IS NULL OR ins.event_at >= c.status_changed_at))
      ORDER BY c.id
        FOR UPDATE
 ), completed AS (

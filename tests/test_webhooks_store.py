@@ -1,0 +1,99 @@
+"""The batching writer on its own: drain on close, isolation of a bad event.
+
+These drive `WebhookStore` directly against the test database (no HTTP), to
+pin down behaviour the HTTP tests cannot force: what is queued when the
+store closes, and what a batch does when Postgres refuses one of its rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+
+import asyncpg
+import pytest
+
+from sql import DatabaseUnavailable
+from tests.conftest import wait_for
+from webhooks.events import Event, parse_event
+from webhooks.receiver import WebhookStore
+
+
+def parsed(i: int, **extra: object) -> Event:
+    body = {"event_type": "email_sent", "campaign_id": "c-store", "lead_email": f"{i}@x", **extra}
+    return parse_event(json.dumps(body).encode())
+
+
+@pytest.fixture
+async def store(db):
+    store = WebhookStore(db=db)
+    store.start()
+    yield store
+    await store.close()
+
+
+async def test_close_drains_everything_queued_then_refuses(db) -> None:
+    store = WebhookStore(db=db, max_batch=16)
+    store.start()
+    submits = [asyncio.ensure_future(store.submit(parsed(i))) for i in range(200)]
+    await asyncio.sleep(0)  # let every submit enqueue (a scheduling yield, not a wait)
+    await store.close()
+    receipts = [s.result() for s in submits]  # all done: close waited for them
+    assert {r.status for r in receipts} == {"accepted"}
+    assert len({r.event_id for r in receipts}) == 200
+    assert await db.fetchval("webhook_events_count") == 200
+    with pytest.raises(DatabaseUnavailable):
+        await store.submit(parsed(999))
+
+
+async def test_copies_inside_one_batch_are_one_accepted_and_the_rest_duplicates(store, db
+                                                                              ) -> None:
+    copies = await asyncio.gather(*(store.submit(parsed(1)) for _ in range(10)))
+    assert sorted(r.status for r in copies) == ["accepted"] + ["duplicate"] * 9
+    assert len({r.event_id for r in copies}) == 1
+    counts = await db.fetch("event_counts_for", "c-store")
+    assert [(r["event_type"], r["count"]) for r in counts] == [("email_sent", 1)]
+
+
+async def test_a_row_postgres_refuses_fails_alone_and_the_writer_goes_on(store, db) -> None:
+    # parse_event never produces this (it refuses NaN); built by hand to make
+    # Postgres reject one row of a batch.
+    bad = dataclasses.replace(parsed(0), dedupe_key="bad", canonical='{"event_type": NaN}')
+    results = await asyncio.gather(
+        *(store.submit(parsed(i)) for i in range(1, 20)), store.submit(bad),
+        return_exceptions=True,
+    )
+    assert isinstance(results[-1], asyncpg.PostgresError)
+    assert {r.status for r in results[:-1]} == {"accepted"}
+    assert (await store.submit(parsed(100))).status == "accepted"
+    assert await db.fetchval("webhook_events_count") == 20
+
+
+async def test_a_status_change_committed_while_a_completion_waits_for_the_row_wins(
+        store, db) -> None:
+    campaign_id = await db.pool.fetchval(
+        "INSERT INTO campaigns (client_id, name, external_id, status_changed_at)"
+        " VALUES ('acme', 'Race', 'ext-race', '2025-01-01') RETURNING id")
+    completion = parse_event(json.dumps({
+        "event_type": "campaign_completed", "campaign_id": "ext-race",
+        "timestamp": "2026-01-01T00:00:00+00:00"}).encode())
+    async with db.pool.acquire() as toggle:  # a toggle holding the row, newer than the event
+        tx = toggle.transaction()
+        await tx.start()
+        await toggle.execute("UPDATE campaigns SET status = 'active',"
+                             " status_changed_at = '2026-06-01' WHERE id = $1", campaign_id)
+        submitted = asyncio.ensure_future(store.submit(completion))
+
+        async def completion_waits_for_the_row() -> bool:
+            return await db.pool.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock'") == 1
+
+        await wait_for(completion_waits_for_the_row)
+        await tx.commit()
+    receipt = await submitted
+    assert receipt.status == "accepted"  # stored and counted all the same
+    row = await db.fetchrow("campaign_get", campaign_id)
+    assert (row["status"], row["events"]) == ("active", {"campaign_completed": 1})
+    assert await db.fetch("status_changes_for", campaign_id) == []
