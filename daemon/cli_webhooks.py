@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from urllib.parse import urlsplit
 
 from daemon.config import Settings
 from daemon.errors import from_external
@@ -14,7 +16,12 @@ async def register_webhook(args: argparse.Namespace, settings: Settings) -> int:
     """Create an all-events webhook that sends our secret in X-Webhook-Secret."""
     if not settings.webhook_secrets:
         print("webhooks register: WEBHOOK_SECRET is not set; the receiver would reject"
-              " every delivery")
+              " every delivery", file=sys.stderr)
+        return 2
+    url = urlsplit(args.url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        print(f"webhooks register: --url must be an absolute http(s) URL, got {args.url!r}",
+              file=sys.stderr)
         return 2
     async with new_http_session() as session:
         client = build_client(settings, session)
@@ -26,7 +33,7 @@ async def register_webhook(args: argparse.Namespace, settings: Settings) -> int:
             )
         except ExternalError as exc:
             error = from_external(exc)
-            print(f"webhooks register: {error.code}: {error.message}")
+            print(f"webhooks register: {error.code}: {error.message}", file=sys.stderr)
             return 1
     print(f"registered webhook {hook.get('id')} ({hook.get('event_type')}) -> "
           f"{hook.get('target_hook_url')}")
@@ -41,7 +48,7 @@ async def list_webhooks(args: argparse.Namespace, settings: Settings) -> int:
             hooks = await client.list_webhooks()
         except ExternalError as exc:
             error = from_external(exc)
-            print(f"webhooks list: {error.code}: {error.message}")
+            print(f"webhooks list: {error.code}: {error.message}", file=sys.stderr)
             return 1
     print(f"{'ID':<38} {'EVENT TYPE':<20} {'STATUS':<8} TARGET")
     for hook in hooks:

@@ -1,0 +1,121 @@
+"""CLI `webhooks register|list`, and the whole path: register, the fake emits, we store."""
+
+from __future__ import annotations
+
+import argparse
+
+import aiohttp
+import pytest
+
+from daemon.cli_webhooks import list_webhooks, register_webhook
+from tests.conftest import linked_campaign, make_settings, wait_for
+from tests.test_webhooks import OLD_SECRET, SECRET, count, event
+
+
+@pytest.fixture
+async def hooks(make_api):
+    """The daemon accepting both rotation secrets (as in test_webhooks.py)."""
+    return await make_api(WEBHOOK_SECRET=f"{SECRET},{OLD_SECRET}")
+
+
+def register_args(url: str, *, event_type: str = "all_events",
+                  campaign: str | None = None) -> argparse.Namespace:
+    return argparse.Namespace(url=url, event_type=event_type, campaign=campaign)
+
+
+async def test_end_to_end_register_then_fake_emits_into_the_daemon(hooks, fake, db) -> None:
+    campaign, ext = await linked_campaign(hooks, fake)
+    settings = make_settings(fake.url, WEBHOOK_SECRET=SECRET)
+    url = str(hooks.make_url("/webhooks/instantly"))
+    assert await register_webhook(register_args(url), settings) == 0
+    [registered] = fake.state.webhooks.values()
+    assert registered["headers"] == {"X-Webhook-Secret": SECRET}
+    assert (registered["target_hook_url"], registered["event_type"]) == (url, "all_events")
+    deliveries = await fake.emit_event(event("campaign_completed", ext))
+    assert [d["status_code"] for d in deliveries] == [200]
+    async with aiohttp.ClientSession() as session:  # the fake's control endpoint
+        resp = await session.post(f"{fake.url}/_fake/webhooks/emit",
+                                  json=event("email_sent", ext))
+        assert [d["success"] for d in (await resp.json())["deliveries"]] == [True]
+
+    async def completed() -> bool:
+        row = await db.fetchrow("campaign_get", campaign["id"])
+        return row["status"] == "completed"
+
+    await wait_for(completed)
+    assert await count(db) == 2
+    row = await db.fetchrow("campaign_get", campaign["id"])
+    assert row["events"] == {"campaign_completed": 1, "email_sent": 1}
+
+
+async def test_a_redelivered_event_is_stored_once(hooks, fake, db) -> None:
+    settings = make_settings(fake.url, WEBHOOK_SECRET=SECRET)
+    assert await register_webhook(
+        register_args(str(hooks.make_url("/webhooks/instantly"))), settings) == 0
+    body = event("reply_received")
+    for _ in range(3):  # the fake delivers the same payload each time, like a retry
+        assert [d["success"] for d in await fake.emit_event(body)] == [True]
+    assert await count(db) == 1
+
+
+async def test_a_webhook_registered_with_an_old_secret_is_refused(make_api, fake, db) -> None:
+    client = await make_api(WEBHOOK_SECRET="rotated-new")
+    settings = make_settings(fake.url, WEBHOOK_SECRET="retired-old")
+    assert await register_webhook(
+        register_args(str(client.make_url("/webhooks/instantly"))), settings) == 0
+    assert [d["status_code"] for d in await fake.emit_event(event())] == [401]
+    assert await count(db) == 0
+
+
+async def test_register_with_a_campaign_filter_and_one_event_type(fake) -> None:
+    settings = make_settings(fake.url, WEBHOOK_SECRET=f"{SECRET},older")
+    remote = "0199a3f0-0000-7000-8000-0000000000c1"
+    args = register_args("https://sync.example.com/webhooks/instantly",
+                         event_type="reply_received", campaign=remote)
+    assert await register_webhook(args, settings) == 0
+    [hook] = fake.state.webhooks.values()
+    assert hook["event_type"] == "reply_received"
+    assert hook["campaign"] == remote
+    assert hook["headers"] == {"X-Webhook-Secret": SECRET}  # the first of the two
+
+
+async def test_list_prints_a_table_without_the_secret(fake, capsys) -> None:
+    settings = make_settings(fake.url, WEBHOOK_SECRET=SECRET)
+    url = "https://sync.example.com/webhooks/instantly"
+    assert await register_webhook(register_args(url), settings) == 0
+    capsys.readouterr()
+    assert await list_webhooks(argparse.Namespace(), settings) == 0
+    out = capsys.readouterr().out
+    [hook] = fake.state.webhooks.values()
+    header, line, total = out.splitlines()
+    assert header.split() == ["ID", "EVENT", "TYPE", "STATUS", "TARGET"]
+    assert line.split() == [hook["id"], "all_events", "active", url]
+    assert total == "1 webhook(s)"
+    assert SECRET not in out
+
+
+async def test_register_refuses_without_a_secret(fake, capsys) -> None:
+    settings = make_settings(fake.url, WEBHOOK_SECRET="")
+    args = register_args("http://127.0.0.1:1/webhooks/instantly")
+    assert await register_webhook(args, settings) == 2
+    assert "WEBHOOK_SECRET is not set" in capsys.readouterr().err
+    assert fake.state.webhooks == {}
+
+
+async def test_register_refuses_a_url_that_is_not_absolute_http(fake, capsys) -> None:
+    settings = make_settings(fake.url, WEBHOOK_SECRET=SECRET)
+    for url in ("sync.example.com/webhooks/instantly", "ftp://x/webhooks", "/webhooks"):
+        assert await register_webhook(register_args(url), settings) == 2
+    assert "--url must be an absolute http(s) URL" in capsys.readouterr().err
+    assert fake.state.webhooks == {}
+
+
+async def test_register_with_a_rejected_key_exits_1_with_the_mapped_message(fake, capsys
+                                                                            ) -> None:
+    settings = make_settings(fake.url, WEBHOOK_SECRET=SECRET, INSTANTLY_API_KEY="wrong-key")
+    args = register_args("https://sync.example.com/webhooks/instantly")
+    assert await register_webhook(args, settings) == 1
+    err = capsys.readouterr().err
+    assert "external_auth_failed" in err
+    assert "instantly" not in err.lower()
+    assert await list_webhooks(argparse.Namespace(), settings) == 1
