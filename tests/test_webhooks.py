@@ -16,7 +16,8 @@ import pytest
 from daemon.api_webhooks import MAX_EVENT_BYTES
 from daemon.logs import configure_logging
 from sql import Database, connect
-from tests.conftest import API_TOKEN, FAKE_KEY, new_uuid, services_of
+from tests.conftest import API_TOKEN, FAKE_KEY, services_of
+from tests.factories import event, new_uuid
 from tests.tcp_proxy import TcpProxy
 from tests.test_health_and_outage import _target, _via_proxy
 
@@ -27,15 +28,6 @@ OLD_SECRET = "s3cret-previous"
 @pytest.fixture
 async def hooks(make_api):
     return await make_api(WEBHOOK_SECRET=f"{SECRET},{OLD_SECRET}")
-
-
-def event(event_type: str = "email_sent", campaign_id: str | None = None, **extra) -> dict:
-    body = {"event_type": event_type, "timestamp": "2026-11-24T10:00:00.000Z",
-            "workspace": "0199a3f0-0000-7000-8000-00000000feed",
-            "campaign_id": campaign_id or new_uuid(), "campaign_name": "C",
-            "lead_email": "lead@example.com"}
-    body.update(extra)
-    return body
 
 
 async def post(client, body, *, secret: str | None = SECRET, raw: bytes | None = None):

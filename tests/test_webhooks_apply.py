@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 
 import pytest
 
 from daemon.scheduler import JOBS
 from tests.conftest import linked_campaign, new_uuid, wait_for
-from tests.test_webhooks import OLD_SECRET, SECRET, count, event, post
+from tests.factories import event, iso_at
+from tests.test_webhooks import OLD_SECRET, SECRET, count, post
 
 
 @pytest.fixture
 async def hooks(make_api):
     """The daemon accepting both rotation secrets (as in test_webhooks.py)."""
     return await make_api(WEBHOOK_SECRET=f"{SECRET},{OLD_SECRET}")
-
-
-def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat()
 
 
 async def audit(db, campaign_id: str) -> list[tuple[str, str, str]]:
@@ -35,15 +31,16 @@ async def test_counts_show_on_the_campaign_and_account_errors_are_visible(hooks,
     campaign, ext = await linked_campaign(hooks, fake)
     for i in range(3):
         await post(hooks, event("email_opened", ext, lead_email=f"{i}@x"))
-    await post(hooks, event("account_error", ext, email_account="a@x"))
-    await post(hooks, event("account_error", ext, email_account="a@x"))  # a redelivery
+    account_error = event("account_error", ext, email_account="a@x")
+    await post(hooks, account_error)
+    await post(hooks, account_error)  # a redelivery
     body = await (await hooks.get(f"/campaigns/{campaign['id']}")).json()
     assert body["events"] == {"email_opened": 3, "account_error": 1}
 
 
 async def test_campaign_completed_completes_a_linked_campaign(hooks, fake, db) -> None:
     campaign, ext = await linked_campaign(hooks, fake)
-    resp = await post(hooks, event("campaign_completed", ext, timestamp=now_iso()))
+    resp = await post(hooks, event("campaign_completed", ext, timestamp=iso_at()))
     assert (await resp.json())["status"] == "accepted"
     local = await (await hooks.get(f"/campaigns/{campaign['id']}")).json()
     assert local["status"] == "completed"
@@ -59,17 +56,28 @@ async def test_campaign_completed_completes_a_linked_campaign(hooks, fake, db) -
 
 async def test_a_second_completion_is_stored_but_changes_nothing(hooks, fake, db) -> None:
     campaign, ext = await linked_campaign(hooks, fake)
-    await post(hooks, event("campaign_completed", ext, timestamp=now_iso()))
-    again = await post(hooks, event("campaign_completed", ext, timestamp=now_iso(), step=2))
+    await post(hooks, event("campaign_completed", ext, timestamp=iso_at()))
+    again = await post(hooks, event("campaign_completed", ext, timestamp=iso_at(), step=2))
     assert (await again.json())["status"] == "accepted"
     assert (await stored(db, again))["outcome"] == "already_completed"
     assert await audit(db, campaign["id"]) == [("draft", "completed", "webhook")]
 
 
+async def test_completion_stamped_by_the_clock_is_applied(hooks, fake, db) -> None:
+    """The default event is stamped now: newer than any change the campaign had."""
+    campaign, ext = await linked_campaign(hooks, fake)
+    await hooks.post(f"/campaigns/{campaign['id']}/toggle")
+    resp = await post(hooks, event("campaign_completed", ext))
+    assert (await stored(db, resp))["outcome"] == "applied"
+    assert (await db.fetchrow("campaign_get", campaign["id"]))["status"] == "completed"
+
+
 async def test_stale_completion_is_stored_but_not_applied(hooks, fake, db) -> None:
     campaign, ext = await linked_campaign(hooks, fake)
     await hooks.post(f"/campaigns/{campaign['id']}/toggle")  # status changed just now
-    resp = await post(hooks, event("campaign_completed", ext, timestamp="2020-01-01T00:00:00Z"))
+    changed_at = (await db.fetchrow("campaign_get", campaign["id"]))["status_changed_at"]
+    before_the_change = iso_at(changed_at, seconds=-1)
+    resp = await post(hooks, event("campaign_completed", ext, timestamp=before_the_change))
     assert resp.status == 200
     local = await (await hooks.get(f"/campaigns/{campaign['id']}")).json()
     assert local["status"] == "active"
@@ -96,7 +104,7 @@ async def test_completion_during_a_toggle_clears_its_lease(hooks, fake, db) -> N
         return (await db.fetchrow("campaign_get", campaign["id"]))["pending_status"] == "active"
 
     await wait_for(leased)
-    resp = await post(hooks, event("campaign_completed", ext, timestamp=now_iso()))
+    resp = await post(hooks, event("campaign_completed", ext, timestamp=iso_at()))
     assert (await stored(db, resp))["outcome"] == "applied"
     row = await db.fetchrow("campaign_get", campaign["id"])
     assert (row["status"], row["pending_status"], row["pending_token"]) == (
@@ -127,7 +135,7 @@ async def test_counts_of_a_campaign_linked_later_are_already_there(hooks, fake) 
 
 
 async def test_completion_for_an_unknown_campaign_completes_nothing(hooks, db) -> None:
-    resp = await post(hooks, event("campaign_completed", new_uuid(), timestamp=now_iso()))
+    resp = await post(hooks, event("campaign_completed", new_uuid(), timestamp=iso_at()))
     assert (await stored(db, resp))["outcome"] == "unknown_campaign"
 
 

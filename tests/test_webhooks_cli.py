@@ -9,7 +9,8 @@ import pytest
 
 from daemon.cli_webhooks import list_webhooks, register_webhook
 from tests.conftest import linked_campaign, make_settings, wait_for
-from tests.test_webhooks import OLD_SECRET, SECRET, count, event
+from tests.factories import event
+from tests.test_webhooks import OLD_SECRET, SECRET, count
 
 
 @pytest.fixture

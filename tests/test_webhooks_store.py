@@ -16,6 +16,7 @@ import pytest
 
 from sql import DatabaseUnavailable
 from tests.conftest import wait_for
+from tests.factories import iso_at
 from webhooks.events import Event, parse_event
 from webhooks.receiver import WebhookStore
 
@@ -72,17 +73,19 @@ async def test_a_row_postgres_refuses_fails_alone_and_the_writer_goes_on(store, 
 
 async def test_a_status_change_committed_while_a_completion_waits_for_the_row_wins(
         store, db) -> None:
+    # The campaign last changed two days ago; the completion is a day old, so it
+    # is fresh when read, and a toggle committing now makes it stale.
     campaign_id = await db.pool.fetchval(
         "INSERT INTO campaigns (client_id, name, external_id, status_changed_at)"
-        " VALUES ('acme', 'Race', 'ext-race', '2025-01-01') RETURNING id")
+        " VALUES ('acme', 'Race', 'ext-race', now() - interval '2 days') RETURNING id")
     completion = parse_event(json.dumps({
         "event_type": "campaign_completed", "campaign_id": "ext-race",
-        "timestamp": "2026-01-01T00:00:00+00:00"}).encode())
+        "timestamp": iso_at(days=-1)}).encode())
     async with db.pool.acquire() as toggle:  # a toggle holding the row, newer than the event
         tx = toggle.transaction()
         await tx.start()
         await toggle.execute("UPDATE campaigns SET status = 'active',"
-                             " status_changed_at = '2026-06-01' WHERE id = $1", campaign_id)
+                             " status_changed_at = now() WHERE id = $1", campaign_id)
         submitted = asyncio.ensure_future(store.submit(completion))
 
         async def completion_waits_for_the_row() -> bool:
