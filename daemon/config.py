@@ -1,8 +1,13 @@
-"""Configuration: every environment variable of SPEC section 3, validated once.
+"""Configuration: every environment variable, declared once, validated once.
+
+Each variable is one field of `Settings`: its environment name (the alias),
+its default, its bounds, its group and a one-line description. The README
+table and `serve --help` are generated from these fields (a test keeps the
+README in step), so nothing about a variable is written twice.
 
 `load_settings` either returns a frozen `Settings` or raises `ConfigError`
-naming the one variable that is wrong. Secrets are wrapped in `Secret` so
-that no `repr`, log line or traceback can print them.
+with one line naming the variable that is wrong. Secrets are
+`pydantic.SecretStr`: no `repr`, log line or traceback can print them.
 """
 
 from __future__ import annotations
@@ -13,59 +18,129 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+)
+from pydantic.fields import FieldInfo
 
 
 class ConfigError(Exception):
     """An environment variable has an invalid value; the message names it."""
 
 
-class Secret:
-    """A string that never shows itself in repr/str."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def get(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('**********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
+GROUPS = ("database", "instantly", "http", "webhooks", "reconcile", "logging")
 
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
+def _var(default: Any, env: str, group: str, description: str, **bounds: Any) -> Any:
+    """A field read from environment variable `env` (see module docstring)."""
+    assert group in GROUPS, group
+    return Field(default, alias=env, description=description,
+                 json_schema_extra={"group": group}, **bounds)
 
 
-@dataclass(frozen=True)
-class Settings:
-    database_url: Secret | None = None
-    data_dir: Path = Path(".instantly-sync")
-    instantly_api_key: Secret | None = None
-    instantly_base_url: str = "https://api.instantly.ai"
-    full_pause_sync: bool = False
-    reconcile_interval_seconds: int = 300
-    webhook_secrets: tuple[Secret, ...] = ()
-    api_tokens: tuple[Secret, ...] = ()
-    host: str = "127.0.0.1"
-    port: int = 8080
-    instantly_timeout_seconds: float = 15.0
-    instantly_max_retries: int = 3
-    instantly_max_rps: float = 10.0
-    toggle_lease_seconds: int = 60
-    webhook_retention_days: int = 30
-    log_format: str = "json"
-    log_level: str = "info"
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"must be an http(s) URL, got {value!r}")
+    return value.rstrip("/")
+
+
+def _postgres_url(value: SecretStr) -> SecretStr:
+    # Never echo the value: it may hold a password.
+    if urlsplit(value.get_secret_value()).scheme not in ("postgres", "postgresql"):
+        raise ValueError("must be a postgres:// or postgresql:// URL")
+    return value
+
+
+def _comma_list(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    items = [part.strip() for part in value.split(",")]
+    if any(not item for item in items):
+        raise ValueError("has an empty entry in its comma-separated list")
+    return tuple(items)
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+PostgresUrl = Annotated[SecretStr, AfterValidator(_postgres_url)]
+SecretList = Annotated[tuple[SecretStr, ...], BeforeValidator(_comma_list)]
+LogFormat = Annotated[Literal["json", "console"], BeforeValidator(_lower)]
+LogLevel = Annotated[Literal["debug", "info", "warning", "error", "critical"],
+                     BeforeValidator(_lower)]
+
+
+class Settings(BaseModel):
+    """The process's configuration (SPEC section 3), frozen after start-up."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True,
+                              hide_input_in_errors=True)
+
+    # database
+    database_url: PostgresUrl | None = _var(
+        None, "DATABASE_URL", "database",
+        "Postgres DSN; unset: an embedded Postgres under DATA_DIR/pgdata")
+    data_dir: Path = _var(
+        Path(".instantly-sync"), "DATA_DIR", "database",
+        "local state of the embedded default")
+    # instantly
+    instantly_api_key: SecretStr | None = _var(
+        None, "INSTANTLY_API_KEY", "instantly",
+        "API v2 bearer key; unset: syncing toggles fail, reconcile passes are skipped")
+    instantly_base_url: HttpUrl = _var(
+        "https://api.instantly.ai", "INSTANTLY_BASE_URL", "instantly",
+        "base URL of the API (point it at the fake in tests)")
+    instantly_timeout_seconds: float = _var(
+        15.0, "INSTANTLY_TIMEOUT_SECONDS", "instantly",
+        "deadline of one logical call, retries included", ge=0.1, le=600)
+    instantly_max_retries: int = _var(
+        3, "INSTANTLY_MAX_RETRIES", "instantly",
+        "retries on 429, 5xx and network errors", ge=0, le=20)
+    instantly_max_rps: float = _var(
+        10.0, "INSTANTLY_MAX_RPS", "instantly",
+        "requests per second, shared by every caller in the process", ge=0.1, le=10_000)
+    full_pause_sync: bool = _var(
+        False, "FULL_PAUSE_SYNC", "instantly",
+        "true: pausing a linked campaign also pauses it remotely")
+    toggle_lease_seconds: int = _var(
+        60, "TOGGLE_LEASE_SECONDS", "instantly",
+        "how long an in-flight toggle holds its campaign", ge=1, le=86_400)
+    # http
+    host: str = _var("127.0.0.1", "HOST", "http", "listen address", min_length=1)
+    port: int = _var(8080, "PORT", "http", "listen port", ge=0, le=65_535)
+    api_tokens: SecretList = _var(
+        (), "API_TOKENS", "http",
+        "comma-separated bearer tokens; unset: loopback only, unauthenticated")
+    # webhooks
+    webhook_secrets: SecretList = _var(
+        (), "WEBHOOK_SECRET", "webhooks",
+        "secret expected in X-Webhook-Secret; two comma-separated values during rotation",
+        max_length=2)
+    webhook_retention_days: int = _var(
+        30, "WEBHOOK_RETENTION_DAYS", "webhooks",
+        "stored events older than this are pruned daily", ge=1, le=3650)
+    # reconcile
+    reconcile_interval_seconds: int = _var(
+        300, "RECONCILE_INTERVAL_SECONDS", "reconcile",
+        "period of the reconcile job; 0 disables the schedule", ge=0, le=7 * 86_400)
+    # logging
+    log_format: LogFormat = _var(
+        "json", "LOG_FORMAT", "logging",
+        "json or console; unset: console on a terminal, else json")
+    log_level: LogLevel = _var(
+        "info", "LOG_LEVEL", "logging", "debug, info, warning, error or critical")
 
     @property
     def host_is_loopback(self) -> bool:
@@ -73,11 +148,11 @@ class Settings:
 
     def secret_values(self) -> tuple[str, ...]:
         """Every secret string, for the log processor that scrubs them."""
-        values = [s.get() for s in self.webhook_secrets + self.api_tokens]
+        values = [s.get_secret_value() for s in self.webhook_secrets + self.api_tokens]
         if self.instantly_api_key:
-            values.append(self.instantly_api_key.get())
+            values.append(self.instantly_api_key.get_secret_value())
         if self.database_url:
-            password = urlsplit(self.database_url.get()).password
+            password = urlsplit(self.database_url.get_secret_value()).password
             if password:
                 values.append(password)
         return tuple(v for v in values if v)
@@ -92,115 +167,94 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int, maximum: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
-    if not minimum <= value <= maximum:
-        raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
-    return value
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable as documented (README table, `--help`)."""
+
+    name: str
+    group: str
+    default: str
+    description: str
 
 
-def _float(
-    env: Mapping[str, str], name: str, default: float, *, minimum: float, maximum: float
-) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if not minimum <= value <= maximum:
-        raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {raw}")
-    return value
+def variables() -> list[Variable]:
+    """Every variable in declaration order, with its default as text."""
+    out = []
+    for info in Settings.model_fields.values():
+        assert info.alias and isinstance(info.json_schema_extra, dict)
+        out.append(Variable(info.alias, str(info.json_schema_extra["group"]),
+                            _default_text(info), info.description or ""))
+    return out
 
 
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in _TRUE:
-        return True
-    if raw in _FALSE:
-        return False
-    raise ConfigError(f"{name} must be true or false, got {env[name]!r}")
+def _default_text(info: FieldInfo) -> str:
+    value = info.default
+    if value is None or value == ():
+        return "unset"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
 
 
-def _secret_list(env: Mapping[str, str], name: str, *, max_items: int | None = None) -> tuple:
-    raw = env.get(name, "")
-    if not raw.strip():
-        return ()
-    items = [part.strip() for part in raw.split(",")]
-    if any(not item for item in items):
-        raise ConfigError(f"{name} has an empty entry in its comma-separated list")
-    if max_items is not None and len(items) > max_items:
-        raise ConfigError(f"{name} accepts at most {max_items} comma-separated values")
-    return tuple(Secret(item) for item in items)
+def variables_markdown() -> str:
+    """The README's configuration table."""
+    lines = ["| variable | group | default | meaning |", "|---|---|---|---|"]
+    lines += [f"| `{v.name}` | {v.group} | `{v.default}` | {v.description} |"
+              for v in variables()]
+    return "\n".join(lines)
 
 
-def _url(env: Mapping[str, str], name: str, default: str) -> str:
-    raw = env.get(name, "").strip() or default
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{name} must be an http(s) URL, got {raw!r}")
-    return raw.rstrip("/")
+def variables_help() -> str:
+    """The same table as plain text, for `--help` epilogs."""
+    width = max(len(v.name) for v in variables())
+    return "environment variables:\n" + "\n".join(
+        f"  {v.name:<{width}}  {v.description} (default: {v.default})" for v in variables())
 
 
-def _database_url(env: Mapping[str, str]) -> Secret | None:
-    raw = env.get("DATABASE_URL", "").strip()
-    if not raw:
-        return None
-    parts = urlsplit(raw)
-    if parts.scheme not in ("postgres", "postgresql"):
-        # Never echo the value: it may hold a password.
-        raise ConfigError("DATABASE_URL must be a postgres:// or postgresql:// URL")
-    return Secret(raw)
+_BY_ALIAS = {info.alias: name for name, info in Settings.model_fields.items()}
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build and validate settings from the environment (or a given mapping)."""
     env = os.environ if env is None else env
-    log_format = env.get("LOG_FORMAT", "").strip().lower()
-    if not log_format:
-        log_format = "console" if sys.stdout.isatty() else "json"
-    if log_format not in ("json", "console"):
-        raise ConfigError(f"LOG_FORMAT must be json or console, got {env['LOG_FORMAT']!r}")
-    log_level = env.get("LOG_LEVEL", "").strip().lower() or "info"
-    if log_level not in ("debug", "info", "warning", "error", "critical"):
-        raise ConfigError(
-            f"LOG_LEVEL must be one of debug, info, warning, error, critical, got {log_level!r}"
-        )
-    host = env.get("HOST", "").strip() or "127.0.0.1"
-    api_key = env.get("INSTANTLY_API_KEY", "").strip()
-    settings = Settings(
-        database_url=_database_url(env),
-        data_dir=Path(env.get("DATA_DIR", "").strip() or ".instantly-sync"),
-        instantly_api_key=Secret(api_key) if api_key else None,
-        instantly_base_url=_url(env, "INSTANTLY_BASE_URL", "https://api.instantly.ai"),
-        full_pause_sync=_bool(env, "FULL_PAUSE_SYNC", False),
-        reconcile_interval_seconds=_int(
-            env, "RECONCILE_INTERVAL_SECONDS", 300, minimum=0, maximum=7 * 86400
-        ),
-        webhook_secrets=_secret_list(env, "WEBHOOK_SECRET", max_items=2),
-        api_tokens=_secret_list(env, "API_TOKENS"),
-        host=host,
-        port=_int(env, "PORT", 8080, minimum=0, maximum=65535),
-        instantly_timeout_seconds=_float(
-            env, "INSTANTLY_TIMEOUT_SECONDS", 15.0, minimum=0.1, maximum=600
-        ),
-        instantly_max_retries=_int(env, "INSTANTLY_MAX_RETRIES", 3, minimum=0, maximum=20),
-        instantly_max_rps=_float(env, "INSTANTLY_MAX_RPS", 10.0, minimum=0.1, maximum=10_000),
-        toggle_lease_seconds=_int(env, "TOGGLE_LEASE_SECONDS", 60, minimum=1, maximum=86400),
-        webhook_retention_days=_int(env, "WEBHOOK_RETENTION_DAYS", 30, minimum=1, maximum=3650),
-        log_format=log_format,
-        log_level=log_level,
-    )
-    return settings
+    raw: dict[str, str] = {}
+    for alias in _BY_ALIAS:
+        value = env.get(alias, "").strip()
+        if value:
+            raw[alias] = value
+    if "LOG_FORMAT" not in raw:
+        raw["LOG_FORMAT"] = "console" if sys.stdout.isatty() else "json"
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc, raw)) from None
+
+
+def _one_line(exc: ValidationError, raw: Mapping[str, str]) -> str:
+    """The first problem as `NAME must ...` (a secret's value is never echoed)."""
+    err = exc.errors(include_url=False, include_input=False)[0]
+    alias = str(err["loc"][0])
+    info = Settings.model_fields[_BY_ALIAS[alias]]
+    secret = "Secret" in str(info.annotation)
+    given = "" if secret else f", got {raw.get(alias, '')!r}"
+    kind, ctx = err["type"], err.get("ctx") or {}
+    bounds = {type(m).__name__: m for m in info.metadata}
+    if kind in ("greater_than_equal", "less_than_equal"):
+        low, high = bounds["Ge"].ge, bounds["Le"].le
+        return f"{alias} must be between {low} and {high}{given}"
+    if kind == "int_parsing" or kind == "int_from_float":
+        return f"{alias} must be an integer{given}"
+    if kind == "float_parsing":
+        return f"{alias} must be a number{given}"
+    if kind == "bool_parsing":
+        return f"{alias} must be true or false{given}"
+    if kind == "literal_error":
+        return f"{alias} must be one of {ctx.get('expected', '')}{given}"
+    if kind == "too_long":
+        return f"{alias} accepts at most {ctx.get('max_length')} comma-separated values"
+    if kind == "value_error":
+        return f"{alias} {ctx.get('error', err['msg'])!s}"
+    return f"{alias} is invalid: {err['msg']}"
 
 
 def require_safe_bind(settings: Settings) -> None:

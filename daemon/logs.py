@@ -1,8 +1,11 @@
-"""structlog set-up: one `configure()` at start, JSON off a TTY, secrets scrubbed.
+"""Logging set-up: one `configure()` at start, JSON off a TTY, secrets scrubbed.
 
-Request-scoped values (the request id) travel in contextvars and are merged
-into every line. A last processor replaces any configured secret that slips
-into a value with `[redacted]`, so even a careless log call cannot leak one.
+structlog renders our own events; the standard library's loggers (aiohttp,
+asyncpg, APScheduler) go through structlog's `ProcessorFormatter`, so every
+line has one format. Request-scoped values (the request id) travel in
+contextvars and are merged into every line. A processor replaces any
+configured secret that slips into a value with `[redacted]`, so even a
+careless log call cannot leak one.
 """
 
 from __future__ import annotations
@@ -41,25 +44,45 @@ class SecretScrubber:
         return {k: self._clean(v) for k, v in event.items()}
 
 
+class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stdout` is at the time (tests replace it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def configure_logging(*, fmt: str, level: str, secrets: Iterable[str] = ()) -> None:
-    """Configure structlog (and route stdlib logging through the same level)."""
+    """Configure structlog and route the standard library's loggers through it."""
     numeric = logging.getLevelName(level.upper())
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
         else structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty())
     )
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    scrub = SecretScrubber(secrets)
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            SecretScrubber(secrets),
-            renderer,
-        ],
+        processors=[*shared, structlog.processors.format_exc_info, scrub, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(),  # resolves sys.stdout per logger
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(level=max(numeric, logging.WARNING), stream=sys.stderr)
+    handler = _StdoutHandler()
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info, scrub, renderer],
+    ))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    # Libraries are chatty at info; their warnings and errors are what ops need.
+    root.setLevel(max(numeric, logging.WARNING))

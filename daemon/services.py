@@ -1,19 +1,30 @@
-"""The long-lived objects every handler shares, built once per process."""
+"""The composition root: every long-lived service, built once per process.
+
+`open_services` connects to Postgres (waiting a while for it), applies
+migrations, opens the one HTTP session and builds the Instantly client with
+its rate limiter, then the toggle service, reconciler, resolver and webhook
+store on top of them. The server (`daemon.http.app`) and every CLI command
+use the same function, so a service is configured in exactly one place.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import aiohttp
 import structlog
-from aiohttp import web
 
 from daemon.config import Settings
 from daemon.toggle import ToggleService
 from instantly.client import InstantlyClient, make_limiter
+from reconciler.resolution import Resolver
+from reconciler.runner import Reconciler
 from sql import Database, DatabaseUnavailable, connect
 from sql.migrate import migrate
+from webhooks.store import WebhookStore
 
 log = structlog.get_logger("daemon")
 
@@ -25,9 +36,18 @@ class Services:
     http: aiohttp.ClientSession
     client: InstantlyClient
     toggles: ToggleService
+    reconciler: Reconciler
+    resolver: Resolver
+    webhook_store: WebhookStore  # its writers run only in `serve` (see daemon.http.app)
 
 
-SERVICES = web.AppKey("services", Services)
+def resolve_dsn(settings: Settings) -> str:
+    """DATABASE_URL, or the embedded Postgres under DATA_DIR (started now)."""
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    from daemon.embedded_db import start_embedded
+
+    return start_embedded(settings.data_dir)
 
 
 async def connect_with_retry(dsn: str, *, wait_seconds: float = 30.0, max_size: int = 10
@@ -48,10 +68,11 @@ async def connect_with_retry(dsn: str, *, wait_seconds: float = 30.0, max_size: 
 
 
 def build_client(settings: Settings, session: aiohttp.ClientSession) -> InstantlyClient:
+    key = settings.instantly_api_key
     return InstantlyClient(
         session=session,
         base_url=settings.instantly_base_url,
-        api_key=settings.instantly_api_key.get() if settings.instantly_api_key else None,
+        api_key=key.get_secret_value() if key else None,
         timeout_seconds=settings.instantly_timeout_seconds,
         max_retries=settings.instantly_max_retries,
         limiter=make_limiter(settings.instantly_max_rps),
@@ -65,10 +86,10 @@ def new_http_session() -> aiohttp.ClientSession:
     )
 
 
-async def open_services(settings: Settings, dsn: str, *, run_migrations: bool = True
-                        ) -> Services:
-    """Connect, migrate and build the shared objects (closed by `close_services`)."""
-    db = await connect_with_retry(dsn)
+async def open_services(settings: Settings, *, dsn: str | None = None,
+                        run_migrations: bool = True, wait_seconds: float = 30.0) -> Services:
+    """Connect, migrate and build every service (closed by `close_services`)."""
+    db = await connect_with_retry(dsn or resolve_dsn(settings), wait_seconds=wait_seconds)
     try:
         if run_migrations:
             applied = await migrate(db)
@@ -79,13 +100,37 @@ async def open_services(settings: Settings, dsn: str, *, run_migrations: bool = 
         raise
     http = new_http_session()
     client = build_client(settings, http)
-    toggles = ToggleService(
-        db=db, client=client, full_pause_sync=settings.full_pause_sync,
-        lease_seconds=settings.toggle_lease_seconds,
+    return Services(
+        settings=settings, db=db, http=http, client=client,
+        toggles=ToggleService(db=db, client=client, full_pause_sync=settings.full_pause_sync,
+                              lease_seconds=settings.toggle_lease_seconds),
+        reconciler=Reconciler(db=db, client=client, full_pause_sync=settings.full_pause_sync,
+                              lease_seconds=settings.toggle_lease_seconds),
+        resolver=Resolver(db=db, client=client),
+        webhook_store=WebhookStore(db=db),
     )
-    return Services(settings=settings, db=db, http=http, client=client, toggles=toggles)
 
 
 async def close_services(services: Services) -> None:
     await services.http.close()
     await services.db.close()
+
+
+@asynccontextmanager
+async def services_context(settings: Settings, *, dsn: str | None = None,
+                           run_migrations: bool = True, wait_seconds: float = 30.0
+                           ) -> AsyncIterator[Services]:
+    """The services for the length of a block (a CLI command, a selftest scenario)."""
+    services = await open_services(settings, dsn=dsn, run_migrations=run_migrations,
+                                   wait_seconds=wait_seconds)
+    try:
+        yield services
+    finally:
+        await close_services(services)
+
+
+@asynccontextmanager
+async def client_context(settings: Settings) -> AsyncIterator[InstantlyClient]:
+    """Only the external client, for commands that need no database (`webhooks`, `check`)."""
+    async with new_http_session() as session:
+        yield build_client(settings, session)

@@ -20,7 +20,6 @@ from typing import Any
 
 import structlog
 
-from daemon.errors import ApiError, from_external
 from daemon.messages import toggle_message
 from daemon.metrics import TOGGLES
 from instantly.client import InstantlyClient
@@ -28,6 +27,36 @@ from instantly.errors import ExternalError
 from sql import Database
 
 log = structlog.get_logger("daemon.toggle")
+
+
+class ToggleError(Exception):
+    """A status change refused before or after its external call; `code` says why."""
+
+    code: str
+
+
+class CampaignNotFound(ToggleError):
+    """No campaign has that id."""
+
+    code = "campaign_not_found"
+
+
+class CampaignCompleted(ToggleError):
+    """Completed is final: a completed campaign cannot be toggled."""
+
+    code = "campaign_completed"
+
+
+class ToggleInProgress(ToggleError):
+    """Another change of this campaign holds a live lease."""
+
+    code = "toggle_in_progress"
+
+
+class StatusConflict(ToggleError):
+    """The status changed between our read and our write (a lost race)."""
+
+    code = "status_conflict"
 
 
 @dataclass(frozen=True)
@@ -83,15 +112,6 @@ class ToggleService:
         """Put a campaign in `status` (active|paused); already there is a no-op."""
         return await self._change(campaign_id, status, source=source, request_id=request_id)
 
-    def _action(self, row: Any) -> str | None:
-        if row["external_id"] is None:
-            return None
-        if row["target"] == "active":
-            return "activate"
-        if row["target"] == "paused" and self._full_pause_sync:
-            return "pause"
-        return None
-
     def _result(self, row: Any, new_status: str, external_sync: str) -> ToggleResult:
         return ToggleResult(
             campaign_id=str(row["id"]),
@@ -106,20 +126,21 @@ class ToggleService:
         self, campaign_id: uuid.UUID, requested: str | None, *, source: str,
         request_id: str | None,
     ) -> ToggleResult:
-        # One round trip reads the campaign and, if a call is needed, claims it.
+        # One round trip reads the campaign, decides the external action (the
+        # rule lives in that query) and, if there is one, claims the lease.
         token = uuid.uuid4()
         row = await self._db.fetchrow(
             "campaign_claim_for_change", campaign_id, token, requested,
             self._full_pause_sync, self._lease_seconds,
         )
         if row is None:
-            raise ApiError("campaign_not_found")
+            raise CampaignNotFound
         if row["status"] == "completed":
-            raise ApiError("campaign_completed")
+            raise CampaignCompleted
         new_status = row["target"]
         if row["status"] == new_status:
             return self._result(row, new_status, "noop")
-        action = self._action(row)
+        action = row["action"]
         log.info(
             "toggle.start", campaign=str(row["id"]), name=row["name"],
             **{"from": row["status"], "to": new_status}, action=action,
@@ -128,14 +149,14 @@ class ToggleService:
             if action is None:
                 result = await self._change_locally(row, new_status, source, request_id)
             elif not row["claimed"]:
-                raise ApiError("toggle_in_progress")
+                raise ToggleInProgress
             else:
                 # Shielded: once the call is on its way, a cancelled request must
                 # still record the outcome (or leave the lease for the reconciler).
                 result = await asyncio.shield(
                     self._call_and_commit(row, new_status, action, token, source, request_id)
                 )
-        except ApiError as exc:
+        except (ToggleError, ExternalError) as exc:
             TOGGLES.labels(outcome=exc.code).inc()
             log.warning("toggle.failed", campaign=str(row["id"]), code=exc.code)
             raise
@@ -173,16 +194,15 @@ class ToggleService:
             call = self._client.activate if action == "activate" else self._client.pause
             remote = await call(external_id)
         except ExternalError as exc:
-            error = from_external(exc)
             log.warning(
-                "external.failed", action=action, external_id=external_id, code=error.code,
+                "external.failed", action=action, external_id=external_id, code=exc.code,
                 duration_ms=round((time.perf_counter() - started) * 1000, 1),
             )
             await self._db.execute(
                 "campaign_release_lease", row["id"], token, row["status"], new_status, source,
-                action, error.code, request_id,
+                action, exc.code, request_id,
             )
-            raise error from exc
+            raise
         remote_status = remote.get("status") if isinstance(remote, dict) else None
         if not isinstance(remote_status, int):
             remote_status = None
@@ -194,15 +214,15 @@ class ToggleService:
             # The lease expired and was settled or taken over while we waited.
             current = await self._db.fetchrow("campaign_get", row["id"])
             if current is None or current["status"] != new_status:
-                raise ApiError("status_conflict")
+                raise StatusConflict
         return self._result(row, new_status, "activated" if action == "activate" else "paused")
 
-    async def _why_missed(self, campaign_id: uuid.UUID) -> ApiError:
+    async def _why_missed(self, campaign_id: uuid.UUID) -> ToggleError:
         state = await self._db.fetchrow(
             "campaign_lease_state", campaign_id, self._lease_seconds
         )
         if state is None:
-            return ApiError("campaign_not_found")
+            return CampaignNotFound()
         if state["leased"]:
-            return ApiError("toggle_in_progress")
-        return ApiError("status_conflict")
+            return ToggleInProgress()
+        return StatusConflict()

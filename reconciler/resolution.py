@@ -14,49 +14,52 @@ from typing import Any
 
 from instantly.client import InstantlyClient
 from instantly.errors import ExternalError, ExternalNotFound
+from reconciler.findings import finding_json
 from reconciler.statuses import LOCAL_TO_ACTION, is_unhealthy, remote_as_local
 from sql import Database
 
 
 class ResolutionError(Exception):
-    """Base of the refusals below; `code` is the API error code."""
+    """Base of the refusals below; `code` is the API error code of each."""
 
-    code = "resolution_error"
+    code: str
 
 
 class FindingNotFound(ResolutionError):
+    """No finding has that id."""
+
     code = "finding_not_found"
 
 
 class FindingAlreadyResolved(ResolutionError):
+    """The finding was resolved (by a pass or a person) before this request."""
+
     code = "finding_already_resolved"
 
 
 class DriftChanged(ResolutionError):
+    """Local or remote status moved since the finding was recorded (compare-and-set)."""
+
     code = "drift_changed"
 
 
 class NotFixableRemotely(ResolutionError):
+    """Remote status is negative (unhealthy, bounce protect, suspended): a person must act."""
+
     code = "not_fixable_remotely"
 
 
 class CampaignUnlinked(ResolutionError):
+    """The campaign was unlinked (or deleted) since the finding was recorded."""
+
     code = "campaign_unlinked"
 
 
 class ActionNotApplicable(ResolutionError):
+    """No such action for this finding: remote_missing and toggle_incomplete, adopting
+    a remote code with no local meaning, pushing a draft or completed campaign."""
+
     code = "action_not_applicable"
-
-
-FINDING_FIELDS = (
-    "id", "campaign_id", "campaign_name", "client_id", "external_id", "kind", "local_status",
-    "remote_status", "expected", "state", "first_seen_at", "last_seen_at", "resolved_at",
-    "resolution", "note",
-)
-
-
-def finding_json(row: Any) -> dict[str, Any]:
-    return {k: row[k] for k in FINDING_FIELDS}
 
 
 class Resolver:

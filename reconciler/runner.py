@@ -25,9 +25,10 @@ import structlog
 
 from instantly.client import CallStats, InstantlyClient
 from instantly.errors import ExternalError
+from reconciler.findings import run_json
 from reconciler.metrics import FINDINGS, LAST_SUCCESS, PASS_API_CALLS, PASS_SECONDS
 from reconciler.statuses import remote_as_local
-from sql import Database, DatabaseUnavailable, Tx
+from sql import Connection, Database, DatabaseUnavailable
 
 log = structlog.get_logger("reconciler")
 
@@ -36,7 +37,9 @@ COPY_BUFFER = 2000
 
 
 class ReconcileBusy(Exception):
-    """Another pass holds the lock."""
+    """Another pass holds the lock (this process's or another replica's)."""
+
+    code = "reconcile_in_progress"
 
 
 @dataclass
@@ -45,12 +48,6 @@ class _Counts:
     linked: int = 0
     opened: int = 0
     resolved: int = 0
-
-
-def run_json(row: Any) -> dict[str, Any]:
-    return {k: row[k] for k in (
-        "id", "status", "started_at", "finished_at", "remote_campaigns", "local_linked",
-        "api_calls", "findings_opened", "findings_resolved", "error")}
 
 
 class Reconciler:
@@ -107,7 +104,7 @@ class Reconciler:
 class PassHandle:
     """A started pass: holds the locked connection until `execute` ends."""
 
-    def __init__(self, owner: Reconciler, conn: Tx, conn_cm: Any, run_id: int) -> None:
+    def __init__(self, owner: Reconciler, conn: Connection, conn_cm: Any, run_id: int) -> None:
         self._r = owner
         self._conn = conn
         self._conn_cm = conn_cm
@@ -187,7 +184,7 @@ class PassHandle:
         if buffer:
             await conn.copy_records("remote_listing", buffer, ("external_id", "status"))
         # Every page arrived: now, and only now, judge.
-        async with conn.connection.transaction():
+        async with conn.transaction():
             await conn.execute("remote_listing_index")
             await conn.execute("remote_seen_analyze")
             counts.remote = await conn.fetchval("remote_seen_count")

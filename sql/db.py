@@ -30,8 +30,14 @@ _OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+# A unique constraint refused a row (callers turn it into their own conflict error).
+UniqueViolation = asyncpg.UniqueViolationError
+
+
 class DatabaseUnavailable(Exception):
     """Postgres could not be reached or dropped the connection mid-query."""
+
+    code = "database_unavailable"
 
 
 def _is_outage(exc: BaseException) -> bool:
@@ -80,21 +86,22 @@ class _Runner:
         async with _translated():
             return await self._conn.execute(QUERIES[name], *args)
 
-    async def executemany(self, name: str, args: Iterable[Sequence[Any]]) -> None:
-        async with _translated():
-            await self._conn.executemany(QUERIES[name], args)
 
-
-class Tx(_Runner):
-    """One connection inside one transaction (see `Database.transaction`)."""
+class Connection(_Runner):
+    """One pooled connection held for a while: for session advisory locks, temp
+    tables, COPY and explicit transactions (see `Database.connection`)."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
 
-    @property
-    def connection(self) -> asyncpg.Connection:
-        """The raw connection, for COPY and advisory locks (no SQL text here)."""
-        return self._conn
+    def transaction(self) -> Any:
+        """`async with conn.transaction():` — commit on success, roll back on error."""
+        return self._conn.transaction()
+
+    async def run_script(self, text: str) -> None:
+        """Run a migration file (several statements, no parameters)."""
+        async with _translated():
+            await self._conn.execute(text)
 
     async def copy_records(
         self, table: str, records: Iterable[Sequence[Any]], columns: Sequence[str]
@@ -111,17 +118,18 @@ class Database(_Runner):
         self.pool = pool
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """A connection inside one transaction, committed when the block ends."""
         async with _translated():
             async with self.pool.acquire() as conn, conn.transaction():
-                yield Tx(conn)
+                yield Connection(conn)
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Tx]:
+    async def connection(self) -> AsyncIterator[Connection]:
         """A dedicated connection outside any transaction (session locks, COPY)."""
         async with _translated():
             async with self.pool.acquire() as conn:
-                yield Tx(conn)
+                yield Connection(conn)
 
     async def ping(self) -> bool:
         try:

@@ -30,8 +30,8 @@ async def migrate(db: Database) -> list[str]:
             for version, text in migration_files():
                 if version in done:
                     continue
-                async with conn.connection.transaction():
-                    await conn.connection.execute(text)
+                async with conn.transaction():
+                    await conn.run_script(text)
                     await conn.execute("record_migration", version)
                 applied_now.append(version)
         finally:

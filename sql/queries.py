@@ -7,6 +7,7 @@ from pathlib import Path
 
 _HEADER = re.compile(r"^-- name: ([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
 QUERIES_DIR = Path(__file__).parent / "queries"
+DEV_QUERIES_DIR = Path(__file__).parent / "dev"
 
 
 def load_queries(directory: Path = QUERIES_DIR) -> dict[str, str]:
@@ -23,3 +24,10 @@ def load_queries(directory: Path = QUERIES_DIR) -> dict[str, str]:
 
 
 QUERIES: dict[str, str] = load_queries()
+
+
+def add_dev_queries() -> None:
+    """Make the tests' and benchmarks' queries (`sql/dev/`, not shipped) callable by name."""
+    for name, body in load_queries(DEV_QUERIES_DIR).items():
+        if QUERIES.setdefault(name, body) != body:
+            raise RuntimeError(f"dev query {name!r} shadows a product query")

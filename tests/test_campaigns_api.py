@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from sql import Database
-from tests.conftest import create_campaign, new_uuid
+from tests.factories import create_campaign, new_uuid
 
 
 async def fingerprint(db: Database) -> dict:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from daemon.check import check_command
-from daemon.selftest import run_fake_selftest
-from tests.conftest import FAKE_KEY, make_settings
+from daemon.cli.check import check_command
+from daemon.cli.selftest import run_fake_selftest
+from tests.factories import FAKE_KEY, make_settings
 
 
 async def test_check_passes_with_a_good_key(dsn, fake, capsys) -> None:

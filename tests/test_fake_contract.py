@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 from instantlyai.models._generated import Campaign, Webhook, WebhookEvent
 
-from tests.conftest import FAKE_KEY
+from tests.factories import FAKE_KEY
 
 AUTH = {"Authorization": f"Bearer {FAKE_KEY}"}
 

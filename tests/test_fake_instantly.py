@@ -9,7 +9,7 @@ import pytest
 from aiohttp import web
 
 from instantly.fake import FakeInstantlyServer
-from tests.conftest import FAKE_KEY, wait_for
+from tests.factories import FAKE_KEY, wait_for
 
 AUTH = {"Authorization": f"Bearer {FAKE_KEY}"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-from tests.conftest import FAKE_KEY, create_campaign, linked_campaign
+from tests.factories import FAKE_KEY, create_campaign, linked_campaign
 from tests.tcp_proxy import TcpProxy
 
 

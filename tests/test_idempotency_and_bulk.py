@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from tests.conftest import create_campaign, linked_campaign, wait_for
+from tests.factories import create_campaign, linked_campaign, wait_for
 
 
 async def test_same_key_same_request_replays_without_a_second_call(api, fake) -> None:

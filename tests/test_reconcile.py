@@ -9,10 +9,11 @@ import math
 
 import pytest
 
-from daemon.cli_reconcile import drift_command, reconcile_command
-from daemon.scheduler import SCHEDULER
+from daemon.cli.drift import drift_command
+from daemon.cli.reconcile import reconcile_command
+from daemon.http.keys import SCHEDULER
 from sql import Database
-from tests.conftest import create_campaign, linked_campaign, make_settings, new_uuid, wait_for
+from tests.factories import create_campaign, linked_campaign, make_settings, new_uuid, wait_for
 
 
 async def reconcile(api) -> dict:

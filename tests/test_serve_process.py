@@ -8,7 +8,7 @@ import sys
 
 import aiohttp
 
-from tests.conftest import FAKE_KEY, wait_for
+from tests.factories import FAKE_KEY, wait_for
 from tests.processes import ROOT, daemon_env, free_port, start_daemon, wait_ready
 
 TOKEN = "proc-token-123456"

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from sql import Database
-from tests.conftest import FAKE_KEY, create_campaign, linked_campaign, wait_for
+from tests.factories import FAKE_KEY, create_campaign, linked_campaign, wait_for
 
 
 async def set_local_status(db: Database, campaign_id: str, status: str) -> None:

@@ -13,11 +13,10 @@ import json
 
 import pytest
 
-from daemon.api_webhooks import MAX_EVENT_BYTES
+from daemon.http.requests import MAX_BODY_BYTES
 from daemon.logs import configure_logging
 from sql import Database, connect
-from tests.conftest import API_TOKEN, FAKE_KEY, services_of
-from tests.factories import event, new_uuid
+from tests.factories import API_TOKEN, FAKE_KEY, event, new_uuid, services_of
 from tests.tcp_proxy import TcpProxy
 from tests.test_health_and_outage import _target, _via_proxy
 
@@ -119,7 +118,7 @@ async def test_two_mebibyte_body_is_413(hooks, db) -> None:
     big = json.dumps(event(email_html="x" * (2 * 1024 * 1024))).encode()
     resp = await post(hooks, None, raw=big)
     assert resp.status == 413
-    assert (await resp.json())["error"]["code"] == "payload_too_large"
+    assert (await resp.json())["error"]["code"] == "body_too_large"
     assert await count(db) == 0
 
 
@@ -173,8 +172,8 @@ async def test_a_secret_header_that_is_not_utf8_is_401_not_a_crash(hooks, db) ->
 async def test_a_body_of_exactly_one_mebibyte_is_accepted(hooks, db) -> None:
     body = event()
     bare = len(json.dumps({**body, "pad": ""}).encode())
-    raw = json.dumps({**body, "pad": "x" * (MAX_EVENT_BYTES - bare)}).encode()
-    assert len(raw) == MAX_EVENT_BYTES
+    raw = json.dumps({**body, "pad": "x" * (MAX_BODY_BYTES - bare)}).encode()
+    assert len(raw) == MAX_BODY_BYTES
     assert (await post(hooks, None, raw=raw)).status == 200
     assert (await post(hooks, None, raw=raw + b" ")).status == 413
     assert await count(db) == 1
@@ -190,7 +189,7 @@ async def test_a_chunked_body_without_length_is_cut_off_at_the_limit(hooks, db) 
     resp = await hooks.post("/webhooks/instantly", data=chunks(),
                             headers={"X-Webhook-Secret": SECRET})
     assert resp.status == 413
-    assert (await resp.json())["error"]["code"] == "payload_too_large"
+    assert (await resp.json())["error"]["code"] == "body_too_large"
     assert await count(db) == 0
 
 
@@ -296,9 +295,14 @@ async def test_openapi_documents_the_webhook_endpoint(hooks) -> None:
     assert op["security"] == []  # no bearer token: the shared secret authenticates
     assert {"name": "X-Webhook-Secret", "in": "header", "required": True,
             "schema": {"type": "string"}} in op["parameters"]
-    schema = op["requestBody"]["content"]["application/json"]["schema"]
+    schemas = doc["components"]["schemas"]
+
+    def resolved(schema: dict) -> dict:
+        return schemas[schema["$ref"].rsplit("/", 1)[1]] if "$ref" in schema else schema
+
+    schema = resolved(op["requestBody"]["content"]["application/json"]["schema"])
     assert schema["required"] == ["event_type"]
     assert schema["additionalProperties"] is True
     assert {"200", "400", "401", "413", "503"} <= set(op["responses"])
-    ok = op["responses"]["200"]["content"]["application/json"]["schema"]
+    ok = resolved(op["responses"]["200"]["content"]["application/json"]["schema"])
     assert ok["properties"]["status"]["enum"] == ["accepted", "duplicate"]

@@ -6,9 +6,8 @@ import asyncio
 
 import pytest
 
-from daemon.scheduler import JOBS
-from tests.conftest import linked_campaign, new_uuid, wait_for
-from tests.factories import event, iso_at
+from daemon.http.keys import SCHEDULER
+from tests.factories import event, iso_at, linked_campaign, new_uuid, wait_for
 from tests.test_webhooks import OLD_SECRET, SECRET, count, post
 
 
@@ -156,12 +155,11 @@ async def test_retention_prunes_old_events_but_keeps_counts(hooks, db) -> None:
 
 async def test_retention_runs_as_a_daily_job_with_the_configured_days(make_api, db) -> None:
     client = await make_api(WEBHOOK_SECRET="s1,s2", WEBHOOK_RETENTION_DAYS="7")
-    app = client.server.app
-    [job] = [j for j in app[JOBS] if j.id == "webhook_retention"]
-    assert job.seconds == 86400
+    job = client.server.app[SCHEDULER].get_job("webhook_retention")
+    assert job.trigger.interval.total_seconds() == 86400
     await post(client, event(lead_email="old@x"), secret="s2")
     await post(client, event(lead_email="new@x"), secret="s1")
     await db.pool.execute("UPDATE webhook_events SET received_at = now() - interval '8 days'"
                           " WHERE payload->>'lead_email' = 'old@x'")
-    await job.func(app)
+    await job.func()
     assert await count(db) == 1

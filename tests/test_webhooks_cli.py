@@ -7,9 +7,8 @@ import argparse
 import aiohttp
 import pytest
 
-from daemon.cli_webhooks import list_webhooks, register_webhook
-from tests.conftest import linked_campaign, make_settings, wait_for
-from tests.factories import event
+from daemon.cli.webhooks import list_webhooks, register_webhook
+from tests.factories import event, linked_campaign, make_settings, wait_for
 from tests.test_webhooks import OLD_SECRET, SECRET, count
 
 

@@ -15,10 +15,9 @@ import asyncpg
 import pytest
 
 from sql import DatabaseUnavailable
-from tests.conftest import wait_for
-from tests.factories import iso_at
+from tests.factories import iso_at, wait_for
 from webhooks.events import Event, parse_event
-from webhooks.receiver import WebhookStore
+from webhooks.store import WebhookStore
 
 
 def parsed(i: int, **extra: object) -> Event:

@@ -19,6 +19,8 @@ from typing import Any
 class InvalidEvent(ValueError):
     """The body is not an event we can store; the message names the problem."""
 
+    code = "invalid_event"
+
 
 @dataclass(frozen=True)
 class Event:

@@ -1,5 +1,6 @@
 -- Campaign rows as the API shows them, the toggle path's leases, and the audit log.
--- Campaign columns are always selected with their event counts (`events`).
+-- Campaign columns are always selected with their event counts (`events`, the
+-- SQL function campaign_events); a live lease is the function lease_is_live.
 
 -- name: campaign_insert
 WITH c AS (
@@ -7,22 +8,16 @@ WITH c AS (
     VALUES ($1, $2, $3, $4, $5)
     RETURNING *
 )
-SELECT c.*, '{}'::jsonb AS events FROM c;
+SELECT c.*, campaign_events(c.external_id) AS events FROM c;
 
 -- name: campaign_get
-SELECT c.*,
-       COALESCE((SELECT jsonb_object_agg(e.event_type, e.count)
-                   FROM campaign_event_counts e
-                  WHERE e.campaign_external_id = c.external_id), '{}'::jsonb) AS events
+SELECT c.*, campaign_events(c.external_id) AS events
   FROM campaigns c
  WHERE c.id = $1;
 
 -- name: campaign_list
 -- $1 client_id, $2 status, $3 linked, $4 cursor created_at, $5 cursor id, $6 limit
-SELECT c.*,
-       COALESCE((SELECT jsonb_object_agg(e.event_type, e.count)
-                   FROM campaign_event_counts e
-                  WHERE e.campaign_external_id = c.external_id), '{}'::jsonb) AS events
+SELECT c.*, campaign_events(c.external_id) AS events
   FROM campaigns c
  WHERE ($1::text IS NULL OR c.client_id = $1)
    AND ($2::text IS NULL OR c.status = $2)
@@ -48,10 +43,7 @@ WITH c AS (
      WHERE id = $1
     RETURNING *
 )
-SELECT c.*,
-       COALESCE((SELECT jsonb_object_agg(e.event_type, e.count)
-                   FROM campaign_event_counts e
-                  WHERE e.campaign_external_id = c.external_id), '{}'::jsonb) AS events
+SELECT c.*, campaign_events(c.external_id) AS events
   FROM c;
 
 -- name: campaign_history
@@ -71,7 +63,7 @@ WITH upd AS (
        SET status = $2, pending_status = NULL, pending_since = NULL, pending_token = NULL,
            version = version + 1, updated_at = now(), status_changed_at = now()
      WHERE id = $1 AND status = $3
-       AND (pending_token IS NULL OR pending_since < now() - make_interval(secs => $4))
+       AND NOT lease_is_live(pending_token, pending_since, $4)
     RETURNING id
 ), audit AS (
     INSERT INTO status_changes (campaign_id, from_status, to_status, source, outcome, request_id)
@@ -80,26 +72,29 @@ WITH upd AS (
 SELECT id FROM upd;
 
 -- name: campaign_claim_for_change
--- Read a campaign for a status change and, in the same statement, claim its
--- lease when the change needs an external call (linked, and activating or
--- pausing with FULL_PAUSE_SYNC). The row returned is as it was before.
+-- Read a campaign for a status change and decide, in the same statement, the
+-- external action it needs (SPEC section 6): 'activate' when a linked campaign
+-- becomes active, 'pause' when it becomes paused and FULL_PAUSE_SYNC is on,
+-- else NULL. When there is an action and no live lease, claim the lease.
+-- The row returned is as it was before.
 -- $1 id, $2 token, $3 requested status (NULL: toggle), $4 FULL_PAUSE_SYNC, $5 lease seconds
 WITH cur AS (
-    SELECT c.id, c.name, c.status, c.external_id,
-           COALESCE($3, CASE WHEN c.status = 'active' THEN 'paused' ELSE 'active' END)
-               AS target,
-           c.pending_token IS NOT NULL
-             AND c.pending_since >= now() - make_interval(secs => $5) AS leased
-      FROM campaigns c
+    SELECT c.id, c.name, c.status, c.external_id, t.target,
+           CASE WHEN c.external_id IS NULL OR c.status IN ('completed', t.target) THEN NULL
+                WHEN t.target = 'active' THEN 'activate'
+                WHEN t.target = 'paused' AND $4 THEN 'pause'
+           END AS action,
+           lease_is_live(c.pending_token, c.pending_since, $5) AS leased
+      FROM campaigns c,
+           LATERAL (SELECT COALESCE($3, CASE WHEN c.status = 'active' THEN 'paused'
+                                             ELSE 'active' END) AS target) t
      WHERE c.id = $1
-       FOR UPDATE
+       FOR UPDATE OF c
 ), claimed AS (
     UPDATE campaigns c
        SET pending_status = cur.target, pending_since = now(), pending_token = $2
       FROM cur
-     WHERE c.id = cur.id AND NOT cur.leased AND cur.status <> 'completed'
-       AND cur.status <> cur.target AND cur.external_id IS NOT NULL
-       AND (cur.target = 'active' OR $4)
+     WHERE c.id = cur.id AND cur.action IS NOT NULL AND NOT cur.leased
     RETURNING c.id
 )
 SELECT cur.*, EXISTS (SELECT 1 FROM claimed) AS claimed FROM cur;
@@ -140,47 +135,15 @@ VALUES ($1, $3, $4, $5, $6, 'external_failed', $7, $8);
 
 -- name: campaign_lease_state
 -- Why a conditional update missed: current status and whether a live lease holds the row.
-SELECT status,
-       pending_token IS NOT NULL
-         AND pending_since >= now() - make_interval(secs => $2) AS leased
+SELECT status, lease_is_live(pending_token, pending_since, $2) AS leased
   FROM campaigns
  WHERE id = $1;
 
 -- name: status_change_insert
+-- One audit row. $1 campaign id, $2 from status, $3 to status, $4 source
+-- (api|bulk|webhook|reconciler|resolution), $5 external action (activate|pause|NULL),
+-- $6 outcome, $7 error code, $8 request id
 INSERT INTO status_changes
        (campaign_id, from_status, to_status, source, external_action, outcome, error_code,
         request_id)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8);
-
--- name: idempotency_claim
-INSERT INTO idempotency_keys (key, fingerprint) VALUES ($1, $2)
-ON CONFLICT (key) DO NOTHING
-RETURNING key;
-
--- name: idempotency_get
-SELECT key, fingerprint, state, response_status, response_body, created_at,
-       created_at < now() - interval '24 hours' AS expired,
-       state = 'running' AND created_at < now() - make_interval(secs => $2) AS abandoned
-  FROM idempotency_keys
- WHERE key = $1;
-
--- name: idempotency_takeover
--- Replace an expired (24 h) or abandoned (crashed while running) key.
-UPDATE idempotency_keys
-   SET fingerprint = $2, state = 'running', response_status = NULL, response_body = NULL,
-       created_at = now()
- WHERE key = $1
-   AND (created_at < now() - interval '24 hours'
-        OR (state = 'running' AND created_at < now() - make_interval(secs => $3)))
-RETURNING key;
-
--- name: idempotency_finish
-UPDATE idempotency_keys
-   SET state = 'done', response_status = $2, response_body = $3
- WHERE key = $1;
-
--- name: idempotency_forget
-DELETE FROM idempotency_keys WHERE key = $1 AND state = 'running';
-
--- name: idempotency_prune
-DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours';

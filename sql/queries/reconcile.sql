@@ -11,6 +11,8 @@ UPDATE reconcile_runs
  WHERE status = 'running' AND id <> $1;
 
 -- name: run_finish
+-- $1 run id, $2 status, $3 remote campaigns, $4 local linked, $5 API calls,
+-- $6 findings opened, $7 findings resolved, $8 error (NULL on success)
 UPDATE reconcile_runs
    SET status = $2, finished_at = now(), remote_campaigns = $3, local_linked = $4,
        api_calls = $5, findings_opened = $6, findings_resolved = $7, error = $8
@@ -57,7 +59,7 @@ SELECT c.id, c.external_id, c.status, c.pending_status, c.pending_token, r.statu
   FROM campaigns c
   LEFT JOIN remote_seen r ON r.external_id = c.external_id
  WHERE c.pending_token IS NOT NULL
-   AND c.pending_since < now() - make_interval(secs => $1)
+   AND NOT lease_is_live(c.pending_token, c.pending_since, $1)
  ORDER BY c.id
    FOR UPDATE OF c;
 
@@ -95,13 +97,11 @@ CREATE TEMP TABLE current_drift ON COMMIT DROP AS
 WITH linked AS (
     SELECT c.id, c.external_id, c.status AS local_status, r.status AS remote_status,
            r.external_id IS NOT NULL AS present,
-           CASE r.status WHEN 0 THEN 'draft' WHEN 1 THEN 'active' WHEN 4 THEN 'active'
-                         WHEN 2 THEN 'paused' WHEN 3 THEN 'completed' END AS remote_as_local
+           remote_as_local(r.status) AS remote_as_local
       FROM campaigns c
       LEFT JOIN remote_seen r ON r.external_id = c.external_id
      WHERE c.external_id IS NOT NULL
-       AND NOT (c.pending_token IS NOT NULL
-                AND c.pending_since >= now() - make_interval(secs => $1))
+       AND NOT lease_is_live(c.pending_token, c.pending_since, $1)
 ), judged AS (
     SELECT *,
            CASE
@@ -145,8 +145,8 @@ UPDATE drift_findings f
    AND NOT EXISTS (SELECT 1 FROM current_drift d
                     WHERE d.campaign_id = f.campaign_id AND d.kind = f.kind)
    AND NOT EXISTS (SELECT 1 FROM campaigns c
-                    WHERE c.id = f.campaign_id AND c.pending_token IS NOT NULL
-                      AND c.pending_since >= now() - make_interval(secs => $2));
+                    WHERE c.id = f.campaign_id
+                      AND lease_is_live(c.pending_token, c.pending_since, $2));
 
 -- name: findings_open_counts
 SELECT kind, expected, state, count(*) AS n

@@ -91,13 +91,3 @@ DELETE FROM webhook_events
                WHERE received_at < now() - make_interval(days => $1)
                ORDER BY id
                LIMIT $2);
-
--- name: webhook_events_count
-SELECT count(*) FROM webhook_events;
-
--- name: webhook_event_get
-SELECT * FROM webhook_events WHERE id = $1;
-
--- name: event_counts_for
-SELECT event_type, count, last_at FROM campaign_event_counts
- WHERE campaign_external_id = $1 ORDER BY event_type;

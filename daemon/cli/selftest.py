@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from daemon.config import Settings, load_settings
-from daemon.errors import ApiError, from_external
+from daemon.errors import api_error
 from daemon.logs import configure_logging
-from daemon.runtime import resolve_dsn
-from daemon.services import Services, build_client, close_services, new_http_session, open_services
+from daemon.services import Services, client_context, resolve_dsn, services_context
+from daemon.toggle import ToggleError
 from instantly.errors import ExternalError
 from instantly.fake import FakeInstantlyServer
 from sql.scratch import create_database, drop_database
@@ -49,12 +49,11 @@ class _Sandbox:
                 "INSTANTLY_TIMEOUT_SECONDS": "2", "INSTANTLY_MAX_RETRIES": "2",
                 "INSTANTLY_MAX_RPS": "1000", "LOG_LEVEL": "error"}
         base.update(env)
-        services = await open_services(load_settings(base), self.dsn)
         try:
-            yield services
+            async with services_context(load_settings(base), dsn=self.dsn) as services:
+                yield services
         finally:
             self.fake.state.clear_faults()
-            await close_services(services)
 
     async def campaign(self, services: Services, *, remote_status: int | None = 2,
                        local_status: str | None = None) -> tuple[uuid.UUID, str | None]:
@@ -82,10 +81,12 @@ def _expect_error(code: str, http_status: int, *, fault: dict[str, Any] | None =
                 box.fake.state.add_fault(path="/activate", **fault)
             try:
                 await services.toggles.toggle(campaign_id)
-            except ApiError as exc:
+            except (ToggleError, ExternalError) as exc:
+                error = api_error(exc)
+                assert error is not None
                 unchanged = await _status(services, campaign_id) == "draft"
-                ok = exc.code == code and exc.status == http_status and unchanged
-                return Outcome(ok, f"{exc.status} {exc.code}: {exc.message}"
+                ok = error.code == code and error.status == http_status and unchanged
+                return Outcome(ok, f"{error.status} {error.code}: {error.message}"
                                + ("" if unchanged else " (LOCAL STATUS CHANGED)"))
             return Outcome(False, "toggle succeeded but should have failed")
 
@@ -202,8 +203,7 @@ async def run_real_selftest(settings: Settings, campaign: str | None) -> int:
     if not campaign:
         print("selftest --real needs --campaign EXTERNAL_ID (it activates that campaign)")
         return 2
-    async with new_http_session() as session:
-        client = build_client(settings, session)
+    async with client_context(settings) as client:
         try:
             page = await client.list_campaigns_page(limit=1)
             print(f"PASS  key accepted ({len(page.get('items') or [])} campaign listed)")
@@ -215,7 +215,8 @@ async def run_real_selftest(settings: Settings, campaign: str | None) -> int:
                 restored = await client.pause(campaign)
                 print(f"PASS  restored: paused again (status {restored.get('status')})")
         except ExternalError as exc:
-            error = from_external(exc)
+            error = api_error(exc)
+            assert error is not None
             print(f"FAIL  {error.code}: {error.message}")
             return 1
     return 0
@@ -228,3 +229,12 @@ async def selftest_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.real:
         return await run_real_selftest(settings, args.campaign)
     return await run_fake_selftest(settings)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "selftest", help="run the toggle and error scenarios against a fake (or --real)")
+    parser.add_argument("--real", action="store_true",
+                        help="use the configured INSTANTLY_API_KEY against the real API")
+    parser.add_argument("--campaign", help="external campaign id to activate with --real")
+    parser.set_defaults(func=selftest_command)

@@ -1,4 +1,4 @@
--- Read-only inspection used by the test-suite and by ops to compare database states.
+-- Read-only inspection for the test suite and benchmarks (sql/dev: not shipped).
 
 -- name: state_fingerprint
 -- One md5 per table over its whole content: equal fingerprints, equal data.
@@ -19,3 +19,12 @@ SELECT (SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) FROM ca
 -- name: status_changes_for
 SELECT * FROM status_changes WHERE campaign_id = $1 ORDER BY id;
 
+-- name: webhook_events_count
+SELECT count(*) FROM webhook_events;
+
+-- name: webhook_event_get
+SELECT * FROM webhook_events WHERE id = $1;
+
+-- name: event_counts_for
+SELECT event_type, count, last_at FROM campaign_event_counts
+ WHERE campaign_external_id = $1 ORDER BY event_type;

@@ -17,11 +17,14 @@ from typing import Any
 
 from aiohttp import web
 
-from daemon.bodies import json_response
-from daemon.errors import ApiError
+from daemon.errors import ApiError, api_error
+from daemon.http.requests import read_body
+from daemon.http.responses import json_response
 from sql import Database
 
 HEADER = "Idempotency-Key"
+# What a handler produces: HTTP status and a JSON-native body (no datetimes, UUIDs).
+Answer = tuple[int, Any]
 
 
 def fingerprint(request: web.Request, body: bytes) -> str:
@@ -43,39 +46,40 @@ def _storable(status: int) -> bool:
 async def idempotent(
     request: web.Request,
     db: Database,
-    handler: Callable[[], Awaitable[web.Response]],
+    run: Callable[[], Awaitable[Answer]],
     *,
     abandon_after: int,
 ) -> web.Response:
-    """Run `handler` at most once per key (no key: just run it)."""
+    """Run `run` at most once per key (no key: just run it) and answer what it returned."""
     key = request.headers.get(HEADER)
     if key is None:
-        return await handler()
+        status, body = await run()
+        return json_response(body, status=status)
     if not 1 <= len(key) <= 200 or not key.isprintable():
         raise ApiError("invalid_idempotency_key")
-    body = await request.read()
-    fp = fingerprint(request, body)
+    fp = fingerprint(request, await read_body(request))
     claimed = await db.fetchval("idempotency_claim", key, fp)
     if claimed is None:
         claimed = await db.fetchval("idempotency_takeover", key, fp, abandon_after)
     if claimed is None:
         return _replay_or_refuse(await db.fetchrow("idempotency_get", key, abandon_after), fp)
     try:
-        response = await handler()
-    except ApiError as exc:
-        if _storable(exc.status):
-            await db.execute("idempotency_finish", key, exc.status, exc.body())
+        status, body = await run()
+    except Exception as exc:
+        error = api_error(exc)
+        if error is not None and _storable(error.status):
+            await db.execute("idempotency_finish", key, error.status, error.body())
         else:
             await db.execute("idempotency_forget", key)
         raise
     except BaseException:
         await db.execute("idempotency_forget", key)
         raise
-    if _storable(response.status):
-        await db.execute("idempotency_finish", key, response.status, json.loads(response.body))
+    if _storable(status):
+        await db.execute("idempotency_finish", key, status, body)
     else:
         await db.execute("idempotency_forget", key)
-    return response
+    return json_response(body, status=status)
 
 
 def _replay_or_refuse(row: Any, fp: str) -> web.Response:

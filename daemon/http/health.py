@@ -5,12 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from daemon.bodies import json_response
-from daemon.services import SERVICES
+from daemon.http.keys import SCHEDULER, SERVICES
+from daemon.http.responses import json_response
+from daemon.http.route import Route
+from daemon.http.schemas import Health, Readiness
 from sql import DatabaseUnavailable
 from sql.migrate import pending_migrations
-
-READINESS_CHECKS: web.AppKey = web.AppKey("readiness_checks", list)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -18,7 +18,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """200 when the database answers, migrations are applied and jobs run.
+    """200 when the database answers, migrations are applied and the scheduler runs.
 
     Shows only booleans and timestamps: never a DSN, key or secret.
     """
@@ -26,22 +26,24 @@ async def readyz(request: web.Request) -> web.Response:
     settings = services.settings
     checks: dict[str, object] = {}
     database_ok = await services.db.ping()
-    checks["database"] = database_ok
     migrations_ok = False
+    last_success = None
     if database_ok:
         try:
             migrations_ok = not await pending_migrations(services.db)
+            last_success = await services.db.fetchval("run_last_success")
         except DatabaseUnavailable:
-            checks["database"] = database_ok = False
+            database_ok = False
+    scheduler = request.app.get(SCHEDULER)
+    scheduler_ok = bool(scheduler and scheduler.running)
+    checks["database"] = database_ok
     checks["migrations"] = migrations_ok
-    ready = database_ok and migrations_ok
-    for check in request.app.get(READINESS_CHECKS, []):
-        name, ok, extra = await check(request.app)
-        checks[name] = ok
-        checks.update(extra)
-        ready = ready and ok
+    checks["reconciler"] = True
+    checks["last_successful_reconcile"] = last_success.isoformat() if last_success else None
+    checks["scheduler"] = scheduler_ok
     checks["api_key_configured"] = settings.instantly_api_key is not None
     checks["webhook_secret_configured"] = bool(settings.webhook_secrets)
+    ready = database_ok and migrations_ok and scheduler_ok
     return json_response(
         {"status": "ready" if ready else "not_ready", "checks": checks},
         status=200 if ready else 503,
@@ -55,8 +57,10 @@ async def metrics(request: web.Request) -> web.Response:
     )
 
 
-def setup(app: web.Application) -> None:
-    app[READINESS_CHECKS] = []
-    app.router.add_get("/healthz", healthz, allow_head=False)
-    app.router.add_get("/readyz", readyz, allow_head=False)
-    app.router.add_get("/metrics", metrics, allow_head=False)
+ROUTES = [
+    Route("GET", "/healthz", healthz, "Liveness", {200: Health}, errors=(), public=True),
+    Route("GET", "/readyz", readyz, "Readiness", {200: Readiness, 503: Readiness}, errors=(),
+          public=True),
+    Route("GET", "/metrics", metrics, "Prometheus metrics", {200: None}, errors=(),
+          public=True, media={"text/plain": "Prometheus text format"}),
+]

@@ -1,4 +1,4 @@
-"""CLI `webhooks register|list`: manage the Instantly webhook that feeds us."""
+"""`instantly-sync webhooks register|list`: the external service's webhook that feeds us."""
 
 from __future__ import annotations
 
@@ -6,10 +6,18 @@ import argparse
 import sys
 from urllib.parse import urlsplit
 
+from daemon.cli.exits import EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from daemon.config import Settings
-from daemon.errors import from_external
-from daemon.services import build_client, new_http_session
+from daemon.errors import api_error
+from daemon.services import client_context
 from instantly.errors import ExternalError
+
+
+def _failed(command: str, exc: ExternalError) -> int:
+    error = api_error(exc)
+    assert error is not None
+    print(f"webhooks {command}: {error.code}: {error.message}", file=sys.stderr)
+    return EXIT_ERROR
 
 
 async def register_webhook(args: argparse.Namespace, settings: Settings) -> int:
@@ -17,46 +25,40 @@ async def register_webhook(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.webhook_secrets:
         print("webhooks register: WEBHOOK_SECRET is not set; the receiver would reject"
               " every delivery", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     url = urlsplit(args.url)
     if url.scheme not in ("http", "https") or not url.hostname:
         print(f"webhooks register: --url must be an absolute http(s) URL, got {args.url!r}",
               file=sys.stderr)
-        return 2
-    async with new_http_session() as session:
-        client = build_client(settings, session)
+        return EXIT_USAGE
+    async with client_context(settings) as client:
         try:
             hook = await client.create_webhook(
                 target_hook_url=args.url, event_type=args.event_type, campaign=args.campaign,
-                headers={"X-Webhook-Secret": settings.webhook_secrets[0].get()},
+                headers={"X-Webhook-Secret": settings.webhook_secrets[0].get_secret_value()},
                 name="instantly-sync",
             )
         except ExternalError as exc:
-            error = from_external(exc)
-            print(f"webhooks register: {error.code}: {error.message}", file=sys.stderr)
-            return 1
+            return _failed("register", exc)
     print(f"registered webhook {hook.get('id')} ({hook.get('event_type')}) -> "
           f"{hook.get('target_hook_url')}")
-    return 0
+    return EXIT_OK
 
 
 async def list_webhooks(args: argparse.Namespace, settings: Settings) -> int:
     """Print the workspace's webhooks (never their header values: they hold secrets)."""
-    async with new_http_session() as session:
-        client = build_client(settings, session)
+    async with client_context(settings) as client:
         try:
             hooks = await client.list_webhooks()
         except ExternalError as exc:
-            error = from_external(exc)
-            print(f"webhooks list: {error.code}: {error.message}", file=sys.stderr)
-            return 1
+            return _failed("list", exc)
     print(f"{'ID':<38} {'EVENT TYPE':<20} {'STATUS':<8} TARGET")
     for hook in hooks:
         status = {1: "active", -1: "disabled"}.get(hook.get("status"), str(hook.get("status")))
         print(f"{hook.get('id', ''):<38} {hook.get('event_type') or '':<20} {status:<8} "
               f"{hook.get('target_hook_url', '')}")
     print(f"{len(hooks)} webhook(s)")
-    return 0
+    return EXIT_OK
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -1,14 +1,4 @@
--- name: ping
-SELECT 1;
-
--- name: advisory_lock
-SELECT pg_advisory_lock($1);
-
--- name: advisory_unlock
-SELECT pg_advisory_unlock($1);
-
--- name: try_advisory_lock
-SELECT pg_try_advisory_lock($1);
+-- Bookkeeping of applied migrations (sql/migrate.py).
 
 -- name: create_migrations_table
 CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -2,7 +2,8 @@
 
 On a signal the listener closes, in-flight requests get up to
 `SHUTDOWN_GRACE_SECONDS` to finish, then cleanup contexts run in reverse
-(scheduler, webhook batcher, HTTP session, pool) and the process exits 0.
+(scheduler, background passes, webhook writers, HTTP session, pool) and the
+process exits 0.
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ import signal
 import structlog
 from aiohttp import web
 
-from daemon.app import build_app
 from daemon.config import Settings
-from daemon.runtime import resolve_dsn
+from daemon.http.app import build_app
 
 log = structlog.get_logger("daemon")
 
@@ -23,9 +23,9 @@ SHUTDOWN_GRACE_SECONDS = 30.0
 
 
 async def serve(settings: Settings) -> int:
-    app = build_app(settings, dsn=resolve_dsn(settings))
     runner = web.AppRunner(
-        app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_SECONDS
+        build_app(settings), access_log=None, handle_signals=False,
+        shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
     )
     await runner.setup()
     stop = asyncio.Event()

@@ -1,9 +1,10 @@
-"""Request id, bearer auth, metrics and the one place errors become responses.
+"""Request id, metrics, the one place errors become responses, and bearer auth.
 
 Order (outermost first): request id → metrics → errors → auth → handler, so
 even a 401 or a 500 carries the request id, is counted, and has the SPEC
-error body. Unexpected exceptions are logged with their traceback and
-answered 500 `internal_error` with no detail.
+error body. Domain errors are mapped by `daemon.errors.api_error`;
+unexpected exceptions are logged with their traceback and answered 500
+`internal_error` with no detail.
 """
 
 from __future__ import annotations
@@ -12,23 +13,21 @@ import hmac
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import structlog
 from aiohttp import web
 
-from daemon.bodies import MAX_BODY_BYTES, json_response
-from daemon.errors import ApiError, from_external
+from daemon.errors import ApiError, api_error
+from daemon.http.keys import REQUEST_ID
+from daemon.http.requests import MAX_BODY_BYTES
+from daemon.http.responses import error_response, json_response
+from daemon.http.route import Handler
 from daemon.metrics import HTTP_LATENCY, HTTP_REQUESTS
-from instantly.errors import ExternalError
 from sql import DatabaseUnavailable
 
 log = structlog.get_logger("daemon.http")
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-REQUEST_ID = web.RequestKey("request_id", str)
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/webhooks/instantly"})
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
@@ -66,24 +65,10 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
         HTTP_LATENCY.labels(route=route).observe(time.perf_counter() - started)
 
 
-def error_response(error: ApiError) -> web.Response:
-    headers = {}
-    if error.retry_after is not None:
-        headers["Retry-After"] = str(max(1, round(error.retry_after)))
-    return json_response(error.body(), status=error.status, headers=headers)
-
-
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except ApiError as exc:
-        return error_response(exc)
-    except ExternalError as exc:
-        return error_response(from_external(exc))
-    except DatabaseUnavailable as exc:
-        log.warning("database.unavailable", error=str(exc))
-        return error_response(ApiError("database_unavailable", retry_after=5))
     except web.HTTPRequestEntityTooLarge:
         return error_response(ApiError("body_too_large", limit=MAX_BODY_BYTES))
     except web.HTTPMethodNotAllowed as exc:
@@ -99,18 +84,23 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
                 {"error": {"code": "http_error", "message": exc.reason}}, status=exc.status
             )
         raise
-    except Exception:
-        log.exception("http.unhandled")
-        return error_response(ApiError("internal_error"))
+    except Exception as exc:
+        error = api_error(exc)
+        if error is None:
+            log.exception("http.unhandled")
+            error = ApiError("internal_error")
+        elif isinstance(exc, DatabaseUnavailable):
+            log.warning("database.unavailable", error=str(exc))
+        return error_response(error)
 
 
-def auth_middleware(tokens: Iterable[str]) -> Callable:
+def auth_middleware(tokens: Iterable[str], public_paths: frozenset[str]) -> Callable:
     """Bearer auth against API_TOKENS (no tokens: loopback-only, unauthenticated)."""
     encoded = [t.encode() for t in tokens]
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if encoded and request.path not in PUBLIC_PATHS:
+        if encoded and request.path not in public_paths:
             header = request.headers.get("Authorization", "")
             scheme, _, given = header.partition(" ")
             ok = False

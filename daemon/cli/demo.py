@@ -8,6 +8,7 @@ unlinked, some already drifted. Ctrl-C or SIGTERM stops everything cleanly.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import signal
@@ -15,10 +16,10 @@ import signal
 import aiohttp
 from aiohttp import web
 
-from daemon.app import build_app
-from daemon.config import load_settings
+from daemon.config import Settings, load_settings
+from daemon.http.app import build_app
 from daemon.logs import configure_logging
-from daemon.runtime import resolve_dsn
+from daemon.services import resolve_dsn
 from instantly.fake import FakeInstantlyServer
 
 TOKEN = "demo-token"
@@ -108,6 +109,11 @@ Ctrl-C stops the daemon, the fake and the database.
 """  # noqa: E501
 
 
+async def demo_command(args: argparse.Namespace, settings: Settings) -> int:
+    """The demo configures itself (its own token, secret and fake), not from `settings`."""
+    return await run_demo()
+
+
 async def run_demo() -> int:
     port = int(os.environ.get("PORT") or 8080)
     env = {
@@ -151,3 +157,9 @@ async def run_demo() -> int:
         await fake.close()
         print("demo stopped", flush=True)
     return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "demo", help="embedded Postgres + fake + daemon with seeded campaigns")
+    parser.set_defaults(func=demo_command)

@@ -1,4 +1,4 @@
--- Benchmarks only (bench/): seeding, and the naive baselines' statements.
+-- Benchmarks only (bench/; sql/dev: not shipped): seeding and the naive baselines.
 
 -- name: bench_seed_linked
 -- $1 names, $2 external ids, $3 local statuses: N linked campaigns in one statement.

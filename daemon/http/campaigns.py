@@ -1,4 +1,4 @@
-"""HTTP handlers for campaigns, toggles and bulk status changes (SPEC section 5)."""
+"""Campaigns, toggles and bulk status changes (SPEC sections 5 and 6)."""
 
 from __future__ import annotations
 
@@ -10,33 +10,32 @@ import json
 import uuid
 from typing import Any
 
-import asyncpg
 from aiohttp import web
 
-from daemon.bodies import (
-    json_response,
-    path_uuid,
-    query_bool,
-    query_choice,
-    query_int,
-    query_text,
-    read_json_object,
-    read_model,
-    validate,
+from daemon.errors import ApiError, api_error
+from daemon.http.idempotency import Answer, idempotent
+from daemon.http.keys import REQUEST_ID, SERVICES
+from daemon.http.requests import path_uuid, read_json_object, read_model, read_query, validate
+from daemon.http.responses import json_response
+from daemon.http.route import Route
+from daemon.http.schemas import (
+    BulkResult,
+    BulkStatusBody,
+    Campaign,
+    CampaignCreate,
+    CampaignListQuery,
+    CampaignPage,
+    CampaignPatch,
+    HistoryQuery,
+    StatusBody,
+    StatusChangeList,
+    ToggleResult,
 )
-from daemon.errors import ApiError
-from daemon.idempotency import idempotent
-from daemon.middleware import REQUEST_ID
-from daemon.schemas import BulkStatusBody, CampaignCreate, CampaignPatch, StatusBody
-from daemon.services import SERVICES
-from sql import DatabaseUnavailable
+from sql import UniqueViolation
 
 BULK_CONCURRENCY = 8
-CAMPAIGN_FIELDS = (
-    "id", "client_id", "name", "status", "external_id", "email_subject", "email_body",
-    "remote_status", "remote_checked_at", "pending_status", "created_at", "updated_at",
-    "status_changed_at", "events",
-)
+CAMPAIGN_FIELDS = tuple(Campaign.model_fields)
+EXTERNAL_ERRORS = (400, 401, 404, 409, 422, 429, 502, 503, 504)
 
 
 def campaign_json(row: Any) -> dict[str, Any]:
@@ -59,27 +58,24 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
 
 async def create_campaign(request: web.Request) -> web.Response:
     body = await read_model(request, CampaignCreate)
-    services = request.app[SERVICES]
     try:
-        row = await services.db.fetchrow(
+        row = await request.app[SERVICES].db.fetchrow(
             "campaign_insert", body.client_id, body.name, body.external_id,
             body.email_subject, body.email_body,
         )
-    except asyncpg.UniqueViolationError:
+    except UniqueViolation:
         raise ApiError("external_id_in_use") from None
     return json_response(campaign_json(row), status=201)
 
 
 async def list_campaigns(request: web.Request) -> web.Response:
-    limit = query_int(request, "limit", default=50, minimum=1, maximum=500)
-    client_id = query_text(request, "client_id")
-    status = query_choice(request, "status", ("draft", "active", "paused", "completed"))
-    linked = query_bool(request, "linked")
-    cursor = request.query.get("cursor")
-    after_at, after_id = _decode_cursor(cursor) if cursor else (None, None)
+    query = read_query(request, CampaignListQuery)
+    after_at, after_id = _decode_cursor(query.cursor) if query.cursor else (None, None)
     rows = await request.app[SERVICES].db.fetch(
-        "campaign_list", client_id, status, linked, after_at, after_id, limit + 1
+        "campaign_list", query.client_id, query.status, query.linked, after_at, after_id,
+        query.limit + 1,
     )
+    limit = query.limit
     next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return json_response(
         {"items": [campaign_json(r) for r in rows[:limit]], "next_cursor": next_cursor}
@@ -95,8 +91,7 @@ async def get_campaign(request: web.Request) -> web.Response:
 
 async def patch_campaign(request: web.Request) -> web.Response:
     campaign_id = path_uuid(request)
-    data = await read_json_object(request)
-    body = validate(CampaignPatch, data)
+    body = validate(CampaignPatch, await read_json_object(request))
     given = body.model_fields_set
     if "name" in given and body.name is None:
         raise ApiError("invalid_body", detail="name: must not be null")
@@ -107,7 +102,7 @@ async def patch_campaign(request: web.Request) -> web.Response:
             "name" in given, "external_id" in given, "email_subject" in given,
             "email_body" in given,
         )
-    except asyncpg.UniqueViolationError:
+    except UniqueViolation:
         raise ApiError("external_id_in_use") from None
     if row is None:
         raise ApiError("campaign_not_found")
@@ -116,11 +111,11 @@ async def patch_campaign(request: web.Request) -> web.Response:
 
 async def campaign_history(request: web.Request) -> web.Response:
     campaign_id = path_uuid(request)
-    limit = query_int(request, "limit", default=100, minimum=1, maximum=1000)
+    query = read_query(request, HistoryQuery)
     db = request.app[SERVICES].db
     if await db.fetchrow("campaign_get", campaign_id) is None:
         raise ApiError("campaign_not_found")
-    rows = await db.fetch("campaign_history", campaign_id, limit)
+    rows = await db.fetch("campaign_history", campaign_id, query.limit)
     return json_response({"items": [dict(r) for r in rows]})
 
 
@@ -133,11 +128,11 @@ async def toggle_campaign(request: web.Request) -> web.Response:
     campaign_id = path_uuid(request)
     services = request.app[SERVICES]
 
-    async def run() -> web.Response:
+    async def run() -> Answer:
         result = await services.toggles.toggle(
             campaign_id, source="api", request_id=request[REQUEST_ID]
         )
-        return json_response(result.as_dict())
+        return 200, result.as_dict()
 
     return await idempotent(request, services.db, run, abandon_after=_abandon_after(request))
 
@@ -147,11 +142,11 @@ async def set_campaign_status(request: web.Request) -> web.Response:
     body = await read_model(request, StatusBody)
     services = request.app[SERVICES]
 
-    async def run() -> web.Response:
+    async def run() -> Answer:
         result = await services.toggles.set_status(
             campaign_id, body.status, source="api", request_id=request[REQUEST_ID]
         )
-        return json_response(result.as_dict())
+        return 200, result.as_dict()
 
     return await idempotent(request, services.db, run, abandon_after=_abandon_after(request))
 
@@ -169,29 +164,40 @@ async def bulk_set_status(request: web.Request) -> web.Response:
                 result = await services.toggles.set_status(
                     campaign_id, body.status, source="bulk", request_id=request[REQUEST_ID]
                 )
-            except ApiError as exc:
-                return {"campaign_id": str(campaign_id), "ok": False, **exc.body()}
-            except DatabaseUnavailable:
-                error = ApiError("database_unavailable")
+            except Exception as exc:
+                error = api_error(exc)
+                if error is None:
+                    raise
                 return {"campaign_id": str(campaign_id), "ok": False, **error.body()}
         return {**result.as_dict(), "ok": True}
 
-    async def run() -> web.Response:
+    async def run() -> Answer:
         results = await asyncio.gather(*(one(cid) for cid in body.campaign_ids))
         succeeded = sum(1 for r in results if r["ok"])
-        return json_response(
-            {"results": results, "succeeded": succeeded, "failed": len(results) - succeeded}
-        )
+        return 200, {"results": results, "succeeded": succeeded,
+                     "failed": len(results) - succeeded}
 
     return await idempotent(request, services.db, run, abandon_after=_abandon_after(request))
 
 
-def setup(app: web.Application) -> None:
-    app.router.add_post("/campaigns", create_campaign)
-    app.router.add_get("/campaigns", list_campaigns, allow_head=False)
-    app.router.add_post("/campaigns/status", bulk_set_status)
-    app.router.add_get("/campaigns/{id}", get_campaign, allow_head=False)
-    app.router.add_patch("/campaigns/{id}", patch_campaign)
-    app.router.add_get("/campaigns/{id}/history", campaign_history, allow_head=False)
-    app.router.add_post("/campaigns/{id}/toggle", toggle_campaign)
-    app.router.add_put("/campaigns/{id}/status", set_campaign_status)
+ROUTES = [
+    Route("POST", "/campaigns", create_campaign, "Create a campaign", {201: Campaign},
+          errors=(400, 401, 409, 413, 503), body=CampaignCreate),
+    Route("GET", "/campaigns", list_campaigns, "List campaigns", {200: CampaignPage},
+          query=CampaignListQuery),
+    Route("POST", "/campaigns/status", bulk_set_status, "Set the status of many campaigns",
+          {200: BulkResult}, errors=(400, 401, 409, 413, 422, 503), body=BulkStatusBody,
+          idempotency_key=True),
+    Route("GET", "/campaigns/{id}", get_campaign, "Get a campaign", {200: Campaign},
+          errors=(400, 401, 404, 503), path_id="uuid"),
+    Route("PATCH", "/campaigns/{id}", patch_campaign, "Update a campaign", {200: Campaign},
+          errors=(400, 401, 404, 409, 413, 503), body=CampaignPatch, path_id="uuid"),
+    Route("GET", "/campaigns/{id}/history", campaign_history, "Status change history",
+          {200: StatusChangeList}, errors=(400, 401, 404, 503), query=HistoryQuery,
+          path_id="uuid"),
+    Route("POST", "/campaigns/{id}/toggle", toggle_campaign, "Toggle a campaign",
+          {200: ToggleResult}, errors=EXTERNAL_ERRORS, path_id="uuid", idempotency_key=True),
+    Route("PUT", "/campaigns/{id}/status", set_campaign_status, "Set a campaign's status",
+          {200: ToggleResult}, errors=EXTERNAL_ERRORS, body=StatusBody, path_id="uuid",
+          idempotency_key=True),
+]

@@ -1,0 +1,50 @@
+"""`instantly-sync drift`: the findings as a table, JSON or CSV."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from daemon.cli.exits import EXIT_OK
+from daemon.config import Settings
+from daemon.http.responses import dumps
+from daemon.services import Services, services_context
+from reconciler.findings import STATE_FILTERS, finding_json, findings_csv
+
+_COLUMNS = ("id", "kind", "expected", "state", "campaign_name", "client_id", "local_status",
+            "remote_status", "external_id")
+
+
+def drift_table(items: list[dict[str, Any]]) -> str:
+    if not items:
+        return "no drift"
+    rows = [[("" if item[c] is None else str(item[c])) for c in _COLUMNS] for item in items]
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(_COLUMNS)]
+    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(_COLUMNS, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(lines)
+
+
+async def findings(services: Services, states: list[str]) -> list[dict[str, Any]]:
+    rows = await services.db.fetch("finding_list", states, None, None, None, 100_000)
+    return [finding_json(r) for r in rows]
+
+
+async def drift_command(args: argparse.Namespace, settings: Settings) -> int:
+    async with services_context(settings) as services:
+        items = await findings(services, STATE_FILTERS[args.state])
+    if args.format == "json":
+        print(json.dumps(json.loads(dumps({"items": items})), indent=2))
+    elif args.format == "csv":
+        print(findings_csv(items), end="")
+    else:
+        print(drift_table(items))
+    return EXIT_OK
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("drift", help="list drift findings")
+    parser.add_argument("--state", choices=tuple(STATE_FILTERS), default="open")
+    parser.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    parser.set_defaults(func=drift_command)

@@ -1,0 +1,21 @@
+"""`instantly-sync migrate`: apply pending migrations and exit."""
+
+from __future__ import annotations
+
+import argparse
+
+from daemon.cli.exits import EXIT_OK
+from daemon.config import Settings
+from daemon.services import services_context
+
+
+async def migrate_command(args: argparse.Namespace, settings: Settings) -> int:
+    async with services_context(settings):
+        pass  # opening the services applies pending migrations under the advisory lock
+    print("migrations applied")
+    return EXIT_OK
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("migrate", help="apply database migrations and exit")
+    parser.set_defaults(func=migrate_command)

@@ -1,0 +1,39 @@
+"""`instantly-sync reconcile`: one pass, then the open drift (terraform-style exit codes)."""
+
+from __future__ import annotations
+
+import argparse
+
+from daemon.cli.drift import drift_table, findings
+from daemon.cli.exits import EXIT_DRIFT, EXIT_ERROR, EXIT_OK
+from daemon.config import Settings
+from daemon.services import services_context
+from reconciler.runner import ReconcileBusy
+
+
+async def reconcile_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Run one pass; exit 0 clean, 2 unexpected drift open, 1 error."""
+    async with services_context(settings) as services:
+        try:
+            run = await services.reconciler.run_once(trigger="cli")
+        except ReconcileBusy:
+            print("reconcile: another pass is running")
+            return EXIT_ERROR
+        print(f"run {run['id']}: {run['status']} — {run['remote_campaigns']} remote, "
+              f"{run['local_linked']} linked, {run['api_calls']} API calls, "
+              f"{run['findings_opened']} opened, {run['findings_resolved']} resolved"
+              + (f" ({run['error']})" if run["error"] else ""))
+        if run["status"] != "succeeded":
+            return EXIT_ERROR
+        items = await findings(services, ["open", "acknowledged"])
+    print(drift_table(items))
+    unexpected = [f for f in items if not f["expected"] and f["state"] == "open"]
+    return EXIT_DRIFT if unexpected else EXIT_OK
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "reconcile", help="run one reconcile pass and print open drift",
+        description="Exit 0: no unexpected drift open; 2: unexpected drift open; 1: error.",
+    )
+    parser.set_defaults(func=reconcile_command)

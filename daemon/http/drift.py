@@ -1,0 +1,47 @@
+"""Drift findings: list (JSON or CSV) and resolve (SPEC section 8)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from daemon.http.keys import REQUEST_ID, SERVICES
+from daemon.http.requests import path_int, read_model, read_query
+from daemon.http.responses import json_response
+from daemon.http.route import Route
+from daemon.http.schemas import DriftQuery, Finding, FindingList, ResolveBody
+from reconciler.findings import STATE_FILTERS, finding_json, findings_csv
+
+
+async def list_drift(request: web.Request) -> web.Response:
+    query = read_query(request, DriftQuery)
+    rows = await request.app[SERVICES].db.fetch(
+        "finding_list", STATE_FILTERS[query.state], query.kind, query.client_id,
+        query.expected, query.limit,
+    )
+    items = [finding_json(r) for r in rows]
+    if query.format == "csv":
+        return web.Response(
+            text=findings_csv(items), content_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="drift.csv"'},
+        )
+    return json_response({"items": items})
+
+
+async def resolve_finding(request: web.Request) -> web.Response:
+    finding_id = path_int(request)
+    body = await read_model(request, ResolveBody)
+    services = request.app[SERVICES]
+    finding = await services.resolver.resolve(
+        finding_id, action=body.action, note=body.note, request_id=request[REQUEST_ID]
+    )
+    await services.reconciler.refresh_metrics()
+    return json_response(finding)
+
+
+ROUTES = [
+    Route("GET", "/drift", list_drift, "Drift findings", {200: FindingList}, query=DriftQuery,
+          media={"text/csv": "with format=csv"}),
+    Route("POST", "/drift/{id}/resolve", resolve_finding, "Resolve a drift finding",
+          {200: Finding}, errors=(400, 401, 404, 409, 422, 429, 502, 503, 504),
+          body=ResolveBody, path_id="int"),
+]

@@ -1,0 +1,17 @@
+"""Typed keys of what the app and each request carry."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from daemon.services import Services
+
+SERVICES = web.AppKey("services", Services)
+SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)
+# Reconcile passes started by `POST /reconcile` (202): awaited or cancelled at shutdown.
+BACKGROUND = web.AppKey("background_tasks", set[asyncio.Task[Any]])
+REQUEST_ID = web.RequestKey("request_id", str)

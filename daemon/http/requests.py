@@ -1,0 +1,115 @@
+"""Reading request input: bodies, path ids and query parameters.
+
+Everything that can be wrong with input becomes an `ApiError` (a 4xx naming
+the problem) before any handler logic or SQL runs. One body limit for every
+endpoint (`MAX_BODY_BYTES`), enforced while the body is read.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from daemon.errors import ApiError
+
+M = TypeVar("M", bound=BaseModel)
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The raw body (read once, cached by aiohttp), or 413 `body_too_large`.
+
+    The app's `client_max_size` is MAX_BODY_BYTES, so aiohttp stops reading
+    as soon as a body without Content-Length grows past it.
+    """
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise ApiError("body_too_large", limit=MAX_BODY_BYTES)
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise ApiError("body_too_large", limit=MAX_BODY_BYTES) from None
+
+
+async def read_json_object(request: web.Request) -> dict[str, Any]:
+    """The body as a JSON object (400 invalid_json / invalid_body otherwise)."""
+    raw = await read_body(request)
+    if not raw.strip():
+        raise ApiError("invalid_body", detail="a JSON object is required")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError("invalid_json") from None
+    if not isinstance(data, dict):
+        raise ApiError("invalid_body", detail="a JSON object is required")
+    return data
+
+
+async def read_model(request: web.Request, model: type[M]) -> M:
+    return validate(model, await read_json_object(request))
+
+
+def validate(model: type[M], data: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError("invalid_body", detail=describe(exc)) from None
+
+
+def describe(exc: ValidationError) -> str:
+    """The first problem of a body, as `field: reason` (no input values echoed)."""
+    err: dict[str, Any] = exc.errors(include_url=False, include_input=False)[0]
+    loc = ".".join(str(part) for part in err["loc"]) or "body"
+    msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+    return f"{loc}: {msg}"
+
+
+def read_query(request: web.Request, model: type[M]) -> M:
+    """The query string as `model` (400 `invalid_parameter` naming the first bad one).
+
+    Unknown parameters are ignored; a repeated one counts by its first value.
+    """
+    given = {name: request.query.get(name) for name in request.query}
+    try:
+        return model.model_validate(given)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False, include_input=False)[0]
+        name = str(err["loc"][0])
+        raise ApiError("invalid_parameter", name=name, detail=_query_detail(model, name, err)
+                       ) from None
+
+
+def _query_detail(model: type[BaseModel], name: str, err: dict[str, Any]) -> str:
+    kind, ctx = err["type"], err.get("ctx") or {}
+    bounds = {type(m).__name__: m for m in model.model_fields[name].metadata}
+    if kind in ("greater_than_equal", "less_than_equal"):
+        return f"must be between {bounds['Ge'].ge} and {bounds['Le'].le}"
+    if kind.startswith("int_"):
+        return "must be an integer"
+    if kind == "bool_parsing":
+        return "must be true or false"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected', '')}"
+    if kind in ("string_too_short", "string_too_long"):
+        return f"must be 1 to {bounds['MaxLen'].max_length} characters"
+    if kind == "string_pattern_mismatch":
+        return f"is not a valid {name}"
+    return str(ctx.get("error", err["msg"]))
+
+
+def path_uuid(request: web.Request, name: str = "id") -> uuid.UUID:
+    try:
+        return uuid.UUID(request.match_info[name])
+    except ValueError:
+        raise ApiError("invalid_id") from None
+
+
+def path_int(request: web.Request, name: str = "id") -> int:
+    raw = request.match_info[name]
+    if not raw.isdigit() or len(raw) > 18:
+        raise ApiError("invalid_parameter", name=name, detail="must be a positive integer")
+    return int(raw)

@@ -1,0 +1,273 @@
+"""API shapes, one source: request bodies, query parameters and response bodies.
+
+Bodies are validated strictly (wrong types are errors, never coerced);
+query parameters are text, so their models parse leniently ("50", "true").
+Strings may not contain NUL (Postgres text cannot store it) and are
+bounded, so bad input is a 400 naming the field, never a database error.
+Response models are not applied on the hot path: they define the shapes in
+`/openapi.json`, and the test suite validates every response it receives
+against that document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints
+
+from reconciler.findings import ACTIONS, KINDS, STATE_FILTERS
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _external_id(value: str) -> str:
+    # Instantly campaign ids are UUIDs; anything else could smuggle a path.
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise ValueError("must be a UUID") from None
+
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=500), AfterValidator(_no_nul)]
+Subject = Annotated[str, StringConstraints(max_length=1000), AfterValidator(_no_nul)]
+LongText = Annotated[str, StringConstraints(max_length=100_000), AfterValidator(_no_nul)]
+ClientId = Annotated[
+    str, StringConstraints(min_length=1, max_length=200), AfterValidator(_no_nul)
+]
+ExternalId = Annotated[
+    str,
+    StringConstraints(max_length=64, pattern=r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?"
+                      r"[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"),
+    AfterValidator(_external_id),
+]
+LocalStatus = Literal["draft", "active", "paused", "completed"]
+TargetStatus = Literal["active", "paused"]
+ExternalSync = Literal["activated", "paused", "local_only", "unlinked", "noop"]
+Kind = Literal[KINDS]  # type: ignore[valid-type]
+
+_STRICT = ConfigDict(strict=True, extra="forbid")
+_QUERY = ConfigDict(extra="ignore")
+
+
+# -- request bodies -----------------------------------------------------------
+
+class CampaignCreate(BaseModel):
+    model_config = _STRICT
+    client_id: ClientId
+    name: Text
+    external_id: ExternalId | None = None
+    email_subject: Subject | None = None
+    email_body: LongText | None = None
+
+
+class CampaignPatch(BaseModel):
+    """Only given fields change; `external_id: null` unlinks."""
+
+    model_config = _STRICT
+    name: Text | None = None
+    external_id: ExternalId | None = None
+    email_subject: Subject | None = None
+    email_body: LongText | None = None
+
+
+class StatusBody(BaseModel):
+    model_config = _STRICT
+    status: TargetStatus
+
+
+class BulkStatusBody(BaseModel):
+    model_config = _STRICT
+    campaign_ids: Annotated[
+        list[Annotated[uuid.UUID, Strict(False)]], Field(min_length=1, max_length=500)
+    ]
+    status: TargetStatus
+
+
+class ResolveBody(BaseModel):
+    model_config = _STRICT
+    action: Literal[ACTIONS]  # type: ignore[valid-type]
+    note: Annotated[str, StringConstraints(max_length=2000), AfterValidator(_no_nul)] | None = None
+
+
+class WebhookEventBody(BaseModel):
+    """What Instantly posts (documentation only: the receiver parses bodies itself)."""
+
+    model_config = ConfigDict(extra="allow")
+    event_type: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")]
+    campaign_id: str | None = None
+    timestamp: str | None = None
+
+
+# -- query parameters ---------------------------------------------------------
+
+class CampaignListQuery(BaseModel):
+    model_config = _QUERY
+    client_id: ClientId | None = None
+    status: LocalStatus | None = None
+    linked: bool | None = None
+    limit: Annotated[int, Field(ge=1, le=500)] = 50
+    cursor: Annotated[str, StringConstraints(max_length=400, pattern=r"^[A-Za-z0-9_-]+$")
+                      ] | None = None
+
+
+class HistoryQuery(BaseModel):
+    model_config = _QUERY
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+
+
+class ReconcileQuery(BaseModel):
+    model_config = _QUERY
+    wait: bool = False
+
+
+class RunListQuery(BaseModel):
+    model_config = _QUERY
+    limit: Annotated[int, Field(ge=1, le=500)] = 50
+
+
+class DriftQuery(BaseModel):
+    model_config = _QUERY
+    state: Literal[tuple(STATE_FILTERS)] = "open"  # type: ignore[valid-type]
+    kind: Kind | None = None
+    client_id: ClientId | None = None
+    expected: bool | None = None
+    format: Literal["json", "csv"] = "json"
+    limit: Annotated[int, Field(ge=1, le=10_000)] = 1000
+
+
+# -- response bodies ----------------------------------------------------------
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class Campaign(BaseModel):
+    id: uuid.UUID
+    client_id: str
+    name: str
+    status: LocalStatus
+    external_id: str | None
+    email_subject: str | None
+    email_body: str | None
+    remote_status: int | None
+    remote_checked_at: dt.datetime | None
+    pending_status: LocalStatus | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    status_changed_at: dt.datetime
+    events: dict[str, int]
+
+
+class CampaignPage(BaseModel):
+    items: list[Campaign]
+    next_cursor: str | None
+
+
+class StatusChange(BaseModel):
+    id: int
+    campaign_id: uuid.UUID
+    from_status: str | None
+    to_status: str | None
+    source: Literal["api", "bulk", "webhook", "reconciler", "resolution"]
+    external_action: Literal["activate", "pause"] | None
+    outcome: str
+    error_code: str | None
+    request_id: str | None
+    at: dt.datetime
+
+
+class StatusChangeList(BaseModel):
+    items: list[StatusChange]
+
+
+class ToggleResult(BaseModel):
+    campaign_id: uuid.UUID
+    campaign_name: str
+    previous_status: LocalStatus
+    new_status: LocalStatus
+    external_sync: ExternalSync
+    message: str
+
+
+class BulkItemOk(ToggleResult):
+    ok: Literal[True]
+
+
+class BulkItemFailed(BaseModel):
+    campaign_id: uuid.UUID
+    ok: Literal[False]
+    error: ErrorDetail
+
+
+class BulkResult(BaseModel):
+    results: list[BulkItemOk | BulkItemFailed]
+    succeeded: int
+    failed: int
+
+
+class Run(BaseModel):
+    id: int
+    status: Literal["running", "succeeded", "failed", "skipped"]
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    remote_campaigns: int | None
+    local_linked: int | None
+    api_calls: int | None
+    findings_opened: int | None
+    findings_resolved: int | None
+    error: str | None
+
+
+class RunList(BaseModel):
+    items: list[Run]
+
+
+class ReconcileStarted(BaseModel):
+    run_id: int
+
+
+class Finding(BaseModel):
+    id: int
+    campaign_id: uuid.UUID | None
+    campaign_name: str | None
+    client_id: str | None
+    external_id: str | None
+    kind: Kind
+    local_status: str | None
+    remote_status: int | None
+    expected: bool
+    state: Literal["open", "acknowledged", "resolved"]
+    first_seen_at: dt.datetime
+    last_seen_at: dt.datetime
+    resolved_at: dt.datetime | None
+    resolution: str | None
+    note: str | None
+
+
+class FindingList(BaseModel):
+    items: list[Finding]
+
+
+class WebhookReceipt(BaseModel):
+    status: Literal["accepted", "duplicate"]
+    event_id: int
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not_ready"]
+    checks: dict[str, bool | str | None]

@@ -1,0 +1,55 @@
+"""POST /webhooks/instantly: the receiver's HTTP surface (SPEC section 7).
+
+Order matters: the secret is checked before a byte of the body is read, the
+body is bounded while it is read, and the 200 goes out only after the
+event's transaction committed (`WebhookStore.submit`).
+"""
+
+from __future__ import annotations
+
+import structlog
+from aiohttp import web
+
+from daemon.errors import ApiError
+from daemon.http.keys import SERVICES
+from daemon.http.requests import read_body
+from daemon.http.responses import json_response
+from daemon.http.route import Route
+from daemon.http.schemas import WebhookEventBody, WebhookReceipt
+from webhooks.events import InvalidEvent, parse_event, secret_matches
+from webhooks.metrics import count_event
+
+SECRET_HEADER = "X-Webhook-Secret"
+
+log = structlog.get_logger("webhooks")
+
+
+def _rejected(exc: Exception) -> Exception:
+    """Count and log a refused delivery (never a header value: it may be a secret)."""
+    count_event(None, "rejected")
+    log.info("webhook.rejected", code=getattr(exc, "code", None), detail=str(exc))
+    return exc
+
+
+async def receive_event(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    settings = services.settings
+    if not settings.webhook_secrets:
+        raise ApiError("webhooks_not_configured", retry_after=60)
+    secrets = tuple(s.get_secret_value() for s in settings.webhook_secrets)
+    if not secret_matches(request.headers.get(SECRET_HEADER), secrets):
+        raise _rejected(ApiError("invalid_webhook_secret"))
+    try:
+        event = parse_event(await read_body(request))
+    except (ApiError, InvalidEvent) as exc:
+        raise _rejected(exc) from None
+    receipt = await services.webhook_store.submit(event)
+    return json_response({"status": receipt.status, "event_id": receipt.event_id})
+
+
+ROUTES = [
+    Route("POST", "/webhooks/instantly", receive_event,
+          "Receive an event from the external campaign service", {200: WebhookReceipt},
+          errors=(400, 401, 413, 503), body=WebhookEventBody, public=True,
+          headers=(SECRET_HEADER,)),
+]

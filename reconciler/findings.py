@@ -1,0 +1,61 @@
+"""Drift findings and reconcile runs: their kinds, states, shapes and CSV form.
+
+The vocabulary every reader of drift shares (HTTP, CLI, CSV): what kinds of
+drift a pass can find (SPEC section 8), which states a finding moves through,
+and which fields a finding or a run shows.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable
+from typing import Any
+
+KINDS: tuple[str, ...] = (
+    "status_mismatch", "local_pause_only", "remote_completed", "remote_unhealthy",
+    "remote_missing", "toggle_incomplete",
+)
+# A state filter as the API and CLI accept it → the finding states it selects.
+STATE_FILTERS: dict[str, list[str]] = {
+    "open": ["open"], "acknowledged": ["acknowledged"], "resolved": ["resolved"],
+    "all": ["open", "acknowledged", "resolved"],
+}
+ACTIONS: tuple[str, ...] = ("adopt_remote", "push_local", "acknowledge")
+
+FINDING_FIELDS: tuple[str, ...] = (
+    "id", "campaign_id", "campaign_name", "client_id", "external_id", "kind", "local_status",
+    "remote_status", "expected", "state", "first_seen_at", "last_seen_at", "resolved_at",
+    "resolution", "note",
+)
+RUN_FIELDS: tuple[str, ...] = (
+    "id", "status", "started_at", "finished_at", "remote_campaigns", "local_linked",
+    "api_calls", "findings_opened", "findings_resolved", "error",
+)
+
+
+def finding_json(row: Any) -> dict[str, Any]:
+    return {k: row[k] for k in FINDING_FIELDS}
+
+
+def run_json(row: Any) -> dict[str, Any]:
+    return {k: row[k] for k in RUN_FIELDS}
+
+
+def findings_csv(items: Iterable[dict[str, Any]]) -> str:
+    """Findings as CSV with a header row (the ops spreadsheet export)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=FINDING_FIELDS)
+    writer.writeheader()
+    for item in items:
+        writer.writerow({k: _csv_value(v) for k, v in item.items()})
+    return out.getvalue()
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return value
