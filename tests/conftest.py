@@ -26,6 +26,7 @@ from sql.migrate import migrate
 from sql.queries import add_dev_queries
 from sql.scratch import create_database, drop_database
 from tests.factories import API_TOKEN, FAKE_KEY, make_settings
+from tests.openapi_check import Answer, problems, recorder
 
 ROOT = Path(__file__).resolve().parent.parent
 _counter = itertools.count()
@@ -93,15 +94,39 @@ def _logging() -> None:
 AppFactory = Callable[..., Awaitable[TestClient]]
 
 
+@pytest.fixture(autouse=True)
+async def _no_task_left_running() -> AsyncIterator[None]:
+    """Fail a test that leaves tasks running (torn down last: it is requested first)."""
+    before = asyncio.all_tasks()
+    yield
+    current = asyncio.current_task()
+    leftover = {t for t in asyncio.all_tasks() - before if t is not current and not t.done()}
+    if leftover:  # give tasks that are closing a bounded moment to finish
+        _, leftover = await asyncio.wait(leftover, timeout=2)
+    for task in leftover:
+        task.cancel()
+    assert not leftover, f"test left tasks running: {sorted(t.get_name() for t in leftover)}"
+
+
+@pytest.fixture
+async def openapi_answers() -> AsyncIterator[list[Answer]]:
+    """Every answer of the apps a test starts; checked against /openapi.json at its end."""
+    answers: list[Answer] = []
+    yield answers
+    found = problems(answers)
+    assert not found, "answers not allowed by /openapi.json:\n" + "\n".join(found)
+
+
 @pytest.fixture
 def make_api(
-    dsn: str, fake: FakeInstantlyServer, aiohttp_client: Any
+    dsn: str, fake: FakeInstantlyServer, aiohttp_client: Any, openapi_answers: list[Answer],
 ) -> AppFactory:
     """Start the daemon's app (real server on loopback) with settings overrides."""
 
     async def factory(*, dsn_override: str | None = None, **overrides: str) -> TestClient:
         settings = make_settings(fake.url, **overrides)
         app = build_app(settings, dsn=dsn_override or dsn)
+        recorder(app, openapi_answers)
         token = settings.api_tokens[0].get_secret_value() if settings.api_tokens else None
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return await aiohttp_client(app, headers=headers)

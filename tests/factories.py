@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -21,6 +22,7 @@ from daemon.http.keys import SERVICES
 from daemon.services import Services
 from instantly.fake import FakeInstantlyServer
 
+ROOT = Path(__file__).resolve().parent.parent
 WORKSPACE_ID = "0199a3f0-0000-7000-8000-00000000feed"
 FAKE_KEY = "fake-key"
 API_TOKEN = "test-token"

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.config import ConfigError, load_settings, require_safe_bind
+from daemon.cli import build_parser
+from daemon.config import (
+    GROUPS,
+    ConfigError,
+    Settings,
+    load_settings,
+    require_safe_bind,
+    variables,
+    variables_markdown,
+)
+from tests.factories import ROOT
 
 
 def test_defaults_match_the_spec() -> None:
@@ -89,3 +99,22 @@ def test_non_loopback_bind_requires_api_tokens() -> None:
     require_safe_bind(load_settings({"HOST": "0.0.0.0", "API_TOKENS": "t"}))
     require_safe_bind(load_settings({"HOST": "127.0.0.1"}))
     require_safe_bind(load_settings({"HOST": "::1"}))
+
+
+def test_readme_table_is_generated_from_the_settings() -> None:
+    """Each variable is declared once (daemon/config.py); the README shows that table."""
+    readme = (ROOT / "README.md").read_text()
+    assert variables_markdown() in readme, "regenerate with daemon.config.variables_markdown()"
+
+
+def test_every_variable_has_a_group_and_a_description() -> None:
+    names = [v.name for v in variables()]
+    assert len(names) == len(set(names)) == len(Settings.model_fields)
+    assert all(v.description and v.group in GROUPS for v in variables())
+
+
+def test_serve_help_lists_every_variable(capsys) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", "--help"])
+    out = capsys.readouterr().out
+    assert all(v.name in out for v in variables())

@@ -60,7 +60,8 @@ def _operation(route: Route, components: _Components) -> dict[str, Any]:
         if model is not None:
             content["application/json"] = {"schema": components.ref(model)}
         for media in route.media:
-            content[media] = {"schema": {"type": "string"}}
+            text = not media.endswith("json")
+            content.setdefault(media, {"schema": {"type": "string" if text else "object"}})
         responses[str(status)] = {"description": route.summary, "content": content}
     error = {"application/json": {"schema": components.ref(ErrorBody)}}
     for status in route.errors:

@@ -28,3 +28,7 @@ SELECT * FROM webhook_events WHERE id = $1;
 -- name: event_counts_for
 SELECT event_type, count, last_at FROM campaign_event_counts
  WHERE campaign_external_id = $1 ORDER BY event_type;
+
+-- name: remote_as_local_of
+-- What the SQL function remote_as_local says for each code (pinned to Python by a test).
+SELECT code, remote_as_local(code) AS local FROM unnest($1::int[]) AS code;

@@ -16,6 +16,7 @@ SELECT c.*, campaign_events(c.external_id) AS events
  WHERE c.id = $1;
 
 -- name: campaign_list
+-- Keyset pagination on (created_at, id).
 -- $1 client_id, $2 status, $3 linked, $4 cursor created_at, $5 cursor id, $6 limit
 SELECT c.*, campaign_events(c.external_id) AS events
   FROM campaigns c
@@ -27,7 +28,8 @@ SELECT c.*, campaign_events(c.external_id) AS events
  LIMIT $6;
 
 -- name: campaign_update
--- $2..$5: new values; $6..$9: whether each was given (so null can unlink).
+-- $1 id; new values $2 name, $3 external_id, $4 email_subject, $5 email_body;
+-- $6..$9 whether each of $2..$5 was given (so an explicit null can unlink).
 WITH c AS (
     UPDATE campaigns
        SET name          = CASE WHEN $6 THEN $2 ELSE name END,
