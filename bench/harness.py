@@ -109,6 +109,7 @@ def start_daemon(*, dsn: str, port: int, fake_url: str, **extra: str) -> Proc:
     env = {"DATABASE_URL": dsn, "PORT": str(port), "INSTANTLY_BASE_URL": fake_url,
            "INSTANTLY_API_KEY": API_KEY, "API_TOKENS": TOKEN, "WEBHOOK_SECRET": WEBHOOK_SECRET,
            "RECONCILE_INTERVAL_SECONDS": "0", "INSTANTLY_MAX_RPS": "10000",
+           "INSTANTLY_MAX_RPM": "1000000",
            "LOG_LEVEL": "warning", "LOG_FORMAT": "json", **extra}
     return Proc(["-m", "daemon", "serve"], env=env)
 

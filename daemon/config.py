@@ -110,7 +110,12 @@ class Settings(BaseModel):
         "retries on 429, 5xx and network errors", ge=0, le=20)
     instantly_max_rps: float = _var(
         10.0, "INSTANTLY_MAX_RPS", "instantly",
-        "requests per second, shared by every caller in the process", ge=0.1, le=10_000)
+        "requests per second, shared by every replica on the same database (the"
+        " workspace allows 100)", ge=0.1, le=10_000)
+    instantly_max_rpm: int = _var(
+        1200, "INSTANTLY_MAX_RPM", "instantly",
+        "requests per minute, shared by every replica (the workspace allows 6,000 for all"
+        " its integrations)", ge=1, le=1_000_000)
     full_pause_sync: bool = _var(
         False, "FULL_PAUSE_SYNC", "instantly",
         "true: pausing a linked campaign also pauses it remotely")
@@ -135,6 +140,10 @@ class Settings(BaseModel):
     reconcile_interval_seconds: int = _var(
         300, "RECONCILE_INTERVAL_SECONDS", "reconcile",
         "period of the reconcile job; 0 disables the schedule", ge=0, le=7 * 86_400)
+    reconcile_max_seconds: int = _var(
+        900, "RECONCILE_MAX_SECONDS", "reconcile",
+        "a pass whose listing takes longer fails (and changes no finding)", ge=1,
+        le=86_400)
     # logging
     log_format: LogFormat = _var(
         "json", "LOG_FORMAT", "logging",

@@ -14,10 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from daemon.toggle import ToggleError
-from instantly.errors import (
-    ExternalError,
-    ExternalRateLimited,
-)
+from instantly.errors import ExternalError, ExternalRateLimited, ExternalRefused
 from reconciler.resolution import ResolutionError
 from reconciler.runner import ReconcileBusy
 from sql import DatabaseUnavailable
@@ -66,6 +63,9 @@ ERRORS: dict[str, tuple[int, str]] = {
     "external_error": (
         502, "External service request failed ({status}). Please try again or contact support.",
     ),
+    "external_refused": (
+        409, "Campaign was not {action}: the external service reports it as {state}.",
+    ),
     "external_unreachable": (
         504, "Unable to connect to external service. Check your internet connection and try again.",
     ),
@@ -111,9 +111,24 @@ class ApiError(Exception):
         return {"error": {"code": self.code, "message": self.message}}
 
 
+# What a remote status code means, in the words of the sentence above.
+REMOTE_STATE_WORDS = {
+    0: "a draft", 1: "active", 2: "paused", 3: "completed", 4: "active",
+    -1: "blocked because its sending accounts are unhealthy",
+    -2: "held by bounce protection", -99: "blocked because the account is suspended",
+}
+_DONE = {"activate": "activated", "pause": "paused"}
+
+
+def _refused(exc: ExternalRefused) -> dict[str, str]:
+    state = REMOTE_STATE_WORDS.get(exc.remote_status, f"in an unknown state ({exc.remote_status})")
+    return {"action": _DONE.get(exc.action, exc.action), "state": state}
+
+
 # Codes whose sentence names a detail of the error, and how to get it.
 _FIELDS = {
     "external_error": lambda exc: {"status": getattr(exc, "status", None) or "unknown"},
+    "external_refused": _refused,
     "invalid_event": lambda exc: {"detail": str(exc)},
 }
 DOMAIN_ERRORS: tuple[type[Exception], ...] = (

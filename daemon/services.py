@@ -17,13 +17,15 @@ from dataclasses import dataclass
 import aiohttp
 import structlog
 
+from daemon.budget import SharedBudget
 from daemon.config import Settings
 from daemon.toggle import ToggleService
-from instantly.client import InstantlyClient, make_limiter
+from instantly.client import InstantlyClient, LocalBudget, RateBudget
 from reconciler.resolution import Resolver
 from reconciler.runner import Reconciler
 from sql import Database, DatabaseUnavailable, connect
 from sql.migrate import migrate
+from webhooks.checks import CampaignChecks
 from webhooks.store import WebhookStore
 
 log = structlog.get_logger("daemon")
@@ -38,6 +40,7 @@ class Services:
     toggles: ToggleService
     reconciler: Reconciler
     resolver: Resolver
+    campaign_checks: CampaignChecks
     webhook_store: WebhookStore  # its writers run only in `serve` (see daemon.http.app)
 
 
@@ -67,7 +70,9 @@ async def connect_with_retry(dsn: str, *, wait_seconds: float = 30.0, max_size: 
             delay = min(delay * 2, 3.0)
 
 
-def build_client(settings: Settings, session: aiohttp.ClientSession) -> InstantlyClient:
+def build_client(settings: Settings, session: aiohttp.ClientSession,
+                 budget: RateBudget | None = None) -> InstantlyClient:
+    """The client; without a shared `budget` it limits this process alone."""
     key = settings.instantly_api_key
     return InstantlyClient(
         session=session,
@@ -75,7 +80,7 @@ def build_client(settings: Settings, session: aiohttp.ClientSession) -> Instantl
         api_key=key.get_secret_value() if key else None,
         timeout_seconds=settings.instantly_timeout_seconds,
         max_retries=settings.instantly_max_retries,
-        limiter=make_limiter(settings.instantly_max_rps),
+        limiter=budget or LocalBudget(settings.instantly_max_rps, settings.instantly_max_rpm),
     )
 
 
@@ -99,19 +104,23 @@ async def open_services(settings: Settings, *, dsn: str | None = None,
         await db.close()
         raise
     http = new_http_session()
-    client = build_client(settings, http)
+    client = build_client(settings, http, SharedBudget(
+        db=db, max_rps=settings.instantly_max_rps, max_rpm=settings.instantly_max_rpm))
+    checks = CampaignChecks(db=db, client=client)
     return Services(
-        settings=settings, db=db, http=http, client=client,
+        settings=settings, db=db, http=http, client=client, campaign_checks=checks,
         toggles=ToggleService(db=db, client=client, full_pause_sync=settings.full_pause_sync,
                               lease_seconds=settings.toggle_lease_seconds),
         reconciler=Reconciler(db=db, client=client, full_pause_sync=settings.full_pause_sync,
-                              lease_seconds=settings.toggle_lease_seconds),
+                              lease_seconds=settings.toggle_lease_seconds,
+                              max_seconds=settings.reconcile_max_seconds),
         resolver=Resolver(db=db, client=client),
-        webhook_store=WebhookStore(db=db),
+        webhook_store=WebhookStore(db=db, checks=checks),
     )
 
 
 async def close_services(services: Services) -> None:
+    await services.campaign_checks.close()
     await services.http.close()
     await services.db.close()
 

@@ -191,8 +191,8 @@ class ToggleService:
         external_id = row["external_id"]
         started = time.perf_counter()
         try:
-            call = self._client.activate if action == "activate" else self._client.pause
-            remote = await call(external_id)
+            # Succeeds only when the remote status confirms the action.
+            remote_status = await self._client.change_status(action, external_id)
         except ExternalError as exc:
             log.warning(
                 "external.failed", action=action, external_id=external_id, code=exc.code,
@@ -200,12 +200,9 @@ class ToggleService:
             )
             await self._db.execute(
                 "campaign_release_lease", row["id"], token, row["status"], new_status, source,
-                action, exc.code, request_id,
+                action, exc.code, request_id, exc.outcome,
             )
             raise
-        remote_status = remote.get("status") if isinstance(remote, dict) else None
-        if not isinstance(remote_status, int):
-            remote_status = None
         committed = await self._db.fetchval(
             "campaign_commit_lease", row["id"], token, remote_status, row["status"], new_status,
             source, action, request_id,

@@ -2,21 +2,28 @@
 
 Every public method is one *logical* operation bounded by
 `timeout_seconds`, retries included. Retries (exponential backoff with full
-jitter, honouring `Retry-After`) happen only on 429, 5xx and network errors,
-and only for idempotent calls; 400/401/403/404 are final. A token bucket
-shared by every caller in the process keeps us under the workspace limit.
-Failures surface as the `instantly.errors` tree, never as aiohttp errors.
-The API key is sent as a Bearer header and never logged.
+jitter, honouring `Retry-After` when the answer has one) happen only on 429,
+5xx and network errors, and only for idempotent calls; every other status is
+final. Every call first takes a token from a `RateBudget` (per second and per
+minute; the daemon's is shared by every replica through Postgres).
+
+Believe only what the service confirms: redirects are not followed, a 2xx
+body is read up to `MAX_ANSWER_BYTES` and must have the expected shape, and
+`change_status` reports success only when the campaign's status says so
+(reading it again once, since the answer may be stale). Failures surface as
+the `instantly.errors` tree, never as aiohttp errors. The API key is sent as
+a Bearer header and never logged.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import structlog
@@ -25,11 +32,12 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from instantly.errors import (
     ExternalAuthFailed,
-    ExternalBadRequest,
+    ExternalBadAnswer,
     ExternalConfigMissing,
     ExternalError,
     ExternalNotFound,
     ExternalRateLimited,
+    ExternalRefused,
     ExternalStatusError,
     ExternalUnreachable,
 )
@@ -37,7 +45,10 @@ from instantly.metrics import EXTERNAL_CALLS, EXTERNAL_LATENCY
 
 log = structlog.get_logger("instantly")
 
-_RETRYABLE = (ExternalRateLimited, ExternalStatusError, ExternalUnreachable)
+# A campaign is 1 MB at most in practice; anything larger is not an answer we can use.
+MAX_ANSWER_BYTES = 2 * 1024 * 1024
+# The statuses that confirm each action (4, running subsequences, is active).
+CONFIRMS = {"activate": frozenset({1, 4}), "pause": frozenset({2})}
 
 
 @dataclass
@@ -47,10 +58,47 @@ class CallStats:
     calls: int = 0
 
 
-def make_limiter(max_rps: float) -> AsyncLimiter:
-    """A bucket of `max_rps` tokens per second (bursts up to one second's worth)."""
-    rate = max(1.0, max_rps)
-    return AsyncLimiter(max_rate=rate, time_period=rate / max_rps)
+class RateBudget(Protocol):
+    """Where every call takes its token; `acquire` waits until one is free."""
+
+    async def acquire(self) -> None: ...
+
+
+class LocalBudget:
+    """Token buckets of this process alone: `max_rps` per second and `max_rpm` per minute."""
+
+    def __init__(self, max_rps: float, max_rpm: float | None = None) -> None:
+        rate = max(1.0, max_rps)
+        self._second = AsyncLimiter(max_rate=rate, time_period=rate / max_rps)
+        self._minute = AsyncLimiter(max_rate=max_rpm, time_period=60) if max_rpm else None
+
+    async def acquire(self) -> None:
+        if self._minute is not None:
+            await self._minute.acquire()
+        await self._second.acquire()
+
+
+def _campaign(data: Any) -> dict[str, Any]:
+    """A Campaign: a JSON object whose `status` is an integer."""
+    if not isinstance(data, dict) or type(data.get("status")) is not int:
+        raise ExternalBadAnswer("answer is not a campaign with an integer status")
+    return data
+
+
+def _page(data: Any) -> dict[str, Any]:
+    """A listing page: an object whose `items` is a list (absent: empty)."""
+    if not isinstance(data, dict) or not isinstance(data.get("items", []), list):
+        raise ExternalBadAnswer("answer is not a page with an items list")
+    cursor = data.get("next_starting_after")
+    if cursor is not None and not isinstance(cursor, str):
+        raise ExternalBadAnswer("listing cursor is not a string")
+    return data
+
+
+def _object(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ExternalBadAnswer("answer is not a JSON object")
+    return data
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -68,10 +116,10 @@ def _status_error(status: int, headers: Any) -> ExternalError:
         return ExternalAuthFailed(status)
     if status == 404:
         return ExternalNotFound("not found")
-    if status in (400, 422):
-        return ExternalBadRequest(status)
     if status == 429:
         return ExternalRateLimited(_retry_after(headers))
+    if 300 <= status < 400:  # not followed: the change may not have happened
+        return ExternalBadAnswer(f"redirect ({status}) not followed")
     return ExternalStatusError(status)
 
 
@@ -86,7 +134,7 @@ class InstantlyClient:
         api_key: str | None,
         timeout_seconds: float = 15.0,
         max_retries: int = 3,
-        limiter: AsyncLimiter | None = None,
+        limiter: RateBudget | None = None,
         backoff_base: float = 0.2,
         backoff_max: float = 5.0,
     ) -> None:
@@ -95,7 +143,7 @@ class InstantlyClient:
         self._api_key = api_key
         self._timeout = timeout_seconds
         self._max_retries = max_retries
-        self._limiter = limiter or make_limiter(10)
+        self._limiter = limiter or LocalBudget(10)
         self._backoff_base = backoff_base
         self._backoff_max = backoff_max
 
@@ -106,23 +154,40 @@ class InstantlyClient:
     # -- campaigns ---------------------------------------------------------
 
     async def activate(self, campaign_id: str) -> dict[str, Any]:
-        """POST /api/v2/campaigns/{id}/activate → the Campaign."""
+        """POST /api/v2/campaigns/{id}/activate → the Campaign (as answered, maybe stale)."""
         return await self._request(
             "activate", "POST", f"/api/v2/campaigns/{campaign_id}/activate",
-            json_body={}, external_id=campaign_id,
+            json_body={}, external_id=campaign_id, expect=_campaign,
         )
 
     async def pause(self, campaign_id: str) -> dict[str, Any]:
-        """POST /api/v2/campaigns/{id}/pause → the Campaign."""
+        """POST /api/v2/campaigns/{id}/pause → the Campaign (as answered, maybe stale)."""
         return await self._request(
             "pause", "POST", f"/api/v2/campaigns/{campaign_id}/pause",
-            json_body={}, external_id=campaign_id,
+            json_body={}, external_id=campaign_id, expect=_campaign,
         )
+
+    async def change_status(self, action: str, campaign_id: str) -> int:
+        """Activate or pause, and return the remote status only once it confirms the action.
+
+        The answer's status may be stale: when it does not show the target, the
+        campaign is read once more. Still not there → `ExternalRefused` with the
+        status the service reports (what activate does to a suspended, unhealthy
+        or completed campaign is undocumented).
+        """
+        call = self.activate if action == "activate" else self.pause
+        status = (await call(campaign_id))["status"]
+        if status not in CONFIRMS[action]:
+            status = (await self.get_campaign(campaign_id))["status"]
+            if status not in CONFIRMS[action]:
+                raise ExternalRefused(action, status)
+        return status
 
     async def get_campaign(self, campaign_id: str) -> dict[str, Any]:
         """GET /api/v2/campaigns/{id} → the Campaign."""
         return await self._request(
-            "get", "GET", f"/api/v2/campaigns/{campaign_id}", external_id=campaign_id
+            "get", "GET", f"/api/v2/campaigns/{campaign_id}", external_id=campaign_id,
+            expect=_campaign,
         )
 
     async def list_campaigns_page(
@@ -133,34 +198,38 @@ class InstantlyClient:
         params: dict[str, str] = {"limit": str(limit)}
         if starting_after:
             params["starting_after"] = starting_after
-        page = await self._request(
-            "list", "GET", "/api/v2/campaigns", params=params, stats=stats
+        return await self._request(
+            "list", "GET", "/api/v2/campaigns", params=params, stats=stats, expect=_page,
         )
-        if not isinstance(page, dict) or not isinstance(page.get("items", []), list):
-            raise ExternalStatusError(200)
-        return page
 
     async def iter_campaign_pages(
-        self, *, limit: int = 100, stats: CallStats | None = None
+        self, *, limit: int = 100, stats: CallStats | None = None, max_pages: int = 100_000,
     ) -> AsyncIterator[list[dict[str, Any]]]:
         """Yield every page of campaigns, following `next_starting_after`.
 
-        Stops on a missing cursor or an empty page (a last page may still carry
-        a cursor), and on a cursor seen before, so a misbehaving server cannot
-        loop us forever.
+        Ends on a missing cursor or an empty page (a last page may still carry a
+        cursor). A cursor seen before, or more than `max_pages` pages, is a
+        listing that would never end: `ExternalBadAnswer`, so the caller treats
+        the listing as failed rather than complete.
         """
         cursor: str | None = None
         seen: set[str] = set()
+        pages = 0
         while True:
+            if pages >= max_pages:
+                raise ExternalBadAnswer(f"listing did not end within {max_pages} pages")
             page = await self.list_campaigns_page(
                 limit=limit, starting_after=cursor, stats=stats
             )
+            pages += 1
             items = page.get("items") or []
             if items:
                 yield items
             cursor = page.get("next_starting_after") or None
-            if not items or not cursor or cursor in seen:
+            if not items or not cursor:
                 return
+            if cursor in seen:
+                raise ExternalBadAnswer("listing cursor repeated")
             seen.add(cursor)
 
     # -- webhooks ----------------------------------------------------------
@@ -179,7 +248,8 @@ class InstantlyClient:
         if name:
             body["name"] = name
         return await self._request(
-            "create_webhook", "POST", "/api/v2/webhooks", json_body=body, idempotent=False
+            "create_webhook", "POST", "/api/v2/webhooks", json_body=body, idempotent=False,
+            expect=_object,
         )
 
     async def list_webhooks(self) -> list[dict[str, Any]]:
@@ -190,7 +260,8 @@ class InstantlyClient:
             params = {"limit": "100"}
             if cursor:
                 params["starting_after"] = cursor
-            page = await self._request("list_webhooks", "GET", "/api/v2/webhooks", params=params)
+            page = await self._request("list_webhooks", "GET", "/api/v2/webhooks", params=params,
+                                       expect=_page)
             batch = page.get("items") or []
             items.extend(batch)
             cursor = page.get("next_starting_after") or None
@@ -218,6 +289,7 @@ class InstantlyClient:
         idempotent: bool = True,
         external_id: str | None = None,
         stats: CallStats | None = None,
+        expect: Callable[[Any], Any] = _object,
     ) -> Any:
         if not self._api_key:
             raise ExternalConfigMissing("no API key configured")
@@ -227,7 +299,7 @@ class InstantlyClient:
         def retryable(exc: BaseException) -> bool:
             if isinstance(exc, ExternalRateLimited):
                 return True  # a 429 means the request was not processed
-            return idempotent and isinstance(exc, _RETRYABLE)
+            return idempotent and isinstance(exc, ExternalError) and exc.transient
 
         def past_deadline(state: RetryCallState) -> bool:
             return loop.time() + (state.upcoming_sleep or 0) >= deadline
@@ -243,10 +315,11 @@ class InstantlyClient:
         async def one_attempt() -> Any:
             nonlocal attempt
             attempt += 1
-            return await self._attempt(
+            data = await self._attempt(
                 action, method, path, params=params, json_body=json_body,
                 attempt=attempt, external_id=external_id, deadline=deadline, stats=stats,
             )
+            return expect(data)
 
         return await retrying(one_attempt)
 
@@ -283,18 +356,23 @@ class InstantlyClient:
         remaining = max(0.001, deadline - loop.time())
         try:
             async with self._session.request(
-                method, self._base_url + path,
+                method, self._base_url + path, allow_redirects=False,
                 timeout=aiohttp.ClientTimeout(total=remaining), **kwargs,
             ) as resp:
                 status = resp.status
-                if 200 <= status < 300:
-                    data = await resp.json(content_type=None)
-                    error: ExternalError | None = None
-                else:
-                    await resp.read()
-                    data = None
+                raw = await _read_bounded(resp, MAX_ANSWER_BYTES)
+                error: ExternalError | None = None
+                data: Any = None
+                if not 200 <= status < 300:
                     error = _status_error(status, resp.headers)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                elif raw is None:
+                    error = ExternalBadAnswer(f"answer larger than {MAX_ANSWER_BYTES} bytes")
+                else:
+                    try:
+                        data = json.loads(raw)
+                    except ValueError:
+                        error = ExternalBadAnswer("answer is not JSON")
+        except (aiohttp.ClientError, TimeoutError) as exc:
             elapsed = time.perf_counter() - started
             self._observe(action, "unreachable", elapsed)
             log.warning(
@@ -322,3 +400,15 @@ class InstantlyClient:
     def _observe(action: str, outcome: str, seconds: float) -> None:
         EXTERNAL_CALLS.labels(action=action, outcome=outcome).inc()
         EXTERNAL_LATENCY.labels(action=action).observe(seconds)
+
+
+async def _read_bounded(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:
+    """The body, or None as soon as it grows past `limit` (the rest is not read)."""
+    chunks, size = [], 0
+    async for chunk in resp.content.iter_chunked(65536):
+        size += len(chunk)
+        if size > limit:
+            resp.close()
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

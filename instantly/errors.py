@@ -1,8 +1,9 @@
 """The errors the Instantly client raises: one small documented tree.
 
-The client translates every HTTP status and transport failure into one of
-these (in `instantly.client`); `daemon.errors` maps each to the HTTP status,
-code and sentence users see. Nothing here is shown to users verbatim.
+The client translates every HTTP status, transport failure and unusable
+answer into one of these (in `instantly.client`); `daemon.errors` maps each
+`code` to the HTTP status and sentence users see. Nothing here is shown to
+users verbatim. Only `transient` errors are retried.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ class ExternalError(Exception):
     """Base: the external campaign service call did not succeed."""
 
     code = "external_error"
+    transient = False
+    outcome = "external_failed"  # how an audit row records the attempt
 
 
 class ExternalConfigMissing(ExternalError):
@@ -36,20 +39,11 @@ class ExternalNotFound(ExternalError):
     code = "external_not_found"
 
 
-class ExternalBadRequest(ExternalError):
-    """The service rejected the request as malformed (400/422): our bug, not retried."""
-
-    code = "external_error"
-
-    def __init__(self, status: int) -> None:
-        super().__init__(f"request rejected ({status})")
-        self.status = status
-
-
 class ExternalRateLimited(ExternalError):
-    """429 persisted through every retry."""
+    """429 persisted through every retry (or the budget had no room before the deadline)."""
 
     code = "external_rate_limited"
+    transient = True
 
     def __init__(self, retry_after: float | None = None) -> None:
         super().__init__("rate limited")
@@ -57,16 +51,41 @@ class ExternalRateLimited(ExternalError):
 
 
 class ExternalStatusError(ExternalError):
-    """Any other non-2xx status after retries (5xx mostly)."""
+    """Any other non-2xx status: 5xx is transient (retried); 3xx and other 4xx
+    (400, 402 no paid plan, 409, 413, 422) are definitive, never retried."""
 
     code = "external_error"
 
     def __init__(self, status: int) -> None:
         super().__init__(f"unexpected status {status}")
         self.status = status
+        self.transient = status >= 500
+
+
+class ExternalBadAnswer(ExternalError):
+    """A 2xx whose body is unusable: not JSON, the wrong shape, too large, or a
+    listing that does not end. Not retried: the call may have had its effect."""
+
+    code = "external_error"
+    outcome = "answer_unusable"
+    status = "unusable answer"  # shown where other errors show their HTTP status
+
+
+class ExternalRefused(ExternalError):
+    """Activate or pause answered, but the campaign's status (read again once) is
+    not the one asked for: the service kept it paused, draft, completed or unhealthy."""
+
+    code = "external_refused"
+    outcome = "refused"
+
+    def __init__(self, action: str, remote_status: int) -> None:
+        super().__init__(f"{action} not applied: remote status {remote_status}")
+        self.action = action
+        self.remote_status = remote_status
 
 
 class ExternalUnreachable(ExternalError):
     """Timeout or connection failure after retries."""
 
     code = "external_unreachable"
+    transient = True

@@ -33,7 +33,8 @@ def _now_iso() -> str:
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
-    reasons = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+    reasons = {400: "Bad Request", 401: "Unauthorized", 402: "Payment Required",
+               403: "Forbidden", 404: "Not Found", 409: "Conflict", 413: "Payload Too Large",
                429: "Too Many Requests"}
     body = {"statusCode": status, "error": reasons.get(status, "Error"), "message": message}
     return web.json_response(body, status=status, headers=headers)
@@ -50,6 +51,8 @@ class Fault:
     path: str | None = None
     method: str | None = None
     skip: int = 0  # matching calls let through before the fault applies
+    body: str | None = None  # answer this raw body (status `status`, default 200)
+    location: str | None = None  # answer a redirect (status `status`, default 302)
 
     def matches(self, method: str, path: str) -> bool:
         return (self.path is None or self.path in path) and (
@@ -57,8 +60,24 @@ class Fault:
         )
 
 
+# What activate / pause leave a campaign at, by its status before the call.
+# Undocumented for suspended (-99), unhealthy (-1), bounce-protected (-2) and
+# completed (3) campaigns: by default they stay as they are (the unhelpful case).
+ACTIVATE_OUTCOMES = {0: 1, 1: 1, 2: 1, 4: 4, 3: 3, -1: -1, -2: -2, -99: -99}
+PAUSE_OUTCOMES = {0: 0, 1: 2, 2: 2, 4: 2, 3: 3, -1: -1, -2: -2, -99: -99}
+SCHEDULE = {"name": "Weekdays", "timing": {"from": "09:00", "to": "17:00"},
+            "days": {"0": False, "1": True, "2": True, "3": True, "4": True, "5": True,
+                     "6": False}, "timezone": "America/Chicago"}
+
+
 class FakeState:
-    """The in-memory workspace: campaigns, webhooks, deliveries, faults, call log."""
+    """The in-memory workspace: campaigns, webhooks, deliveries, faults, call log.
+
+    Behaviour switches tests set directly: `activate_outcomes` / `pause_outcomes`
+    (status before → status after), `stale_answers` (activate and pause answer
+    with the campaign as it was before the change), `rate_limit_retry_after`
+    (whether the workspace limit's 429 carries Retry-After).
+    """
 
     def __init__(self) -> None:
         self.campaigns: dict[str, dict[str, Any]] = {}
@@ -68,6 +87,11 @@ class FakeState:
         self.faults: list[Fault] = []
         self.calls: list[dict[str, Any]] = []
         self.repeat_on_next_page: set[str] = set()
+        self.activate_outcomes: dict[int, int] = dict(ACTIVATE_OUTCOMES)
+        self.pause_outcomes: dict[int, int] = dict(PAUSE_OUTCOMES)
+        self.stale_answers = False
+        self.rate_limit_retry_after = True
+        self.endless_listing = False  # every page full, every cursor new: never ends
 
     # -- campaigns ---------------------------------------------------------
 
@@ -77,7 +101,7 @@ class FakeState:
         now = _now_iso()
         campaign = {
             "id": campaign_id, "name": name, "status": status,
-            "campaign_schedule": {"schedules": []},
+            "campaign_schedule": {"schedules": [SCHEDULE]},
             "timestamp_created": now, "timestamp_updated": now,
             "daily_limit": 50, "stop_on_reply": True, "email_list": [],
         }
@@ -94,7 +118,7 @@ class FakeState:
             campaign_id = str(uuid.uuid4())
             campaign = {
                 "id": campaign_id, "name": f"{name_prefix} {i + 1}", "status": status,
-                "campaign_schedule": {"schedules": []},
+                "campaign_schedule": {"schedules": [SCHEDULE]},
                 "timestamp_created": now, "timestamp_updated": now,
             }
             self.campaigns[campaign_id] = campaign
@@ -130,11 +154,12 @@ class FakeState:
 
     def add_fault(self, *, count: int = 1, status: int | None = None, delay_ms: int = 0,
                   hold_ms: int = 0, drop: bool = False, retry_after: float | None = None,
-                  path: str | None = None, method: str | None = None, skip: int = 0
-                  ) -> None:
+                  path: str | None = None, method: str | None = None, skip: int = 0,
+                  body: str | None = None, location: str | None = None) -> None:
         self.faults.append(Fault(count=count, status=status, delay_ms=delay_ms,
                                  hold_ms=hold_ms, drop=drop, retry_after=retry_after,
-                                 path=path, method=method, skip=skip))
+                                 path=path, method=method, skip=skip, body=body,
+                                 location=location))
 
     def clear_faults(self) -> None:
         self.faults.clear()
@@ -208,7 +233,8 @@ def build_app(state: FakeState, *, api_key: str, rate_limit_per_second: int
     async def _gate(request: web.Request, handler: Any, call: dict, body: str
                     ) -> web.StreamResponse:
         if not limiter.allow():
-            return _error(429, "Rate limit exceeded", {"Retry-After": "1"})
+            retry = {"Retry-After": "1"} if state.rate_limit_retry_after else {}
+            return _error(429, "Rate limit exceeded", retry)
         fault = state.take_fault(request.method, request.path)
         if fault is not None:
             if fault.delay_ms:
@@ -217,6 +243,12 @@ def build_app(state: FakeState, *, api_key: str, rate_limit_per_second: int
                 if request.transport is not None:
                     request.transport.abort()
                 raise asyncio.CancelledError  # nothing is sent; the client sees a reset
+            if fault.location is not None:
+                return web.Response(status=fault.status or 302,
+                                    headers={"Location": fault.location})
+            if fault.body is not None:
+                return web.Response(status=fault.status or 200, text=fault.body,
+                                    content_type="application/json")
             if fault.status is not None:
                 headers = {}
                 if fault.retry_after is not None:
@@ -291,6 +323,9 @@ async def list_campaigns(request: web.Request) -> web.Response:
             items = [c for c in items if c["id"] > after]
         page = items[:limit]
         cursor = page[-1]["id"] if len(page) == limit else None
+    elif state.endless_listing:
+        first = state.campaigns[state._ids[0]]
+        page, cursor = [first] * limit, str(uuid.uuid4())
     else:
         page, cursor = state.page(limit=limit, starting_after=request.query.get("starting_after"))
     body: dict[str, Any] = {"items": page}
@@ -321,19 +356,23 @@ async def get_campaign(request: web.Request) -> web.Response:
     return campaign if isinstance(campaign, web.Response) else web.json_response(campaign)
 
 
-async def _set(request: web.Request, status: int) -> web.Response:
+async def _change(request: web.Request, outcomes: dict[int, int]) -> web.Response:
     campaign = _campaign_or_404(request)
     if isinstance(campaign, web.Response):
         return campaign
-    return web.json_response(request.app[STATE].set_status(campaign["id"], status))
+    state = request.app[STATE]
+    before = dict(campaign)
+    after = state.set_status(campaign["id"], outcomes.get(campaign["status"],
+                                                         campaign["status"]))
+    return web.json_response(before if state.stale_answers else after)
 
 
 async def activate_campaign(request: web.Request) -> web.Response:
-    return await _set(request, 1)
+    return await _change(request, request.app[STATE].activate_outcomes)
 
 
 async def pause_campaign(request: web.Request) -> web.Response:
-    return await _set(request, 2)
+    return await _change(request, request.app[STATE].pause_outcomes)
 
 
 # -- webhooks ------------------------------------------------------------------
@@ -519,7 +558,7 @@ async def control_add_fault(request: web.Request) -> web.Response:
     if isinstance(data, web.Response):
         return data
     allowed = {"count", "status", "delay_ms", "hold_ms", "drop", "retry_after", "path", "method",
-               "skip"}
+               "skip", "body", "location"}
     request.app[STATE].add_fault(**{k: v for k, v in data.items() if k in allowed})
     return web.json_response({"ok": True}, status=201)
 
@@ -581,6 +620,20 @@ class FakeInstantlyServer:
 
     async def emit_event(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
         return await deliver(self.state, dict(payload))
+
+    async def complete_leads(self, campaign_id: str, leads: list[str], *,
+                             campaign_done: bool = False) -> list[dict[str, Any]]:
+        """`campaign_completed` once per lead, as third-party code sees it sent; the
+        campaign itself becomes completed (3) only with `campaign_done`, after the last."""
+        campaign = self.state.campaigns[campaign_id]
+        deliveries = []
+        for i, lead in enumerate(leads):
+            if campaign_done and i == len(leads) - 1:
+                self.state.set_status(campaign_id, 3)
+            deliveries += await deliver(self.state, {
+                "event_type": "campaign_completed", "campaign_id": campaign_id,
+                "campaign_name": campaign["name"], "lead_email": lead})
+        return deliveries
 
 
 async def run_forever(*, host: str, port: int, campaigns: int, api_key: str,

@@ -95,7 +95,7 @@ class Resolver:
             remote = await self._client.get_campaign(external_id)
         except ExternalNotFound:
             raise DriftChanged from None
-        remote_status = remote.get("status") if isinstance(remote, dict) else None
+        remote_status = remote["status"]
         if remote_status != finding["remote_status"]:
             raise DriftChanged
         if action == "adopt_remote":
@@ -127,19 +127,16 @@ class Resolver:
         action = LOCAL_TO_ACTION.get(local)
         if action is None:  # draft or completed have no remote call to match them
             raise ActionNotApplicable
-        call = self._client.activate if action == "activate" else self._client.pause
         try:
-            result = await call(external_id)
+            new_remote = await self._client.change_status(action, external_id)
         except ExternalError as exc:
             await self._db.execute(
                 "status_change_insert", finding["campaign_id"], local, local, "resolution",
-                action, "external_failed", exc.code, request_id,
+                action, exc.outcome, exc.code, request_id,
             )
             raise
-        new_remote = result.get("status") if isinstance(result, dict) else None
         async with self._db.transaction() as tx:
-            if isinstance(new_remote, int):
-                await tx.execute("campaign_record_remote", finding["campaign_id"], new_remote)
+            await tx.execute("campaign_record_remote", finding["campaign_id"], new_remote)
             await tx.execute(
                 "status_change_insert", finding["campaign_id"], local, local, "resolution",
                 action, "applied", None, request_id,

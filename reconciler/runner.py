@@ -16,6 +16,7 @@ still records how it ended.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,10 @@ log = structlog.get_logger("reconciler")
 
 RECONCILE_LOCK_KEY = 7_412_002
 COPY_BUFFER = 2000
+
+
+class ListingTooLong(Exception):
+    """The listing did not finish within the pass's time bound (RECONCILE_MAX_SECONDS)."""
 
 
 class ReconcileBusy(Exception):
@@ -60,6 +65,7 @@ class Reconciler:
         client: InstantlyClient,
         full_pause_sync: bool,
         lease_seconds: int,
+        max_seconds: float = 900,
         page_size: int = 100,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -67,6 +73,7 @@ class Reconciler:
         self._client = client
         self._full_pause_sync = full_pause_sync
         self._lease_seconds = lease_seconds
+        self._max_seconds = max_seconds
         self._page_size = page_size
         self._clock = clock
 
@@ -117,8 +124,13 @@ class PassHandle:
         status, error = "failed", "interrupted"
         try:
             status, error = await self._pass(stats, counts)
+        except ListingTooLong:
+            status, error = "failed", (
+                f"listing failed: not finished within {self._r._max_seconds:g} s"
+                " (RECONCILE_MAX_SECONDS)")
+            log.warning("reconcile.listing_failed", run_id=self.run_id, error=error)
         except ExternalError as exc:
-            status, error = "failed", f"listing failed: {type(exc).__name__}"
+            status, error = "failed", f"listing failed: {type(exc).__name__}: {exc}"
             log.warning("reconcile.listing_failed", run_id=self.run_id, error=error)
         except DatabaseUnavailable:
             status, error = "failed", "database unavailable"
@@ -172,17 +184,11 @@ class PassHandle:
         conn = self._conn
         await conn.execute("remote_listing_create")
         await conn.execute("remote_listing_clear")
-        buffer: list[tuple[str, int | None]] = []
-        async for page in r._client.iter_campaign_pages(limit=r._page_size, stats=stats):
-            for item in page:
-                if isinstance(item, dict) and item.get("id"):
-                    code = item.get("status")
-                    buffer.append((str(item["id"]), code if isinstance(code, int) else None))
-            if len(buffer) >= COPY_BUFFER:
-                await conn.copy_records("remote_listing", buffer, ("external_id", "status"))
-                buffer.clear()
-        if buffer:
-            await conn.copy_records("remote_listing", buffer, ("external_id", "status"))
+        try:
+            async with asyncio.timeout(r._max_seconds):
+                await self._list(stats, await self._max_pages())
+        except TimeoutError:
+            raise ListingTooLong from None
         # Every page arrived: now, and only now, judge.
         async with conn.transaction():
             await conn.execute("remote_listing_index")
@@ -198,6 +204,30 @@ class PassHandle:
                 await conn.execute("findings_clear_gone", self.run_id, r._lease_seconds)
             )
         return "succeeded", None
+
+    async def _max_pages(self) -> int:
+        """A bound no honest listing reaches: twice what the last successful pass
+        or the local linked count needs, plus 100 pages for campaigns created since
+        (or never linked)."""
+        expected = max(await self._conn.fetchval("remote_expected_count"), 1)
+        return 2 * math.ceil(expected / self._r._page_size) + 100
+
+    async def _list(self, stats: CallStats, max_pages: int) -> None:
+        """Stream every remote page into the temp table `remote_listing`."""
+        conn = self._conn
+        buffer: list[tuple[str, int | None]] = []
+        pages = self._r._client.iter_campaign_pages(
+            limit=self._r._page_size, stats=stats, max_pages=max_pages)
+        async for page in pages:
+            for item in page:
+                if isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"]:
+                    code = item.get("status")
+                    buffer.append((item["id"], code if type(code) is int else None))
+            if len(buffer) >= COPY_BUFFER:
+                await conn.copy_records("remote_listing", buffer, ("external_id", "status"))
+                buffer.clear()
+        if buffer:
+            await conn.copy_records("remote_listing", buffer, ("external_id", "status"))
 
     async def _settle_leases(self, counts: _Counts) -> None:
         """Toggles that crashed between the remote call and the local commit."""

@@ -57,6 +57,7 @@ def make_settings(fake_url: str | None, **overrides: str) -> Settings:
         "RECONCILE_INTERVAL_SECONDS": "0",
         "INSTANTLY_TIMEOUT_SECONDS": "5",
         "INSTANTLY_MAX_RPS": "1000",
+        "INSTANTLY_MAX_RPM": "1000000",
         "LOG_FORMAT": "json",
         "LOG_LEVEL": "warning",
     }
@@ -102,3 +103,15 @@ async def wait_for(predicate: Callable[[], Awaitable[bool]], *, within: float = 
 
 def new_uuid() -> str:
     return str(uuid.uuid4())
+
+
+def subscribe(fake: FakeInstantlyServer, client: TestClient, secret: str) -> dict[str, Any]:
+    """Point a webhook of the fake at the daemon under test (as `webhooks register` would)."""
+    hook_id = new_uuid()
+    hook = {"id": hook_id, "organization": WORKSPACE_ID, "campaign": None, "name": "test",
+            "target_hook_url": str(client.make_url("/webhooks/instantly")),
+            "event_type": "all_events", "custom_interest_value": None,
+            "headers": {"X-Webhook-Secret": secret}, "timestamp_created": iso_at(),
+            "status": 1, "timestamp_error": None}
+    fake.state.webhooks[hook_id] = hook
+    return hook

@@ -45,6 +45,12 @@ async def test_selftest_runs_every_scenario(server_dsn, capsys) -> None:
     out = capsys.readouterr().out
     assert code == 0, out
     lines = [line for line in out.splitlines() if line.startswith(("PASS", "FAIL"))]
-    assert len(lines) == 14
+    assert len(lines) == 19
     assert all(line.startswith("PASS") for line in lines)
     assert "external_rate_limited" in out and "external_unreachable" in out
+    for scenario in ("stale answer is read again", "activation refused (account suspended)",
+                     "no paid plan (402) is final", "429 without Retry-After is retried",
+                     "completion event not confirmed"):
+        assert f"PASS  {scenario}" in out
+    assert "reports it as blocked because the account is suspended" in out
+    assert "(402)" in out

@@ -24,8 +24,12 @@ def _tree(base: type[Exception]) -> list[type[Exception]]:
 
 def _instance(cls: type[Exception]) -> Exception:
     params = inspect.signature(cls.__init__).parameters
+    if "remote_status" in params:
+        return cls("activate", -99)  # type: ignore[call-arg]
     if "status" in params:
         return cls(418)  # type: ignore[call-arg]
+    if "reason" in params:
+        return cls("why")  # type: ignore[call-arg]
     return cls()
 
 
@@ -62,6 +66,16 @@ def test_a_status_error_names_its_status_and_rate_limits_say_when_to_retry() -> 
     limited = api_error(external.ExternalRateLimited(12))
     assert limited is not None and limited.retry_after == 12
     assert api_error(ApiError("not_found")).code == "not_found"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("code", "words"), [
+    (0, "a draft"), (2, "paused"), (3, "completed"), (-1, "accounts are unhealthy"),
+    (-2, "bounce protection"), (-99, "account is suspended"), (7, "unknown state (7)")])
+def test_a_refused_change_names_the_reported_state(code: int, words: str) -> None:
+    error = api_error(external.ExternalRefused("activate", code))
+    assert error is not None and error.status == 409
+    assert error.message.startswith("Campaign was not activated: ")
+    assert words in error.message
 
 
 def test_a_bug_is_not_mapped() -> None:

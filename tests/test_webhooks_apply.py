@@ -7,7 +7,15 @@ import asyncio
 import pytest
 
 from daemon.http.keys import SCHEDULER
-from tests.factories import event, iso_at, linked_campaign, new_uuid, wait_for
+from tests.factories import (
+    event,
+    iso_at,
+    linked_campaign,
+    new_uuid,
+    services_of,
+    subscribe,
+    wait_for,
+)
 from tests.test_webhooks import OLD_SECRET, SECRET, count, post
 
 
@@ -37,61 +45,115 @@ async def test_counts_show_on_the_campaign_and_account_errors_are_visible(hooks,
     assert body["events"] == {"email_opened": 3, "account_error": 1}
 
 
-async def test_campaign_completed_completes_a_linked_campaign(hooks, fake, db) -> None:
-    campaign, ext = await linked_campaign(hooks, fake)
-    resp = await post(hooks, event("campaign_completed", ext, timestamp=iso_at()))
+async def settled(db, resp) -> dict:
+    """The stored event once its campaign check has run (outcome no longer pending)."""
+    event_id = (await resp.json())["event_id"]
+
+    async def done() -> bool:
+        row = await db.fetchrow("webhook_event_get", event_id)
+        return row["outcome"] != "check_pending"
+
+    await wait_for(done)
+    return dict(await db.fetchrow("webhook_event_get", event_id))
+
+
+def gets_of(fake, ext: str) -> list[dict]:
+    return [c for c in fake.state.calls_to(method="GET", path_contains=ext)]
+
+
+async def test_completion_confirmed_by_the_campaign_completes_it(hooks, fake, db) -> None:
+    campaign, ext = await linked_campaign(hooks, fake, remote_status=3)
+    resp = await post(hooks, event("campaign_completed", ext))
     assert (await resp.json())["status"] == "accepted"
+    row = await settled(db, resp)
+    assert (row["outcome"], str(row["campaign_id"])) == ("applied", campaign["id"])
     local = await (await hooks.get(f"/campaigns/{campaign['id']}")).json()
-    assert local["status"] == "completed"
+    assert (local["status"], local["remote_status"]) == ("completed", 3)
     assert local["status_changed_at"] > campaign["status_changed_at"]
     assert local["events"] == {"campaign_completed": 1}
     assert await audit(db, campaign["id"]) == [("draft", "completed", "webhook")]
-    row = await stored(db, resp)
-    assert row["outcome"] == "applied"
-    assert str(row["campaign_id"]) == campaign["id"]
+    assert len(gets_of(fake, ext)) == 1
     # A completed campaign cannot be toggled any more.
     assert (await hooks.post(f"/campaigns/{campaign['id']}/toggle")).status == 409
 
 
-async def test_a_second_completion_is_stored_but_changes_nothing(hooks, fake, db) -> None:
+async def test_completion_not_confirmed_changes_nothing(hooks, fake, db) -> None:
+    campaign, ext = await linked_campaign(hooks, fake, remote_status=2)
+    resp = await post(hooks, event("campaign_completed", ext))
+    assert (await settled(db, resp))["outcome"] == "not_confirmed"
+    local = await db.fetchrow("campaign_get", campaign["id"])
+    assert (local["status"], local["remote_status"]) == ("draft", 2)
+    assert local["events"] == {"campaign_completed": 1}  # counted all the same
+    assert await audit(db, campaign["id"]) == []
+
+
+async def test_per_lead_completions_never_complete_a_running_campaign(hooks, fake, db) -> None:
     campaign, ext = await linked_campaign(hooks, fake)
-    await post(hooks, event("campaign_completed", ext, timestamp=iso_at()))
-    again = await post(hooks, event("campaign_completed", ext, timestamp=iso_at(), step=2))
-    assert (await again.json())["status"] == "accepted"
-    assert (await stored(db, again))["outcome"] == "already_completed"
+    assert (await hooks.post(f"/campaigns/{campaign['id']}/toggle")).status == 200  # active
+    subscribe(fake, hooks, SECRET)
+    deliveries = await fake.complete_leads(ext, ["a@x.com", "b@x.com", "c@x.com"])
+    assert [d["status_code"] for d in deliveries] == [200, 200, 200]
+    await services_of(hooks).campaign_checks.idle()
+    outcomes = [r["outcome"] for r in await db.fetch("webhook_events_of", ext)]
+    assert outcomes == ["not_confirmed"] * 3
+    assert (await db.fetchrow("campaign_get", campaign["id"]))["status"] == "active"
+    # The last lead finishes and the campaign with it: now it is confirmed.
+    await fake.complete_leads(ext, ["d@x.com"], campaign_done=True)
+    await services_of(hooks).campaign_checks.idle()
+    assert (await db.fetchrow("campaign_get", campaign["id"]))["status"] == "completed"
+    outcomes = [r["outcome"] for r in await db.fetch("webhook_events_of", ext)]
+    assert outcomes == ["not_confirmed"] * 3 + ["applied"]
+
+
+async def test_a_completion_after_the_campaign_completed_changes_nothing(hooks, fake, db) -> None:
+    campaign, ext = await linked_campaign(hooks, fake, remote_status=3)
+    await settled(db, await post(hooks, event("campaign_completed", ext, lead_email="1@x")))
+    again = await post(hooks, event("campaign_completed", ext, lead_email="2@x"))
+    assert (await settled(db, again))["outcome"] == "already_completed"
     assert await audit(db, campaign["id"]) == [("draft", "completed", "webhook")]
 
 
-async def test_completion_stamped_by_the_clock_is_applied(hooks, fake, db) -> None:
-    """The default event is stamped now: newer than any change the campaign had."""
-    campaign, ext = await linked_campaign(hooks, fake)
-    await hooks.post(f"/campaigns/{campaign['id']}/toggle")
+async def test_the_answer_never_waits_for_the_check(hooks, fake, db) -> None:
+    _campaign, ext = await linked_campaign(hooks, fake, remote_status=3)
+    fake.state.add_fault(method="GET", path=ext, delay_ms=3000)  # the check is slow
     resp = await post(hooks, event("campaign_completed", ext))
-    assert (await stored(db, resp))["outcome"] == "applied"
-    assert (await db.fetchrow("campaign_get", campaign["id"]))["status"] == "completed"
-
-
-async def test_stale_completion_is_stored_but_not_applied(hooks, fake, db) -> None:
-    campaign, ext = await linked_campaign(hooks, fake)
-    await hooks.post(f"/campaigns/{campaign['id']}/toggle")  # status changed just now
-    changed_at = (await db.fetchrow("campaign_get", campaign["id"]))["status_changed_at"]
-    before_the_change = iso_at(changed_at, seconds=-1)
-    resp = await post(hooks, event("campaign_completed", ext, timestamp=before_the_change))
     assert resp.status == 200
-    local = await (await hooks.get(f"/campaigns/{campaign['id']}")).json()
-    assert local["status"] == "active"
-    assert local["events"] == {"campaign_completed": 1}  # counted all the same
-    assert (await stored(db, resp))["outcome"] == "stale"
-    assert [a[2] for a in await audit(db, campaign["id"])] == ["api"]
+    # Answered while the check still waits for its GET:
+    assert (await stored(db, resp))["outcome"] == "check_pending"
+    assert (await settled(db, resp))["outcome"] == "applied"
 
 
-async def test_completion_without_a_timestamp_is_applied(hooks, fake, db) -> None:
-    campaign, ext = await linked_campaign(hooks, fake)
-    body = event("campaign_completed", ext)
-    del body["timestamp"]
-    resp = await post(hooks, body)
-    assert (await stored(db, resp))["outcome"] == "applied"
-    assert (await db.fetchrow("campaign_get", campaign["id"]))["status"] == "completed"
+async def test_checks_of_one_campaign_are_coalesced(hooks, fake, db) -> None:
+    _campaign, ext = await linked_campaign(hooks, fake, remote_status=1)
+    fake.state.add_fault(method="GET", path=ext, delay_ms=500)  # first check in flight
+    answers = await asyncio.gather(*(
+        post(hooks, event("campaign_completed", ext, lead_email=f"{i}@x")) for i in range(20)))
+    assert {r.status for r in answers} == {200}
+    await services_of(hooks).campaign_checks.idle()
+    assert 1 <= len(gets_of(fake, ext)) <= 2  # one in flight, at most one more after it
+    outcomes = {r["outcome"] for r in await db.fetch("webhook_events_of", ext)}
+    assert outcomes == {"not_confirmed"}
+
+
+async def test_account_error_schedules_the_same_check(hooks, fake, db) -> None:
+    campaign, ext = await linked_campaign(hooks, fake, remote_status=-1)
+    resp = await post(hooks, event("account_error", ext, email_account="a@x.com"))
+    assert (await settled(db, resp))["outcome"] == "checked"
+    local = await db.fetchrow("campaign_get", campaign["id"])
+    assert (local["status"], local["remote_status"]) == ("draft", -1)
+    assert len(gets_of(fake, ext)) == 1
+
+
+async def test_a_failed_check_leaves_the_campaign_for_the_reconciler(hooks, fake, db) -> None:
+    campaign, ext = await linked_campaign(hooks, fake, remote_status=3)
+    fake.state.add_fault(method="GET", path=ext, status=500, count=20)
+    resp = await post(hooks, event("campaign_completed", ext))
+    assert (await settled(db, resp))["outcome"] == "check_failed"
+    assert (await db.fetchrow("campaign_get", campaign["id"]))["status"] == "draft"
+    run = await (await hooks.post("/reconcile?wait=true")).json()  # the backstop
+    assert run["status"] == "succeeded"
+    kinds = [f["kind"] for f in (await (await hooks.get("/drift")).json())["items"]]
+    assert kinds == ["remote_completed"]
 
 
 async def test_completion_during_a_toggle_clears_its_lease(hooks, fake, db) -> None:
@@ -103,8 +165,9 @@ async def test_completion_during_a_toggle_clears_its_lease(hooks, fake, db) -> N
         return (await db.fetchrow("campaign_get", campaign["id"]))["pending_status"] == "active"
 
     await wait_for(leased)
-    resp = await post(hooks, event("campaign_completed", ext, timestamp=iso_at()))
-    assert (await stored(db, resp))["outcome"] == "applied"
+    fake.state.set_status(ext, 3)  # completed in the dashboard meanwhile
+    resp = await post(hooks, event("campaign_completed", ext))
+    assert (await settled(db, resp))["outcome"] == "applied"
     row = await db.fetchrow("campaign_get", campaign["id"])
     assert (row["status"], row["pending_status"], row["pending_token"]) == (
         "completed", None, None)

@@ -31,6 +31,7 @@ async def test_end_to_end_register_then_fake_emits_into_the_daemon(hooks, fake, 
     [registered] = fake.state.webhooks.values()
     assert registered["headers"] == {"X-Webhook-Secret": SECRET}
     assert (registered["target_hook_url"], registered["event_type"]) == (url, "all_events")
+    fake.state.set_status(ext, 3)  # completed remotely: the check will confirm it
     deliveries = await fake.emit_event(event("campaign_completed", ext))
     assert [d["status_code"] for d in deliveries] == [200]
     async with aiohttp.ClientSession() as session:  # the fake's control endpoint

@@ -15,7 +15,6 @@ import asyncpg
 import pytest
 
 from sql import DatabaseUnavailable
-from tests.factories import iso_at, wait_for
 from webhooks.events import Event, parse_event
 from webhooks.store import WebhookStore
 
@@ -69,33 +68,3 @@ async def test_a_row_postgres_refuses_fails_alone_and_the_writer_goes_on(store, 
     assert (await store.submit(parsed(100))).status == "accepted"
     assert await db.fetchval("webhook_events_count") == 20
 
-
-async def test_a_status_change_committed_while_a_completion_waits_for_the_row_wins(
-        store, db) -> None:
-    # The campaign last changed two days ago; the completion is a day old, so it
-    # is fresh when read, and a toggle committing now makes it stale.
-    campaign_id = await db.pool.fetchval(
-        "INSERT INTO campaigns (client_id, name, external_id, status_changed_at)"
-        " VALUES ('acme', 'Race', 'ext-race', now() - interval '2 days') RETURNING id")
-    completion = parse_event(json.dumps({
-        "event_type": "campaign_completed", "campaign_id": "ext-race",
-        "timestamp": iso_at(days=-1)}).encode())
-    async with db.pool.acquire() as toggle:  # a toggle holding the row, newer than the event
-        tx = toggle.transaction()
-        await tx.start()
-        await toggle.execute("UPDATE campaigns SET status = 'active',"
-                             " status_changed_at = now() WHERE id = $1", campaign_id)
-        submitted = asyncio.ensure_future(store.submit(completion))
-
-        async def completion_waits_for_the_row() -> bool:
-            return await db.pool.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                " AND wait_event_type = 'Lock'") == 1
-
-        await wait_for(completion_waits_for_the_row)
-        await tx.commit()
-    receipt = await submitted
-    assert receipt.status == "accepted"  # stored and counted all the same
-    row = await db.fetchrow("campaign_get", campaign_id)
-    assert (row["status"], row["events"]) == ("active", {"campaign_completed": 1})
-    assert await db.fetch("status_changes_for", campaign_id) == []

@@ -4,7 +4,8 @@ Deliveries arrive concurrently; each request puts its parsed event on a
 queue and awaits a future. A writer task takes everything queued at that
 moment (up to `max_batch`) and writes it with one set-based statement
 (atomic on its own): insert-or-skip on the dedupe key, one aggregated
-upsert of the per-campaign counts, completions with their audit rows. While it
+upsert of the per-campaign counts; campaign-level events schedule a check of
+their campaign (`webhooks.checks`), which never delays the answer. While it
 writes, new deliveries queue up, so batches grow with load and no request
 waits on a timer. A few writers run at once so that one batch's COMMIT
 overlaps the next batch's writes. Futures are resolved after COMMIT; on a database outage
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from sql import Database, DatabaseUnavailable
+from webhooks.checks import CampaignChecks
 from webhooks.events import Event
 from webhooks.metrics import APPLY_SECONDS, BATCH_SIZE, count_event
 
@@ -45,8 +47,10 @@ class _Pending:
 class WebhookStore:
     """The single writer of webhook events for this process."""
 
-    def __init__(self, *, db: Database, max_batch: int = 256, writers: int = 2) -> None:
+    def __init__(self, *, db: Database, checks: CampaignChecks | None = None,
+                 max_batch: int = 256, writers: int = 2) -> None:
         self._db = db
+        self._checks = checks
         self._max_batch = max_batch
         self._writers = writers
         self._queue: collections.deque[_Pending] = collections.deque()
@@ -145,6 +149,9 @@ class WebhookStore:
             r["dedupe_key"]: Receipt("accepted" if r["stored_now"] else "duplicate", r["id"])
             for r in rows if r["id"] is not None
         }
+        if self._checks is not None:  # after COMMIT (the statement is its own transaction)
+            for external_id in {r["check_campaign"] for r in rows if r["check_campaign"]}:
+                self._checks.schedule(external_id)
         late = [r["dedupe_key"] for r in rows if r["id"] is None]
         if late:  # stored by a concurrent writer after this statement's snapshot
             for r in await self._db.fetch("webhook_events_ids", late):

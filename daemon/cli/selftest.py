@@ -10,6 +10,7 @@ that campaign and puts it back as it was.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -25,6 +26,7 @@ from daemon.toggle import ToggleError
 from instantly.errors import ExternalError
 from instantly.fake import FakeInstantlyServer
 from sql.scratch import create_database, drop_database
+from webhooks.events import parse_event
 
 FAKE_KEY = "selftest-key"
 
@@ -47,13 +49,15 @@ class _Sandbox:
         """Services configured for one scenario; faults are cleared afterwards."""
         base = {"INSTANTLY_BASE_URL": self.fake.url, "INSTANTLY_API_KEY": FAKE_KEY,
                 "INSTANTLY_TIMEOUT_SECONDS": "2", "INSTANTLY_MAX_RETRIES": "2",
-                "INSTANTLY_MAX_RPS": "1000", "LOG_LEVEL": "error"}
+                "INSTANTLY_MAX_RPS": "1000", "INSTANTLY_MAX_RPM": "1000000",
+                "LOG_LEVEL": "error"}
         base.update(env)
         try:
             async with services_context(load_settings(base), dsn=self.dsn) as services:
                 yield services
         finally:
             self.fake.state.clear_faults()
+            self.fake.state.stale_answers = False
 
     async def campaign(self, services: Services, *, remote_status: int | None = 2,
                        local_status: str | None = None) -> tuple[uuid.UUID, str | None]:
@@ -73,10 +77,14 @@ async def _status(services: Services, campaign_id: uuid.UUID) -> str:
 
 
 def _expect_error(code: str, http_status: int, *, fault: dict[str, Any] | None = None,
-                  env: dict[str, str] | None = None) -> Callable[[_Sandbox], Awaitable[Outcome]]:
+                  env: dict[str, str] | None = None, remote_status: int = 2,
+                  attempts: int | None = None) -> Callable[[_Sandbox], Awaitable[Outcome]]:
+    """The toggle fails with `code` and `http_status`, the local status is unchanged,
+    and (when given) the fake saw exactly `attempts` activate calls."""
+
     async def scenario(box: _Sandbox) -> Outcome:
         async with box.services(**(env or {})) as services:
-            campaign_id, _ = await box.campaign(services)
+            campaign_id, _ = await box.campaign(services, remote_status=remote_status)
             if fault:
                 box.fake.state.add_fault(path="/activate", **fault)
             try:
@@ -85,8 +93,11 @@ def _expect_error(code: str, http_status: int, *, fault: dict[str, Any] | None =
                 error = api_error(exc)
                 assert error is not None
                 unchanged = await _status(services, campaign_id) == "draft"
-                ok = error.code == code and error.status == http_status and unchanged
+                made = len(box.fake.state.calls_to(path_contains="/activate"))
+                ok = (error.code == code and error.status == http_status and unchanged
+                      and (attempts is None or made == attempts))
                 return Outcome(ok, f"{error.status} {error.code}: {error.message}"
+                               + (f" ({made} call)" if attempts is not None else "")
                                + ("" if unchanged else " (LOCAL STATUS CHANGED)"))
             return Outcome(False, "toggle succeeded but should have failed")
 
@@ -149,6 +160,48 @@ async def _retry_then_success(box: _Sandbox) -> Outcome:
                        f"attempts answered {statuses}; {result.external_sync}")
 
 
+async def _stale_answer(box: _Sandbox) -> Outcome:
+    async with box.services() as services:
+        campaign_id, _ = await box.campaign(services)
+        box.fake.state.stale_answers = True  # activate answers with the campaign before
+        result = await services.toggles.toggle(campaign_id)
+        calls = [c["path"].rsplit("/", 1)[-1] for c in box.fake.state.calls]
+        ok = result.external_sync == "activated" and len(calls) == 2 \
+            and await _status(services, campaign_id) == "active"
+        return Outcome(ok, f"answer said paused, a second read said active: {result.external_sync}"
+                           f" ({len(calls)} calls)")
+
+
+async def _rate_limited_without_retry_after(box: _Sandbox) -> Outcome:
+    async with box.services() as services:
+        campaign_id, _ = await box.campaign(services)
+        box.fake.state.add_fault(path="/activate", status=429)  # no Retry-After header
+        result = await services.toggles.toggle(campaign_id)
+        statuses = [c["status"] for c in box.fake.state.calls_to(path_contains="/activate")]
+        return Outcome(result.external_sync == "activated" and statuses == [429, 200],
+                       f"attempts answered {statuses} (own back-off); {result.external_sync}")
+
+
+async def _completion_not_confirmed(box: _Sandbox) -> Outcome:
+    async with box.services() as services:
+        campaign_id, ext = await box.campaign(services, remote_status=2, local_status="active")
+        assert ext is not None
+        store = services.webhook_store
+        store.start()
+        try:
+            receipt = await store.submit(parse_event(json.dumps({
+                "event_type": "campaign_completed", "campaign_id": ext,
+                "lead_email": "first-lead@example.com"}).encode()))
+            await services.campaign_checks.idle()
+        finally:
+            await store.close()
+        event = await services.db.fetchrow("webhook_event_outcome", receipt.event_id)
+        status = await _status(services, campaign_id)
+        ok = status == "active" and event["outcome"] == "not_confirmed"
+        return Outcome(ok, f"remote says active: campaign stays {status}, event"
+                           f" {event['outcome']}")
+
+
 SCENARIOS: list[tuple[str, Callable[[_Sandbox], Awaitable[Outcome]]]] = [
     ("activate a linked campaign", _activate_linked),
     ("pause is local-only (FULL_PAUSE_SYNC off)", _pause_local_only),
@@ -174,6 +227,13 @@ SCENARIOS: list[tuple[str, Callable[[_Sandbox], Awaitable[Outcome]]]] = [
                                          fault={"drop": True, "count": 10})),
     ("no API key configured", _expect_error("external_config_missing", 503,
                                            env={"INSTANTLY_API_KEY": ""})),
+    ("stale answer is read again", _stale_answer),
+    ("activation refused (account suspended)", _expect_error(
+        "external_refused", 409, remote_status=-99, attempts=1)),
+    ("no paid plan (402) is final", _expect_error(
+        "external_error", 502, fault={"status": 402, "count": 10}, attempts=1)),
+    ("429 without Retry-After is retried", _rate_limited_without_retry_after),
+    ("completion event not confirmed", _completion_not_confirmed),
 ]
 
 

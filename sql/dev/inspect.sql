@@ -32,3 +32,7 @@ SELECT event_type, count, last_at FROM campaign_event_counts
 -- name: remote_as_local_of
 -- What the SQL function remote_as_local says for each code (pinned to Python by a test).
 SELECT code, remote_as_local(code) AS local FROM unnest($1::int[]) AS code;
+
+-- name: webhook_events_of
+SELECT id, event_type, outcome, payload FROM webhook_events
+ WHERE campaign_external_id = $1 ORDER BY id;

@@ -123,8 +123,10 @@ WITH upd AS (
 SELECT id FROM upd;
 
 -- name: campaign_release_lease
--- The external call failed: free the campaign and audit the attempt.
--- $1 id, $2 token, $3 from, $4 to, $5 source, $6 action, $7 error code, $8 request id
+-- The external call failed (or was refused, or answered unusably): free the
+-- campaign and audit the attempt.
+-- $1 id, $2 token, $3 from, $4 to, $5 source, $6 action, $7 error code, $8 request id,
+-- $9 outcome (external_failed | refused | answer_unusable)
 WITH rel AS (
     UPDATE campaigns
        SET pending_status = NULL, pending_since = NULL, pending_token = NULL
@@ -133,7 +135,7 @@ WITH rel AS (
 INSERT INTO status_changes
        (campaign_id, from_status, to_status, source, external_action, outcome, error_code,
         request_id)
-VALUES ($1, $3, $4, $5, $6, 'external_failed', $7, $8);
+VALUES ($1, $3, $4, $5, $6, $9, $7, $8);
 
 -- name: campaign_lease_state
 -- Why a conditional update missed: current status and whether a live lease holds the row.

@@ -50,6 +50,14 @@ ANALYZE remote_seen;
 -- name: remote_seen_count
 SELECT count(*) FROM remote_seen;
 
+-- name: remote_expected_count
+-- How many remote campaigns a listing should find, at most: the larger of the
+-- last successful pass's count and the local linked count (bounds the pages).
+SELECT GREATEST(
+    (SELECT remote_campaigns FROM reconcile_runs
+      WHERE status = 'succeeded' ORDER BY id DESC LIMIT 1),
+    (SELECT count(*) FROM campaigns WHERE external_id IS NOT NULL), 0)::integer;
+
 -- name: linked_count
 SELECT count(*) FROM campaigns WHERE external_id IS NOT NULL;
 

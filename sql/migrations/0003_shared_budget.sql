@@ -1,0 +1,32 @@
+-- The external API budget shared by every replica on this database.
+--
+-- Calls are paced, not bucketed: each call reserves the next free slot, and
+-- slots are at least max((1 + margin) / per_second, (60 + margin) / per_minute)
+-- seconds apart. So no one-second window ever holds more than per_second calls
+-- and no minute more than per_minute, even with up to `margin` seconds of
+-- network delay between a slot and the call's arrival. One row; the row lock
+-- of the UPDATE serialises the replicas.
+
+CREATE TABLE external_call_pace (
+    id      integer PRIMARY KEY CHECK (id = 1),
+    next_at timestamptz NOT NULL
+);
+INSERT INTO external_call_pace (id, next_at) VALUES (1, '-infinity');
+
+-- Reserve a slot; returns how many seconds the caller waits before calling.
+CREATE OR REPLACE FUNCTION budget_take(per_second double precision, per_minute integer,
+                                       margin_seconds double precision)
+RETURNS double precision LANGUAGE plpgsql AS $$
+DECLARE
+    now_at  timestamptz := clock_timestamp();
+    spacing interval := make_interval(secs => greatest((1 + margin_seconds) / per_second,
+                                                       (60 + margin_seconds) / per_minute));
+    slot    timestamptz;
+BEGIN
+    UPDATE external_call_pace
+       SET next_at = greatest(next_at, now_at) + spacing
+     WHERE id = 1
+    RETURNING next_at - spacing INTO slot;
+    RETURN greatest(0, extract(epoch FROM slot - now_at));
+END
+$$;

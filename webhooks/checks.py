@@ -1,0 +1,87 @@
+"""Confirm campaign-level events with the campaign itself before acting on them.
+
+`campaign_completed` may be sent per lead (the docs do not say; analytics'
+`completed_count` counts leads), so the event alone never completes a
+campaign. It, and `account_error`, schedule a check: one
+`GET /api/v2/campaigns/{id}` through the shared rate budget. Only a remote
+status 3 completes the local campaign (audit source `webhook`); anything else
+leaves it as it is and the waiting events say `not_confirmed`.
+
+At most one check per campaign is in flight; events arriving meanwhile are
+coalesced into one more check after it. The webhook's 200 never waits for a
+check. If the process stops first, the events stay `check_pending` and the
+next reconcile pass (which reads every campaign's status) is the backstop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+
+from instantly.client import InstantlyClient
+from instantly.errors import ExternalError, ExternalNotFound
+from sql import Database, DatabaseUnavailable
+
+log = structlog.get_logger("webhooks")
+
+
+class CampaignChecks:
+    """Schedules and runs the checks (one instance per process)."""
+
+    def __init__(self, *, db: Database, client: InstantlyClient) -> None:
+        self._db = db
+        self._client = client
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._again: set[str] = set()
+
+    def schedule(self, external_id: str) -> None:
+        """Check this campaign soon (coalesced with a check already in flight)."""
+        if external_id in self._running:
+            self._again.add(external_id)
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._run(external_id), name=f"campaign-check-{external_id}")
+        self._running[external_id] = task
+
+    async def idle(self) -> None:
+        """Wait until no check is running (tests, selftest, shutdown)."""
+        while self._running:
+            await asyncio.gather(*list(self._running.values()), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Stop: checks in flight are cancelled (their events stay check_pending)."""
+        tasks = list(self._running.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _run(self, external_id: str) -> None:
+        try:
+            while True:
+                self._again.discard(external_id)
+                try:
+                    await self._check(external_id)
+                except DatabaseUnavailable:
+                    log.warning("campaign_check.database_unavailable", external_id=external_id)
+                except Exception:
+                    log.exception("campaign_check.crashed", external_id=external_id)
+                if external_id not in self._again:
+                    return
+        finally:
+            self._running.pop(external_id, None)
+            self._again.discard(external_id)
+
+    async def _check(self, external_id: str) -> None:
+        status: int | None
+        try:
+            status = (await self._client.get_campaign(external_id))["status"]
+            otherwise = "not_confirmed"
+        except ExternalNotFound:
+            status, otherwise = None, "not_confirmed"
+        except ExternalError as exc:
+            status, otherwise = None, "check_failed"
+            log.warning("campaign_check.failed", external_id=external_id, code=exc.code)
+        row = await self._db.fetchrow("webhook_confirm_campaign", external_id, status, otherwise)
+        log.info("campaign_check.done", external_id=external_id, remote_status=status,
+                 completed=bool(row and row["completed"]), events=row and row["settled"])
