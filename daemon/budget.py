@@ -3,7 +3,7 @@
 Instantly's limits (100 requests/second, 6,000/minute) are per workspace, so
 a per-process token bucket multiplies with the number of replicas. Each call
 therefore reserves a slot in Postgres (`budget_take`: one row paces every
-replica's calls at least 1.1/INSTANTLY_MAX_RPS and 60.1/INSTANTLY_MAX_RPM
+replica's calls at least 1.25/INSTANTLY_MAX_RPS and 60.25/INSTANTLY_MAX_RPM
 seconds apart) and waits until its slot. No new server: the database the
 replicas already share is the coordinator.
 """
@@ -16,7 +16,7 @@ from sql import Database
 
 # Slots further apart than the window needs, so calls cannot land closer together
 # at the other end than the budget allows, even with this much network delay.
-WINDOW_MARGIN_SECONDS = 0.1
+WINDOW_MARGIN_SECONDS = 0.25
 
 
 class SharedBudget:

@@ -36,3 +36,6 @@ SELECT code, remote_as_local(code) AS local FROM unnest($1::int[]) AS code;
 -- name: webhook_events_of
 SELECT id, event_type, outcome, payload FROM webhook_events
  WHERE campaign_external_id = $1 ORDER BY id;
+
+-- name: findings_count
+SELECT count(*) FROM drift_findings;
