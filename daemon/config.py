@@ -133,6 +133,13 @@ class Settings(BaseModel):
         (), "WEBHOOK_SECRET", "webhooks",
         "secret expected in X-Webhook-Secret; two comma-separated values during rotation",
         max_length=2)
+    webhook_public_url: HttpUrl | None = _var(
+        None, "WEBHOOK_PUBLIC_URL", "webhooks",
+        "the URL the external service posts events to (our POST /webhooks/instantly);"
+        " unset: the webhook's health is not checked")
+    webhook_auto_resume: bool = _var(
+        False, "WEBHOOK_AUTO_RESUME", "webhooks",
+        "true: a reconcile pass that finds our webhook disabled resumes it and backfills")
     webhook_retention_days: int = _var(
         30, "WEBHOOK_RETENTION_DAYS", "webhooks",
         "stored events older than this are pruned daily", ge=1, le=3650)

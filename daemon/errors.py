@@ -75,6 +75,9 @@ ERRORS: dict[str, tuple[int, str]] = {
     "webhooks_not_configured": (503, "Webhook receiver is not configured."),
     "invalid_webhook_secret": (401, "Missing or invalid webhook secret."),
     "invalid_event": (400, "Invalid event: {detail}."),
+    "webhook_url_not_configured": (
+        409, "The public webhook URL is not configured; the delivery log cannot be read for it.",
+    ),
     # reconciler and drift
     "reconcile_in_progress": (409, "A reconcile pass is already running."),
     "run_not_found": (404, "Reconcile run not found."),

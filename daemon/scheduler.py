@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from daemon.passes import run_pass
 from daemon.services import Services
 from reconciler.runner import ReconcileBusy
 from webhooks.retention import prune_events
@@ -40,7 +41,7 @@ def job_specs(services: Services) -> list[JobSpec]:
 
     async def reconcile() -> None:
         try:
-            await services.reconciler.run_once(trigger="schedule")
+            await run_pass(services, trigger="schedule")
         except ReconcileBusy:
             pass  # another replica is reconciling; this tick skips
 

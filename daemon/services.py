@@ -26,6 +26,7 @@ from reconciler.runner import Reconciler
 from sql import Database, DatabaseUnavailable, connect
 from sql.migrate import migrate
 from webhooks.checks import CampaignChecks
+from webhooks.health import WebhookHealth
 from webhooks.store import WebhookStore
 
 log = structlog.get_logger("daemon")
@@ -42,6 +43,7 @@ class Services:
     resolver: Resolver
     campaign_checks: CampaignChecks
     webhook_store: WebhookStore  # its writers run only in `serve` (see daemon.http.app)
+    webhook_health: WebhookHealth
 
 
 def resolve_dsn(settings: Settings) -> str:
@@ -107,6 +109,7 @@ async def open_services(settings: Settings, *, dsn: str | None = None,
     client = build_client(settings, http, SharedBudget(
         db=db, max_rps=settings.instantly_max_rps, max_rpm=settings.instantly_max_rpm))
     checks = CampaignChecks(db=db, client=client)
+    store = WebhookStore(db=db, checks=checks)
     return Services(
         settings=settings, db=db, http=http, client=client, campaign_checks=checks,
         toggles=ToggleService(db=db, client=client, full_pause_sync=settings.full_pause_sync,
@@ -115,7 +118,11 @@ async def open_services(settings: Settings, *, dsn: str | None = None,
                               lease_seconds=settings.toggle_lease_seconds,
                               max_seconds=settings.reconcile_max_seconds),
         resolver=Resolver(db=db, client=client),
-        webhook_store=WebhookStore(db=db, checks=checks),
+        webhook_store=store,
+        webhook_health=WebhookHealth(
+            db=db, client=client, store=store, public_url=settings.webhook_public_url,
+            secrets=tuple(s.get_secret_value() for s in settings.webhook_secrets),
+            auto_resume=settings.webhook_auto_resume),
     )
 
 

@@ -268,6 +268,66 @@ class InstantlyClient:
             if not batch or not cursor:
                 return items
 
+    async def update_webhook(self, webhook_id: str, *, headers: dict[str, str],
+                             event_type: str) -> dict[str, Any]:
+        """PATCH /api/v2/webhooks/{id}: headers and event type in place (rotation)."""
+        return await self._request(
+            "update_webhook", "PATCH", f"/api/v2/webhooks/{webhook_id}",
+            json_body={"headers": headers, "event_type": event_type}, expect=_object,
+        )
+
+    async def resume_webhook(self, webhook_id: str) -> dict[str, Any]:
+        """POST /api/v2/webhooks/{id}/resume: re-enable a webhook disabled for failures."""
+        return await self._request(
+            "resume_webhook", "POST", f"/api/v2/webhooks/{webhook_id}/resume",
+            json_body={}, expect=_object,
+        )
+
+    async def webhook_event_types(self) -> list[str] | None:
+        """The subscribable event types, or None when the answer has no list we recognise
+        (the endpoint's shape is undocumented)."""
+        data = await self._request("event_types", "GET", "/api/v2/webhooks/event-types",
+                                   expect=lambda d: d)
+        candidates = [data] if isinstance(data, list) else (
+            list(data.values()) if isinstance(data, dict) else [])
+        for value in candidates:
+            if isinstance(value, list) and value:
+                names = [v if isinstance(v, str) else
+                         (v.get("event_type") or v.get("name") or v.get("value"))
+                         if isinstance(v, dict) else None for v in value]
+                if all(isinstance(n, str) for n in names):
+                    return names  # type: ignore[return-value]
+        return None
+
+    async def iter_webhook_events(
+        self, *, success: bool | None = None, since: str | None = None,
+        until: str | None = None, max_pages: int = 10_000,
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Pages of the delivery log (GET /api/v2/webhook-events), oldest first."""
+        params: dict[str, str] = {"limit": "100"}
+        if success is not None:
+            params["success"] = "true" if success else "false"
+        if since:
+            params["from"] = since
+        if until:
+            params["to"] = until
+        cursor: str | None = None
+        seen: set[str] = set()
+        for _ in range(max_pages):
+            query = {**params, **({"starting_after": cursor} if cursor else {})}
+            page = await self._request("webhook_events", "GET", "/api/v2/webhook-events",
+                                       params=query, expect=_page)
+            items = [i for i in page.get("items") or [] if isinstance(i, dict)]
+            if items:
+                yield items
+            cursor = page.get("next_starting_after") or None
+            if not items or not cursor:
+                return
+            if cursor in seen:
+                raise ExternalBadAnswer("delivery log cursor repeated")
+            seen.add(cursor)
+        raise ExternalBadAnswer(f"delivery log did not end within {max_pages} pages")
+
     # -- transport ---------------------------------------------------------
 
     def _wait(self, state: RetryCallState) -> float:

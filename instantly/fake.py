@@ -92,6 +92,11 @@ class FakeState:
         self.stale_answers = False
         self.rate_limit_retry_after = True
         self.endless_listing = False  # every page full, every cursor new: never ends
+        # Deliveries: attempts per event (the first and its retries), and how many
+        # events in a row may fail before the webhook is disabled (status -1).
+        self.delivery_attempts = 3
+        self.disable_after_failures = 3
+        self.failures: dict[str, int] = {}  # webhook id → events in a row that failed
 
     # -- campaigns ---------------------------------------------------------
 
@@ -276,6 +281,7 @@ def build_app(state: FakeState, *, api_key: str, rate_limit_per_second: int
     r.add_post("/api/v2/campaigns/{id}/pause", pause_campaign)
     r.add_post("/api/v2/webhooks", create_webhook)
     r.add_get("/api/v2/webhooks", list_webhooks)
+    r.add_get("/api/v2/webhooks/event-types", webhook_event_types)
     r.add_get("/api/v2/webhooks/{id}", get_webhook)
     r.add_patch("/api/v2/webhooks/{id}", patch_webhook)
     r.add_delete("/api/v2/webhooks/{id}", delete_webhook)
@@ -473,53 +479,112 @@ async def resume_webhook(request: web.Request) -> web.Response:
     if isinstance(hook, web.Response):
         return hook
     hook["status"], hook["timestamp_error"] = 1, None
+    request.app[STATE].failures.pop(hook["id"], None)
     return web.json_response(hook)
 
 
 async def list_webhook_events(request: web.Request) -> web.Response:
+    """The delivery log, oldest first: `success`, `from`, `to` (ISO times) and a cursor."""
     events = request.app[STATE].webhook_events
     success = request.query.get("success")
     if success in ("true", "false"):
         events = [e for e in events if e["success"] == (success == "true")]
-    return _paged(request, events)
+    for name, keep in (("from", lambda t, b: t >= b), ("to", lambda t, b: t <= b)):
+        raw = request.query.get(name)
+        if raw:
+            try:
+                bound = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            except ValueError:
+                return _error(400, f"querystring/{name} must be a date-time")
+            events = [e for e in events if keep(
+                dt.datetime.fromisoformat(e["timestamp_created"].replace("Z", "+00:00")), bound)]
+    limit = _limit(request)
+    if isinstance(limit, web.Response):
+        return limit
+    after = request.query.get("starting_after")
+    if after:
+        ids = [e["id"] for e in events]
+        events = events[ids.index(after) + 1:] if after in ids else []
+    page = events[:limit]
+    body: dict[str, Any] = {"items": page}
+    if len(page) == limit:
+        body["next_starting_after"] = page[-1]["id"]
+    return web.json_response(body)
+
+
+async def webhook_event_types(request: web.Request) -> web.Response:
+    return web.json_response({"event_types": ["all_events", *EVENT_TYPES]})
+
+
+# Subscription names that are delivered under another name.
+DELIVERED_AS = {"email_link_clicked": "link_clicked"}
+EVENT_TYPES = [
+    "email_sent", "email_opened", "email_link_clicked", "reply_received", "email_bounced",
+    "lead_unsubscribed", "campaign_completed", "account_error", "lead_neutral",
+    "lead_interested", "lead_not_interested", "lead_meeting_booked", "lead_meeting_completed",
+    "lead_closed", "lead_out_of_office", "lead_wrong_person", "lead_no_show",
+    "supersearch_enrichment_completed",
+]
+
+
+def _subscribed(hook: dict[str, Any], event_type: str | None) -> bool:
+    wanted = hook["event_type"]
+    return wanted == "all_events" or event_type in (wanted, DELIVERED_AS.get(wanted))
 
 
 async def deliver(state: FakeState, payload: dict[str, Any],
                   only: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-    """POST `payload` to every matching active webhook with its custom headers."""
+    """POST `payload` to every matching active webhook with its custom headers.
+
+    A failed delivery is retried at once up to `delivery_attempts` times, each
+    attempt logged (`retry_count`, `will_retry`); after `disable_after_failures`
+    events in a row failed for good, the webhook is disabled (status -1) and
+    gets nothing more until resumed. Nothing is logged for a disabled webhook.
+    """
     payload.setdefault("timestamp", _now_iso())
     payload.setdefault("workspace", WORKSPACE_ID)
     hooks = only if only is not None else [
         h for h in state.webhooks.values()
-        if h["status"] == 1
-        and h["event_type"] in ("all_events", payload.get("event_type"))
+        if h["status"] == 1 and _subscribed(h, payload.get("event_type"))
         and h["campaign"] in (None, payload.get("campaign_id"))
     ]
     results = []
     async with aiohttp.ClientSession() as session:
         for hook in hooks:
-            status, error = None, None
-            try:
-                async with session.post(hook["target_hook_url"], json=payload,
-                                        headers=hook["headers"],
-                                        timeout=aiohttp.ClientTimeout(total=30)) as resp:
-                    status = resp.status
-                    await resp.read()
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                error = type(exc).__name__
-            success = status is not None and 200 <= status < 300
-            now = dt.datetime.now(dt.UTC)
-            state.webhook_events.append({
-                "id": str(uuid.uuid4()),
-                "timestamp_created": now.isoformat().replace("+00:00", "Z"),
-                "timestamp_created_date": now.date().isoformat(),
-                "organization_id": WORKSPACE_ID, "payload": payload, "success": success,
-                "retry_count": 0, "will_retry": not success, "webhook_url": hook["target_hook_url"],
-                "status_code": status, "error_message": error, "timestamp_next_retry": None,
-            })
+            for attempt in range(state.delivery_attempts):
+                status, error = await _post(session, hook, payload)
+                success = status is not None and 200 <= status < 300
+                last = attempt == state.delivery_attempts - 1
+                now = dt.datetime.now(dt.UTC)
+                state.webhook_events.append({
+                    "id": str(uuid.uuid4()),
+                    "timestamp_created": now.isoformat().replace("+00:00", "Z"),
+                    "timestamp_created_date": now.date().isoformat(),
+                    "organization_id": WORKSPACE_ID, "payload": payload, "success": success,
+                    "retry_count": attempt, "will_retry": not success and not last,
+                    "webhook_url": hook["target_hook_url"], "status_code": status,
+                    "error_message": error, "timestamp_next_retry": None,
+                })
+                if success or last:
+                    break
+            failures = 0 if success else state.failures.get(hook["id"], 0) + 1
+            state.failures[hook["id"]] = failures
+            if failures >= state.disable_after_failures:
+                hook["status"], hook["timestamp_error"] = -1, _now_iso()
             results.append({"webhook_id": hook["id"], "status_code": status,
                             "success": success, "error": error})
     return results
+
+
+async def _post(session: aiohttp.ClientSession, hook: dict[str, Any], payload: dict[str, Any]
+                ) -> tuple[int | None, str | None]:
+    try:
+        async with session.post(hook["target_hook_url"], json=payload, headers=hook["headers"],
+                                timeout=aiohttp.ClientTimeout(total=30)) as resp:
+            await resp.read()
+            return resp.status, None
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return None, type(exc).__name__
 
 
 # -- control endpoints -----------------------------------------------------------

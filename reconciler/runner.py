@@ -173,7 +173,8 @@ class PassHandle:
             return {"id": self.run_id, "status": status, "error": error, "started_at": None,
                     "finished_at": None, "remote_campaigns": counts.remote,
                     "local_linked": counts.linked, "api_calls": stats.calls,
-                    "findings_opened": counts.opened, "findings_resolved": counts.resolved}
+                    "findings_opened": counts.opened, "findings_resolved": counts.resolved,
+                    "webhook": None}
         await self._r.refresh_metrics()
         return run_json(row)
 

@@ -123,13 +123,15 @@ def make_api(
 ) -> AppFactory:
     """Start the daemon's app (real server on loopback) with settings overrides."""
 
-    async def factory(*, dsn_override: str | None = None, **overrides: str) -> TestClient:
+    async def factory(*, dsn_override: str | None = None, port: int | None = None,
+                      **overrides: str) -> TestClient:
         settings = make_settings(fake.url, **overrides)
         app = build_app(settings, dsn=dsn_override or dsn)
         recorder(app, openapi_answers)
         token = settings.api_tokens[0].get_secret_value() if settings.api_tokens else None
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return await aiohttp_client(app, headers=headers)
+        server = {"port": port} if port else {}
+        return await aiohttp_client(app, headers=headers, server_kwargs=server)
 
     return factory
 

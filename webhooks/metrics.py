@@ -2,7 +2,7 @@
 
 import functools
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 # Known types keep their name; anything else is "other", so new or custom
 # label events cannot blow up the label set.
@@ -44,3 +44,18 @@ def _events_child(label: str, outcome: str) -> Counter:
 def count_event(event_type: str | None, outcome: str) -> None:
     """One delivery of `event_type` (None: unparsed) ended as `outcome`."""
     _events_child(type_label(event_type), outcome).inc()
+
+
+SUBSCRIPTION_UP = Gauge(
+    "instantly_sync_webhook_subscription_up",
+    "1 when our webhook at the external service is active with an accepted secret, else 0",
+)
+LAST_EVENT = Gauge(
+    "instantly_sync_webhook_last_event_timestamp_seconds",
+    "Unix time of the last webhook event stored (received or backfilled)",
+)
+BACKFILLED = Counter(
+    "instantly_sync_webhook_backfilled_events_total",
+    "Delivery-log items read by backfills, by result (stored, duplicate, rejected)",
+    ["result"],
+)

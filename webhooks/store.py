@@ -26,7 +26,7 @@ import structlog
 from sql import Database, DatabaseUnavailable
 from webhooks.checks import CampaignChecks
 from webhooks.events import Event
-from webhooks.metrics import APPLY_SECONDS, BATCH_SIZE, count_event
+from webhooks.metrics import APPLY_SECONDS, BATCH_SIZE, LAST_EVENT, count_event
 
 log = structlog.get_logger("webhooks")
 
@@ -103,7 +103,7 @@ class WebhookStore:
 
     async def _write_batch(self, batch: list[_Pending]) -> None:
         try:
-            receipts = await self._store(batch)
+            receipts = await self._store([p.event for p in batch])
         except DatabaseUnavailable as exc:
             for p in batch:
                 _settle(p, exc)
@@ -133,10 +133,26 @@ class WebhookStore:
             if not p.future.done():
                 p.future.set_result(receipt)
 
-    async def _store(self, batch: list[_Pending]) -> dict[str, Receipt]:
+    async def write(self, events: list[Event]) -> list[Receipt]:
+        """Store events now, outside the queue (backfill); a receipt per event, in order.
+
+        Within `events`, a second copy of a key is a duplicate of the first.
+        """
+        receipts = await self._store(events)
+        seen: set[str] = set()
+        out = []
+        for event in events:
+            receipt = receipts[event.dedupe_key]
+            if event.dedupe_key in seen:
+                receipt = Receipt("duplicate", receipt.event_id)
+            seen.add(event.dedupe_key)
+            out.append(receipt)
+        return out
+
+    async def _store(self, batch: list[Event]) -> dict[str, Receipt]:
         unique: dict[str, Event] = {}
-        for p in batch:
-            unique.setdefault(p.event.dedupe_key, p.event)
+        for event in batch:
+            unique.setdefault(event.dedupe_key, event)
         # Sorted keys give concurrent batches one lock order (no deadlocks).
         events = sorted(unique.values(), key=lambda e: e.dedupe_key)
         rows = await self._db.fetch(
@@ -149,6 +165,8 @@ class WebhookStore:
             r["dedupe_key"]: Receipt("accepted" if r["stored_now"] else "duplicate", r["id"])
             for r in rows if r["id"] is not None
         }
+        if any(r["stored_now"] for r in rows):
+            LAST_EVENT.set(time.time())
         if self._checks is not None:  # after COMMIT (the statement is its own transaction)
             for external_id in {r["check_campaign"] for r in rows if r["check_campaign"]}:
                 self._checks.schedule(external_id)

@@ -7,6 +7,7 @@ import argparse
 from daemon.cli.drift import drift_table, findings
 from daemon.cli.exits import EXIT_DRIFT, EXIT_ERROR, EXIT_OK
 from daemon.config import Settings
+from daemon.passes import run_pass
 from daemon.services import services_context
 from reconciler.runner import ReconcileBusy
 
@@ -15,7 +16,7 @@ async def reconcile_command(args: argparse.Namespace, settings: Settings) -> int
     """Run one pass; exit 0 clean, 2 unexpected drift open, 1 error."""
     async with services_context(settings) as services:
         try:
-            run = await services.reconciler.run_once(trigger="cli")
+            run = await run_pass(services, trigger="cli")
         except ReconcileBusy:
             print("reconcile: another pass is running")
             return EXIT_ERROR

@@ -1,16 +1,34 @@
-"""`instantly-sync webhooks register|list`: the external service's webhook that feeds us."""
+"""`instantly-sync webhooks register|list|status|resume|backfill`: our webhook that feeds us.
+
+`register` is idempotent: a webhook already posting to the URL is updated in
+place (PATCH of its headers and event type) instead of a second one being
+created; with WEBHOOK_SECRET="new,old" it installs the first secret (the
+rotation step). `status` exits 0 when our webhook is active, 2 otherwise.
+"""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
 import sys
 from urllib.parse import urlsplit
 
-from daemon.cli.exits import EXIT_ERROR, EXIT_OK, EXIT_USAGE
+from daemon.cli.exits import EXIT_DRIFT, EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from daemon.config import Settings
 from daemon.errors import api_error
-from daemon.services import client_context
+from daemon.services import client_context, services_context
 from instantly.errors import ExternalError
+from webhooks.health import SECRET_HEADER, ours
+
+# The documented subscription names, for when the service does not list them.
+DOCUMENTED_EVENT_TYPES = (
+    "all_events", "email_sent", "email_opened", "email_link_clicked", "reply_received",
+    "email_bounced", "lead_unsubscribed", "campaign_completed", "account_error",
+    "lead_neutral", "lead_interested", "lead_not_interested", "lead_meeting_booked",
+    "lead_meeting_completed", "lead_closed", "lead_out_of_office", "lead_wrong_person",
+    "lead_no_show", "supersearch_enrichment_completed",
+)
 
 
 def _failed(command: str, exc: ExternalError) -> int:
@@ -21,7 +39,7 @@ def _failed(command: str, exc: ExternalError) -> int:
 
 
 async def register_webhook(args: argparse.Namespace, settings: Settings) -> int:
-    """Create an all-events webhook that sends our secret in X-Webhook-Secret."""
+    """Create our webhook, or update the one already posting to the URL."""
     if not settings.webhook_secrets:
         print("webhooks register: WEBHOOK_SECRET is not set; the receiver would reject"
               " every delivery", file=sys.stderr)
@@ -31,16 +49,27 @@ async def register_webhook(args: argparse.Namespace, settings: Settings) -> int:
         print(f"webhooks register: --url must be an absolute http(s) URL, got {args.url!r}",
               file=sys.stderr)
         return EXIT_USAGE
+    headers = {SECRET_HEADER: settings.webhook_secrets[0].get_secret_value()}
     async with client_context(settings) as client:
         try:
-            hook = await client.create_webhook(
-                target_hook_url=args.url, event_type=args.event_type, campaign=args.campaign,
-                headers={"X-Webhook-Secret": settings.webhook_secrets[0].get_secret_value()},
-                name="instantly-sync",
-            )
+            known = await client.webhook_event_types() or list(DOCUMENTED_EVENT_TYPES)
+            if args.event_type not in known:
+                print(f"webhooks register: --event-type {args.event_type!r} is not one of"
+                      f" {', '.join(known)}", file=sys.stderr)
+                return EXIT_USAGE
+            existing = ours(await client.list_webhooks(), args.url)
+            if existing is not None:
+                hook = await client.update_webhook(
+                    str(existing["id"]), headers=headers, event_type=args.event_type)
+                verb = "updated"
+            else:
+                hook = await client.create_webhook(
+                    target_hook_url=args.url, event_type=args.event_type,
+                    campaign=args.campaign, headers=headers, name="instantly-sync")
+                verb = "registered"
         except ExternalError as exc:
             return _failed("register", exc)
-    print(f"registered webhook {hook.get('id')} ({hook.get('event_type')}) -> "
+    print(f"{verb} webhook {hook.get('id')} ({hook.get('event_type')}) -> "
           f"{hook.get('target_hook_url')}")
     return EXIT_OK
 
@@ -61,13 +90,85 @@ async def list_webhooks(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _needs_url(command: str, settings: Settings) -> bool:
+    if settings.webhook_public_url:
+        return False
+    print(f"webhooks {command}: WEBHOOK_PUBLIC_URL is not set (the URL the external service"
+          " posts to)", file=sys.stderr)
+    return True
+
+
+async def status_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Our webhook's state; exit 0 when active, 2 otherwise."""
+    if _needs_url("status", settings):
+        return EXIT_USAGE
+    async with services_context(settings) as services:
+        try:
+            sub = await services.webhook_health.check()
+        except ExternalError as exc:
+            return _failed("status", exc)
+    detail = f" since {sub.timestamp_error}" if sub.timestamp_error else ""
+    print(f"{sub.state}{detail}: {sub.url}" + (f" (webhook {sub.webhook_id})"
+                                               if sub.webhook_id else ""))
+    return EXIT_OK if sub.state == "active" else EXIT_DRIFT
+
+
+async def resume_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Resume our webhook if it is disabled, then backfill the gap."""
+    if _needs_url("resume", settings):
+        return EXIT_USAGE
+    async with services_context(settings) as services:
+        try:
+            sub, summary = await services.webhook_health.resume(trigger="cli")
+        except ExternalError as exc:
+            return _failed("resume", exc)
+    print(f"webhook {sub.state}: {sub.url}")
+    if summary is not None:
+        print(_summary_line(summary.as_dict()))
+    return EXIT_OK if sub.state == "active" else EXIT_ERROR
+
+
+async def backfill_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Store the failed deliveries of the delivery log since --since or the high-water mark."""
+    if _needs_url("backfill", settings):
+        return EXIT_USAGE
+    async with services_context(settings) as services:
+        summary = await services.webhook_health.backfill(trigger="cli", since=args.since)
+    print(_summary_line(summary.as_dict()))
+    return EXIT_OK if summary.status == "succeeded" else EXIT_ERROR
+
+
+def _summary_line(s: dict[str, object]) -> str:
+    line = (f"backfill {s['id']}: {s['status']} — {s['read']} read, {s['stored']} stored,"
+            f" {s['duplicates']} duplicates, {s['rejected']} rejected"
+            f" ({s['window_from']} to {s['window_to']})")
+    return line + (f": {s['error']}" if s.get("error") else "")
+
+
+def _since(raw: str) -> dt.datetime:
+    try:
+        value = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {json.dumps(raw)}") from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     webhooks = subparsers.add_parser("webhooks", help="manage the external service's webhook")
     sub = webhooks.add_subparsers(dest="webhooks_command", required=True, metavar="ACTION")
-    reg = sub.add_parser("register", help="create the webhook that delivers events to us")
+    reg = sub.add_parser("register", help="create (or update in place) the webhook that"
+                                          " delivers events to us")
     reg.add_argument("--url", required=True, help="public URL of POST /webhooks/instantly")
     reg.add_argument("--event-type", default="all_events")
     reg.add_argument("--campaign", default=None, help="only events of this external campaign")
     reg.set_defaults(func=register_webhook)
     lst = sub.add_parser("list", help="list the workspace's webhooks")
     lst.set_defaults(func=list_webhooks)
+    status = sub.add_parser("status", help="our webhook's state (exit 0 active, 2 otherwise)")
+    status.set_defaults(func=status_command)
+    resume = sub.add_parser("resume", help="resume our webhook if disabled, then backfill")
+    resume.set_defaults(func=resume_command)
+    backfill = sub.add_parser("backfill", help="store failed deliveries from the delivery log")
+    backfill.add_argument("--since", type=_since, default=None,
+                          help="ISO 8601 time to read from (default: where the last ended)")
+    backfill.set_defaults(func=backfill_command)

@@ -12,17 +12,19 @@ from daemon.http.requests import path_int, read_query
 from daemon.http.responses import json_response
 from daemon.http.route import Route
 from daemon.http.schemas import ReconcileQuery, ReconcileStarted, Run, RunList, RunListQuery
+from daemon.passes import finish_pass
 from reconciler.findings import run_json
 
 
 async def start_reconcile(request: web.Request) -> web.Response:
     """202 with the run id (the pass goes on in the background), or 200 when `wait=true`."""
     query = read_query(request, ReconcileQuery)
-    handle = await request.app[SERVICES].reconciler.start(trigger="api")  # ReconcileBusy → 409
+    services = request.app[SERVICES]
+    handle = await services.reconciler.start(trigger="api")  # ReconcileBusy → 409
     if query.wait:
-        return json_response(await handle.execute())
+        return json_response(await finish_pass(services, handle))
     background = request.app[BACKGROUND]
-    task = asyncio.get_running_loop().create_task(handle.execute())
+    task = asyncio.get_running_loop().create_task(finish_pass(services, handle))
     background.add(task)
     task.add_done_callback(background.discard)
     return json_response({"run_id": handle.run_id}, status=202)

@@ -216,6 +216,39 @@ class BulkResult(BaseModel):
     failed: int
 
 
+class Subscription(BaseModel):
+    state: Literal["active", "disabled", "missing", "secret_mismatch", "unconfigured"]
+    url: str | None
+    webhook_id: str | None
+    event_type: str | None
+    timestamp_error: str | None
+
+
+class BackfillSummary(BaseModel):
+    id: int
+    status: Literal["succeeded", "failed"]
+    window_from: str
+    window_to: str
+    read: int
+    stored: int
+    duplicates: int
+    rejected: int
+    error: str | None
+
+
+class BackfillBody(BaseModel):
+    model_config = _STRICT
+    since: Annotated[dt.datetime, Strict(False)] | None = None
+
+
+class WebhookPassResult(BaseModel):
+    """What a reconcile pass found about our webhook (null: not checked)."""
+
+    subscription: Subscription | None
+    backfill: BackfillSummary | None
+    error: str | None = None
+
+
 class Run(BaseModel):
     id: int
     status: Literal["running", "succeeded", "failed", "skipped"]
@@ -227,6 +260,7 @@ class Run(BaseModel):
     findings_opened: int | None
     findings_resolved: int | None
     error: str | None
+    webhook: WebhookPassResult | None
 
 
 class RunList(BaseModel):

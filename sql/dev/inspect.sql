@@ -39,3 +39,9 @@ SELECT id, event_type, outcome, payload FROM webhook_events
 
 -- name: findings_count
 SELECT count(*) FROM drift_findings;
+
+-- name: webhook_events_all
+SELECT id, event_type, outcome, payload FROM webhook_events ORDER BY id;
+
+-- name: webhook_rejects_count
+SELECT count(*) FROM webhook_rejects;
