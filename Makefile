@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint demo bench clean
+.PHONY: install test lint deploy-check demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,19 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
+# The alert rules and the systemd unit, with the tools that check them when present
+# (.ci/run installs promtool; systemd-analyze exists only where systemd does).
+deploy-check:
+	@if command -v promtool >/dev/null; then \
+		promtool check rules deploy/prometheus/alerts.yml && \
+		promtool test rules deploy/prometheus/alerts_test.yml; \
+	else echo "promtool not installed: alert rules not checked"; fi
+	@if command -v systemd-analyze >/dev/null && [ -d /run/systemd/system ]; then \
+		systemd-analyze verify deploy/instantly-sync.service; \
+	else echo "systemd not running here: unit file not verified"; fi
+
 # Runs against DATABASE_URL when set, else an embedded Postgres.
-test: lint
+test: lint deploy-check
 	$(BIN)/pytest -q -p no:cacheprovider
 
 demo: $(STAMP)

@@ -56,8 +56,13 @@ def _http_url(value: str) -> str:
 
 def _postgres_url(value: SecretStr) -> SecretStr:
     # Never echo the value: it may hold a password.
-    if urlsplit(value.get_secret_value()).scheme not in ("postgres", "postgresql"):
+    parts = urlsplit(value.get_secret_value())
+    if parts.scheme not in ("postgres", "postgresql"):
         raise ValueError("must be a postgres:// or postgresql:// URL")
+    try:
+        parts.port  # noqa: B018 - raises for a port that is not a number
+    except ValueError:
+        raise ValueError("has a port that is not a number") from None
     return value
 
 
@@ -239,7 +244,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         if value:
             raw[alias] = value
     if "LOG_FORMAT" not in raw:
-        raw["LOG_FORMAT"] = "console" if sys.stdout.isatty() else "json"
+        raw["LOG_FORMAT"] = "console" if sys.stderr.isatty() else "json"
     try:
         return Settings.model_validate(raw)
     except ValidationError as exc:

@@ -1,5 +1,7 @@
 """Logging set-up: one `configure()` at start, JSON off a TTY, secrets scrubbed.
 
+Every log line goes to stderr, so a command's output on stdout can be piped.
+
 structlog renders our own events; the standard library's loggers (aiohttp,
 asyncpg, APScheduler) go through structlog's `ProcessorFormatter`, so every
 line has one format. Request-scoped values (the request id) travel in
@@ -44,16 +46,21 @@ class SecretScrubber:
         return {k: self._clean(v) for k, v in event.items()}
 
 
-class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever `sys.stdout` is at the time (tests replace it)."""
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is at the time (tests replace it)."""
 
     @property  # type: ignore[override]
     def stream(self) -> Any:
-        return sys.stdout
+        return sys.stderr
 
     @stream.setter
     def stream(self, value: Any) -> None:
         pass
+
+
+def _stderr_logger(*args: Any) -> structlog.PrintLogger:
+    """A logger on the current `sys.stderr` (resolved per logger: tests replace it)."""
+    return structlog.PrintLogger(sys.stderr)
 
 
 def configure_logging(*, fmt: str, level: str, secrets: Iterable[str] = ()) -> None:
@@ -62,7 +69,7 @@ def configure_logging(*, fmt: str, level: str, secrets: Iterable[str] = ()) -> N
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty())
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -73,10 +80,10 @@ def configure_logging(*, fmt: str, level: str, secrets: Iterable[str] = ()) -> N
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, scrub, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(),  # resolves sys.stdout per logger
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
-    handler = _StdoutHandler()
+    handler = _StderrHandler()
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,

@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 import structlog
@@ -21,6 +22,7 @@ from daemon.budget import SharedBudget
 from daemon.config import Settings
 from daemon.toggle import ToggleService
 from instantly.client import InstantlyClient, LocalBudget, RateBudget
+from reconciler.linking import Linker
 from reconciler.resolution import Resolver
 from reconciler.runner import Reconciler
 from sql import Database, DatabaseUnavailable, connect
@@ -41,18 +43,23 @@ class Services:
     toggles: ToggleService
     reconciler: Reconciler
     resolver: Resolver
+    linker: Linker
     campaign_checks: CampaignChecks
     webhook_store: WebhookStore  # its writers run only in `serve` (see daemon.http.app)
     webhook_health: WebhookHealth
 
 
-def resolve_dsn(settings: Settings) -> str:
-    """DATABASE_URL, or the embedded Postgres under DATA_DIR (started now)."""
+def resolve_dsn(settings: Settings, *, create: bool = True) -> str:
+    """DATABASE_URL, or the embedded Postgres under DATA_DIR (started now).
+
+    With `create=False` a missing embedded database is `NoEmbeddedDatabase`:
+    commands that only read must not create an empty database elsewhere.
+    """
     if settings.database_url is not None:
         return settings.database_url.get_secret_value()
     from daemon.embedded_db import start_embedded
 
-    return start_embedded(settings.data_dir)
+    return start_embedded(settings.data_dir, create=create)
 
 
 async def connect_with_retry(dsn: str, *, wait_seconds: float = 30.0, max_size: int = 10
@@ -94,9 +101,11 @@ def new_http_session() -> aiohttp.ClientSession:
 
 
 async def open_services(settings: Settings, *, dsn: str | None = None,
-                        run_migrations: bool = True, wait_seconds: float = 30.0) -> Services:
+                        run_migrations: bool = True, wait_seconds: float = 30.0,
+                        create_database: bool = True) -> Services:
     """Connect, migrate and build every service (closed by `close_services`)."""
-    db = await connect_with_retry(dsn or resolve_dsn(settings), wait_seconds=wait_seconds)
+    dsn = dsn or resolve_dsn(settings, create=create_database)
+    db = await connect_with_retry(dsn, wait_seconds=wait_seconds)
     try:
         if run_migrations:
             applied = await migrate(db)
@@ -118,6 +127,7 @@ async def open_services(settings: Settings, *, dsn: str | None = None,
                               lease_seconds=settings.toggle_lease_seconds,
                               max_seconds=settings.reconcile_max_seconds),
         resolver=Resolver(db=db, client=client),
+        linker=Linker(db=db, client=client),
         webhook_store=store,
         webhook_health=WebhookHealth(
             db=db, client=client, store=store, public_url=settings.webhook_public_url,
@@ -134,15 +144,21 @@ async def close_services(services: Services) -> None:
 
 @asynccontextmanager
 async def services_context(settings: Settings, *, dsn: str | None = None,
-                           run_migrations: bool = True, wait_seconds: float = 30.0
-                           ) -> AsyncIterator[Services]:
+                           run_migrations: bool = True, wait_seconds: float = 30.0,
+                           create_database: bool = True) -> AsyncIterator[Services]:
     """The services for the length of a block (a CLI command, a selftest scenario)."""
     services = await open_services(settings, dsn=dsn, run_migrations=run_migrations,
-                                   wait_seconds=wait_seconds)
+                                   wait_seconds=wait_seconds, create_database=create_database)
     try:
         yield services
     finally:
         await close_services(services)
+
+
+def existing_services(settings: Settings) -> Any:
+    """The services on a database that must already exist (every CLI command but serve,
+    migrate and demo): never creates an embedded one, waits 5 s at most for Postgres."""
+    return services_context(settings, create_database=False, wait_seconds=5.0)
 
 
 @asynccontextmanager

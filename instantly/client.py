@@ -192,18 +192,21 @@ class InstantlyClient:
 
     async def list_campaigns_page(
         self, *, limit: int = 100, starting_after: str | None = None,
-        stats: CallStats | None = None,
+        stats: CallStats | None = None, search: str | None = None,
     ) -> dict[str, Any]:
-        """One page of GET /api/v2/campaigns."""
+        """One page of GET /api/v2/campaigns (names containing `search`, when given)."""
         params: dict[str, str] = {"limit": str(limit)}
         if starting_after:
             params["starting_after"] = starting_after
+        if search:
+            params["search"] = search
         return await self._request(
             "list", "GET", "/api/v2/campaigns", params=params, stats=stats, expect=_page,
         )
 
     async def iter_campaign_pages(
         self, *, limit: int = 100, stats: CallStats | None = None, max_pages: int = 100_000,
+        search: str | None = None,
     ) -> AsyncIterator[list[dict[str, Any]]]:
         """Yield every page of campaigns, following `next_starting_after`.
 
@@ -219,7 +222,7 @@ class InstantlyClient:
             if pages >= max_pages:
                 raise ExternalBadAnswer(f"listing did not end within {max_pages} pages")
             page = await self.list_campaigns_page(
-                limit=limit, starting_after=cursor, stats=stats
+                limit=limit, starting_after=cursor, stats=stats, search=search
             )
             pages += 1
             items = page.get("items") or []

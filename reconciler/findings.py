@@ -31,7 +31,7 @@ FINDING_FIELDS: tuple[str, ...] = (
 )
 RUN_FIELDS: tuple[str, ...] = (
     "id", "status", "started_at", "finished_at", "remote_campaigns", "local_linked",
-    "api_calls", "findings_opened", "findings_resolved", "error", "webhook",
+    "api_calls", "findings_opened", "findings_resolved", "error", "remote_unlinked", "webhook",
 )
 
 

@@ -7,6 +7,11 @@ FINDINGS = Gauge(
     "Drift findings not yet resolved, by kind, expected flag and state",
     ["kind", "expected", "state"],
 )
+OLDEST_FINDING = Gauge(
+    "instantly_sync_drift_oldest_first_seen_timestamp_seconds",
+    "Unix time the oldest unresolved finding was first seen, by kind, expected flag and state",
+    ["kind", "expected", "state"],
+)
 PASS_SECONDS = Histogram(
     "instantly_sync_reconcile_pass_seconds",
     "Wall time of reconcile passes by outcome",

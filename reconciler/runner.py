@@ -27,7 +27,13 @@ import structlog
 from instantly.client import CallStats, InstantlyClient
 from instantly.errors import ExternalError
 from reconciler.findings import run_json
-from reconciler.metrics import FINDINGS, LAST_SUCCESS, PASS_API_CALLS, PASS_SECONDS
+from reconciler.metrics import (
+    FINDINGS,
+    LAST_SUCCESS,
+    OLDEST_FINDING,
+    PASS_API_CALLS,
+    PASS_SECONDS,
+)
 from reconciler.statuses import remote_as_local
 from sql import Connection, Database, DatabaseUnavailable
 
@@ -51,6 +57,7 @@ class ReconcileBusy(Exception):
 class _Counts:
     remote: int = 0
     linked: int = 0
+    unlinked: int | None = None
     opened: int = 0
     resolved: int = 0
 
@@ -103,9 +110,12 @@ class Reconciler:
     async def refresh_metrics(self) -> None:
         rows = await self._db.fetch("findings_open_counts")
         FINDINGS.clear()
+        OLDEST_FINDING.clear()
         for r in rows:
-            FINDINGS.labels(kind=r["kind"], expected=str(r["expected"]).lower(),
-                            state=r["state"]).set(r["n"])
+            labels = {"kind": r["kind"], "expected": str(r["expected"]).lower(),
+                      "state": r["state"]}
+            FINDINGS.labels(**labels).set(r["n"])
+            OLDEST_FINDING.labels(**labels).set(r["oldest"])
 
 
 class PassHandle:
@@ -150,7 +160,7 @@ class PassHandle:
                 await conn.execute("remote_listing_drop")
                 row = await conn.fetchrow(
                     "run_finish", self.run_id, status, counts.remote, counts.linked,
-                    stats.calls, counts.opened, counts.resolved, error,
+                    stats.calls, counts.opened, counts.resolved, error, counts.unlinked,
                 )
             finally:
                 await conn.execute("advisory_unlock", RECONCILE_LOCK_KEY)
@@ -174,7 +184,7 @@ class PassHandle:
                     "finished_at": None, "remote_campaigns": counts.remote,
                     "local_linked": counts.linked, "api_calls": stats.calls,
                     "findings_opened": counts.opened, "findings_resolved": counts.resolved,
-                    "webhook": None}
+                    "webhook": None, "remote_unlinked": counts.unlinked}
         await self._r.refresh_metrics()
         return run_json(row)
 
@@ -196,6 +206,7 @@ class PassHandle:
             await conn.execute("remote_seen_analyze")
             counts.remote = await conn.fetchval("remote_seen_count")
             counts.linked = await conn.fetchval("linked_count")
+            counts.unlinked = await conn.fetchval("remote_unlinked_count")
             await self._settle_leases(counts)
             await conn.execute("record_remote_status")
             await conn.execute("current_drift", r._lease_seconds, r._full_pause_sync)

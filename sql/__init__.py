@@ -9,9 +9,17 @@ DBA can read all of it in one place. `sql/dev/` holds the queries of the
 tests and benchmarks; it is not shipped.
 """
 
-from sql.db import Connection, Database, DatabaseUnavailable, UniqueViolation, connect
+from sql.db import (
+    Connection,
+    Database,
+    DatabaseRefused,
+    DatabaseUnavailable,
+    UniqueViolation,
+    connect,
+)
 from sql.queries import QUERIES
 
 __all__ = [
-    "QUERIES", "Connection", "Database", "DatabaseUnavailable", "UniqueViolation", "connect",
+    "QUERIES", "Connection", "Database", "DatabaseRefused", "DatabaseUnavailable",
+    "UniqueViolation", "connect",
 ]

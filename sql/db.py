@@ -40,6 +40,11 @@ class DatabaseUnavailable(Exception):
     code = "database_unavailable"
 
 
+class DatabaseRefused(Exception):
+    """Postgres answered but refused the role, the password or the database name:
+    a configuration mistake, not an outage (waiting will not fix it)."""
+
+
 def _is_outage(exc: BaseException) -> bool:
     if isinstance(exc, asyncpg.exceptions.InterfaceError):
         # InterfaceError also covers programming mistakes; only treat the
@@ -163,8 +168,25 @@ async def _reset_connection(conn: asyncpg.Connection) -> None:
         await conn.execute("ROLLBACK")
 
 
+_REFUSALS = (
+    asyncpg.exceptions.InvalidAuthorizationSpecificationError,
+    asyncpg.exceptions.InvalidPasswordError,
+    asyncpg.exceptions.InvalidCatalogNameError,
+)
+
+
 async def connect(dsn: str, *, min_size: int = 1, max_size: int = 10) -> Database:
-    """Create the pool. Fails with `DatabaseUnavailable` if Postgres is down."""
+    """Create the pool. `DatabaseUnavailable` if Postgres is down, `DatabaseRefused`
+    if it refuses the role, password or database of `dsn`."""
+    try:
+        return await _connect(dsn, min_size=min_size, max_size=max_size)
+    except _REFUSALS as exc:
+        raise DatabaseRefused(str(exc)) from None
+    except ValueError as exc:  # a DSN asyncpg cannot parse
+        raise DatabaseRefused(f"invalid DSN: {type(exc).__name__}") from None
+
+
+async def _connect(dsn: str, *, min_size: int, max_size: int) -> Database:
     async with _translated():
         pool = await asyncpg.create_pool(
             dsn,

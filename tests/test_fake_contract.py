@@ -53,6 +53,10 @@ async def test_webhooks_and_delivery_log_match_the_official_models(fake) -> None
                 Webhook.model_validate(item)
         await fake.emit_event({"event_type": "email_sent", "campaign_id": "x"})
         async with http.get(f"{fake.url}/api/v2/webhook-events") as resp:
-            [event] = (await resp.json())["items"]
-    model = WebhookEvent.model_validate(event)
-    assert model.success is False  # nothing listens on port 9
+            events = (await resp.json())["items"]
+    # A failed delivery is tried three times, each attempt in the log.
+    assert [e["retry_count"] for e in events] == [0, 1, 2]
+    assert [e["will_retry"] for e in events] == [True, True, False]
+    for event in events:
+        model = WebhookEvent.model_validate(event)
+        assert model.success is False  # nothing listens on port 9

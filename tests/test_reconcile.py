@@ -240,7 +240,7 @@ async def test_runs_endpoints(api) -> None:
     assert (await api.get("/reconcile/runs/abc")).status == 400
     assert set(run) == {"id", "status", "started_at", "finished_at", "remote_campaigns",
                         "local_linked", "api_calls", "findings_opened", "findings_resolved",
-                        "error"}
+                        "error", "remote_unlinked", "webhook"}
 
 
 async def test_drift_filters_and_csv(api, world) -> None:

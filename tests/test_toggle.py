@@ -274,7 +274,7 @@ async def test_toggle_logs_events_with_request_id_and_no_key(api, fake, capsys) 
         resp = await api.post(f"/campaigns/{campaign['id']}/toggle",
                               headers={"X-Request-ID": "trace-42"})
         assert resp.status == 200
-        out = capsys.readouterr().out
+        out = capsys.readouterr().err  # logs go to stderr
     finally:
         configure_logging(fmt="json", level="warning", secrets=(FAKE_KEY,))
     events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]

@@ -98,7 +98,7 @@ async def test_list_prints_a_table_without_the_secret(fake, capsys) -> None:
 async def test_register_refuses_without_a_secret(fake, capsys) -> None:
     settings = make_settings(fake.url, WEBHOOK_SECRET="")
     args = register_args("http://127.0.0.1:1/webhooks/instantly")
-    assert await register_webhook(args, settings) == 2
+    assert await register_webhook(args, settings) == 78
     assert "WEBHOOK_SECRET is not set" in capsys.readouterr().err
     assert fake.state.webhooks == {}
 
@@ -106,7 +106,7 @@ async def test_register_refuses_without_a_secret(fake, capsys) -> None:
 async def test_register_refuses_a_url_that_is_not_absolute_http(fake, capsys) -> None:
     settings = make_settings(fake.url, WEBHOOK_SECRET=SECRET)
     for url in ("sync.example.com/webhooks/instantly", "ftp://x/webhooks", "/webhooks"):
-        assert await register_webhook(register_args(url), settings) == 2
+        assert await register_webhook(register_args(url), settings) == 64
     assert "--url must be an absolute http(s) URL" in capsys.readouterr().err
     assert fake.state.webhooks == {}
 

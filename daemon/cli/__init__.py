@@ -1,8 +1,10 @@
 """The `instantly-sync` command line: one module per command.
 
-Exit codes: 0 success; 1 error (a failed check, an unreachable dependency);
-2 `reconcile` found unexpected drift (or argparse rejected the arguments);
-78 invalid configuration (one line on stderr naming the variable).
+Exit codes (README "Exit codes"): 0 success; 1 error (a failed check, an
+unreachable dependency); 2 unexpected drift (`reconcile`) or a webhook that
+is not active (`webhooks status`); 64 usage error; 78 invalid configuration.
+Command output goes to stdout, logs and errors to stderr; an error is one
+line naming what to fix, never a traceback.
 """
 
 from __future__ import annotations
@@ -11,20 +13,45 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
-from daemon.cli import check, demo, drift, fake, migrate, reconcile, selftest, serve, webhooks
-from daemon.cli.exits import EXIT_CONFIG, EXIT_ERROR, EXIT_OK
-from daemon.config import ConfigError, load_settings
+from daemon.cli import (
+    check,
+    demo,
+    drift,
+    fake,
+    linking,
+    migrate,
+    reconcile,
+    selftest,
+    serve,
+    webhooks,
+)
+from daemon.cli.exits import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, EXIT_USAGE
+from daemon.cli.explain import database_place
+from daemon.config import ConfigError, Settings, load_settings
+from daemon.embedded_db import NoEmbeddedDatabase
+from daemon.http.server import PortBusy
 from daemon.logs import configure_logging
-from sql import DatabaseUnavailable
+from sql import DatabaseRefused, DatabaseUnavailable
 
-COMMANDS = (serve, migrate, reconcile, drift, check, selftest, fake, demo, webhooks)
+COMMANDS = (serve, migrate, reconcile, drift, check, selftest, fake, demo, webhooks, linking)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with the usage-error exit code of sysexits (64, not 2: 2 means drift)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="instantly-sync",
         description="Keep campaign statuses in step with the external campaign service.",
+        epilog="Exit codes: 0 ok, 1 error, 2 unexpected drift (reconcile) or webhook not"
+               " active (webhooks status), 64 usage error, 78 invalid configuration.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
@@ -46,8 +73,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return asyncio.run(args.func(args, settings))
-    except DatabaseUnavailable:
-        print("instantly-sync: database unavailable", file=sys.stderr)
-        return EXIT_ERROR
     except KeyboardInterrupt:
         return EXIT_OK
+    except (NoEmbeddedDatabase, DatabaseRefused, DatabaseUnavailable, PortBusy) as exc:
+        line, code = _operator_line(exc, settings)
+        print(f"instantly-sync: {line}", file=sys.stderr)
+        return code
+
+
+def _operator_line(exc: Exception, settings: Settings) -> tuple[str, int]:
+    if isinstance(exc, NoEmbeddedDatabase):
+        return (f"no database at {exc.pgdata}: run this command where `serve` runs (or set"
+                " DATA_DIR to that .instantly-sync directory), or set DATABASE_URL",
+                EXIT_ERROR)
+    if isinstance(exc, DatabaseRefused):
+        return f"{database_place(settings)} refused the connection: {exc}", EXIT_CONFIG
+    if isinstance(exc, PortBusy):
+        return str(exc), EXIT_ERROR
+    return (f"database unreachable at {database_place(settings)} ({exc}); check DATABASE_URL"
+            " and that Postgres is running", EXIT_ERROR)

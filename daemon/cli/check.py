@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 
 from daemon.cli.exits import EXIT_ERROR, EXIT_OK
+from daemon.cli.explain import database_place, external_problem
+from daemon.cli.helptext import DATABASE, EXTERNAL, help_args
 from daemon.config import Settings
-from daemon.errors import api_error
+from daemon.embedded_db import NoEmbeddedDatabase
 from daemon.services import client_context, services_context
 from instantly.errors import ExternalError
-from sql import DatabaseUnavailable
+from sql import DatabaseRefused, DatabaseUnavailable
 from sql.migrate import pending_migrations
 
 
@@ -23,11 +25,19 @@ def _line(ok: bool, name: str, detail: str) -> None:
 
 
 async def _database_ok(settings: Settings) -> bool:
+    place = database_place(settings)
     try:
-        async with services_context(settings, run_migrations=False, wait_seconds=0) as services:
+        async with services_context(settings, run_migrations=False, wait_seconds=0,
+                                    create_database=False) as services:
             pending = await pending_migrations(services.db)
+    except NoEmbeddedDatabase as exc:
+        _line(False, "database", f"none at {exc.pgdata} (set DATA_DIR or DATABASE_URL)")
+        return False
+    except DatabaseRefused as exc:
+        _line(False, "database", f"{place} refused the connection: {exc}")
+        return False
     except (DatabaseUnavailable, OSError) as exc:
-        _line(False, "database", f"unreachable ({type(exc).__name__})")
+        _line(False, "database", f"unreachable at {place} ({type(exc).__name__}: {exc})")
         return False
     _line(not pending, "database",
           "reachable, migrations applied" if not pending
@@ -40,9 +50,7 @@ async def _external_ok(settings: Settings) -> bool:
         try:
             page = await client.list_campaigns_page(limit=1)
         except ExternalError as exc:
-            error = api_error(exc)
-            assert error is not None
-            _line(False, "external API", f"{error.code}: {error.message}")
+            _line(False, "external API", external_problem(exc, settings))
             return False
     _line(True, "external API",
           f"key accepted ({len(page.get('items') or [])} campaign(s) on the first page)")
@@ -51,10 +59,11 @@ async def _external_ok(settings: Settings) -> bool:
 
 async def check_command(args: argparse.Namespace, settings: Settings) -> int:
     _line(True, "configuration",
-          f"api key {'set' if settings.instantly_api_key else 'NOT set'}, "
-          f"webhook secret {'set' if settings.webhook_secrets else 'NOT set'}, "
-          f"api tokens {'set' if settings.api_tokens else 'NOT set (loopback only)'}, "
-          f"full pause sync {'on' if settings.full_pause_sync else 'off'}")
+          f"INSTANTLY_API_KEY {'set' if settings.instantly_api_key else 'NOT set'}, "
+          f"WEBHOOK_SECRET {'set' if settings.webhook_secrets else 'NOT set'}, "
+          f"API_TOKENS {'set' if settings.api_tokens else 'NOT set (loopback only)'}, "
+          f"FULL_PAUSE_SYNC {'on' if settings.full_pause_sync else 'off'}, "
+          f"INSTANTLY_BASE_URL {settings.instantly_base_url}")
     database_ok = await _database_ok(settings)
     external_ok = await _external_ok(settings)
     return EXIT_OK if database_ok and external_ok else EXIT_ERROR
@@ -62,5 +71,9 @@ async def check_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "check", help="check configuration, database and the API key (one list call)")
+        "check", help="check configuration, database and the API key (one list call)",
+        description="Check the configuration, the database (reachable, migrated) and the"
+                    " API key (one GET /api/v2/campaigns?limit=1); exit 0 when all pass.",
+        **help_args(*DATABASE, *EXTERNAL, "WEBHOOK_SECRET", "API_TOKENS", "FULL_PAUSE_SYNC",
+                    example="INSTANTLY_API_KEY=... instantly-sync check"))
     parser.set_defaults(func=check_command)

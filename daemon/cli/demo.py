@@ -1,7 +1,8 @@
 """`instantly-sync demo`: a fake Instantly, the daemon and seeded campaigns, in one process.
 
 Embedded Postgres (unless DATABASE_URL), the fake on 127.0.0.1:8081 and the
-daemon on 127.0.0.1:8080 (PORT to change it) with API token `demo-token`.
+daemon on 127.0.0.1:8080 (--fake-port and --port to change them) with API token
+`demo-token`, on a database of its own that is recreated every run.
 Campaigns are seeded through the daemon's own API: three clients, linked and
 unlinked, some already drifted. Ctrl-C or SIGTERM stops everything cleanly.
 """
@@ -10,22 +11,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import os
 import signal
 
 import aiohttp
 from aiohttp import web
 
+from daemon.cli.helptext import DATABASE, help_args
 from daemon.config import Settings, load_settings
 from daemon.http.app import build_app
+from daemon.http.server import PortBusy, start_site
 from daemon.logs import configure_logging
 from daemon.services import resolve_dsn
 from instantly.fake import FakeInstantlyServer
+from sql.scratch import create_database
 
 TOKEN = "demo-token"
 WEBHOOK_SECRET = "demo-webhook-secret"
 FAKE_KEY = "fake-key"
-FAKE_PORT = 8081
+DEMO_DATABASE = "instantly_sync_demo"
 
 # (client, name, remote status or None for unlinked, local status to reach)
 SEED = [
@@ -57,9 +62,6 @@ async def _seed(base: str, fake: FakeInstantlyServer) -> dict[str, str]:
     ids: dict[str, str] = {}
     headers = {"Authorization": f"Bearer {TOKEN}"}
     async with aiohttp.ClientSession(base, headers=headers) as http:
-        existing = await (await http.get("/campaigns?limit=500")).json()
-        if existing["items"]:
-            return {c["name"]: c["id"] for c in existing["items"]}
         for client_id, name, remote, local in SEED:
             body: dict[str, object] = {"client_id": client_id, "name": name,
                                        "email_subject": f"{name.split(' — ')[1].title()}"}
@@ -111,18 +113,22 @@ Ctrl-C stops the daemon, the fake and the database.
 
 async def demo_command(args: argparse.Namespace, settings: Settings) -> int:
     """The demo configures itself (its own token, secret and fake), not from `settings`."""
-    return await run_demo()
+    return await run_demo(port=args.port, fake_port=args.fake_port)
 
 
-async def run_demo() -> int:
-    port = int(os.environ.get("PORT") or 8080)
+async def run_demo(*, port: int = 8080, fake_port: int = 8081) -> int:
+    """Fresh data every run: the database `instantly_sync_demo` is recreated on the
+    configured server (embedded by default) and the fake starts empty, so every
+    printed command answers as printed, however often the demo is run."""
+    base = f"http://127.0.0.1:{port}"
     env = {
         "DATABASE_URL": os.environ.get("DATABASE_URL", ""),
         "DATA_DIR": os.environ.get("DATA_DIR", ""),
-        "INSTANTLY_BASE_URL": f"http://127.0.0.1:{FAKE_PORT}",
+        "INSTANTLY_BASE_URL": f"http://127.0.0.1:{fake_port}",
         "INSTANTLY_API_KEY": FAKE_KEY,
         "API_TOKENS": TOKEN,
         "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "WEBHOOK_PUBLIC_URL": f"{base}/webhooks/instantly",
         "PORT": str(port),
         "RECONCILE_INTERVAL_SECONDS": "60",
         "INSTANTLY_MAX_RPS": "50",
@@ -131,16 +137,24 @@ async def run_demo() -> int:
     }
     settings = load_settings(env)
     configure_logging(fmt=settings.log_format, level=settings.log_level)
-    fake = await FakeInstantlyServer(api_key=FAKE_KEY, port=FAKE_PORT).start()
-    runner = web.AppRunner(build_app(settings, dsn=resolve_dsn(settings)), access_log=None)
+    server_dsn = resolve_dsn(settings)
+    dsn = await create_database(server_dsn, DEMO_DATABASE)  # dropped first if it exists
+    fake = FakeInstantlyServer(api_key=FAKE_KEY, port=fake_port)
+    try:
+        await fake.start()
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise PortBusy(f"127.0.0.1:{fake_port} is already in use; choose another with"
+                           " --fake-port") from None
+        raise
+    runner = web.AppRunner(build_app(settings, dsn=dsn), access_log=None)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
         await runner.setup()
-        await web.TCPSite(runner, settings.host, port).start()
-        base = f"http://127.0.0.1:{port}"
+        await start_site(runner, settings.host, port, setting="--port")
         ids = await _seed(base, fake)
         fake.state.add_campaign(name="Unlinked remote campaign", status=1)
         # Register the daemon's receiver at the fake, as `webhooks register` would.
@@ -161,5 +175,14 @@ async def run_demo() -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "demo", help="embedded Postgres + fake + daemon with seeded campaigns")
+        "demo", help="embedded Postgres + fake + daemon with seeded campaigns",
+        description="Start a fake external API, the daemon and 20 seeded campaigns, and"
+                    " print commands to try. Every run starts from fresh data (database"
+                    f" {DEMO_DATABASE!r}, recreated). Ctrl-C stops everything.",
+        **help_args(*DATABASE, "LOG_FORMAT", "LOG_LEVEL",
+                    example="instantly-sync demo --port 9080 --fake-port 9081"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 8080),
+                        help="port of the daemon (default: PORT or 8080)")
+    parser.add_argument("--fake-port", type=int, default=8081,
+                        help="port of the fake external API (default: 8081)")
     parser.set_defaults(func=demo_command)

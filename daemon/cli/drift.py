@@ -7,9 +7,10 @@ import json
 from typing import Any
 
 from daemon.cli.exits import EXIT_OK
+from daemon.cli.helptext import DATABASE, LOGGING, help_args
 from daemon.config import Settings
 from daemon.http.responses import dumps
-from daemon.services import Services, services_context
+from daemon.services import Services, existing_services
 from reconciler.findings import STATE_FILTERS, finding_json, findings_csv
 
 _COLUMNS = ("id", "kind", "expected", "state", "campaign_name", "client_id", "local_status",
@@ -32,10 +33,10 @@ async def findings(services: Services, states: list[str]) -> list[dict[str, Any]
 
 
 async def drift_command(args: argparse.Namespace, settings: Settings) -> int:
-    async with services_context(settings) as services:
+    async with existing_services(settings) as services:
         items = await findings(services, STATE_FILTERS[args.state])
     if args.format == "json":
-        print(json.dumps(json.loads(dumps({"items": items})), indent=2))
+        print(json.dumps(json.loads(dumps({"items": items})), indent=2, ensure_ascii=False))
     elif args.format == "csv":
         print(findings_csv(items), end="")
     else:
@@ -44,7 +45,11 @@ async def drift_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("drift", help="list drift findings")
+    parser = subparsers.add_parser(
+        "drift", help="list drift findings",
+        description="List drift findings (open by default) as a table, JSON or CSV.",
+        **help_args(*DATABASE, *LOGGING,
+                    example="instantly-sync drift --state all --format csv > drift.csv"))
     parser.add_argument("--state", choices=tuple(STATE_FILTERS), default="open")
     parser.add_argument("--format", choices=("table", "json", "csv"), default="table")
     parser.set_defaults(func=drift_command)

@@ -6,6 +6,7 @@ import argparse
 import os
 
 from daemon.cli.exits import EXIT_OK
+from daemon.cli.helptext import help_args
 from daemon.config import Settings
 from instantly.fake import run_forever
 
@@ -18,7 +19,11 @@ async def fake_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("fake-instantly", help="run the fake Instantly API server")
+    parser = subparsers.add_parser(
+        "fake-instantly", help="run the fake Instantly API server",
+        description="Run the fake external API (for trying and testing) until Ctrl-C.",
+        **help_args("INSTANTLY_API_KEY",
+                    example="instantly-sync fake-instantly --port 8081 --campaigns 100"))
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--campaigns", type=int, default=0, help="seed N paused campaigns")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from daemon.cli.exits import EXIT_OK
+from daemon.cli.helptext import DATABASE, LOGGING, help_args
 from daemon.config import Settings
 from daemon.services import services_context
 
@@ -17,5 +18,10 @@ async def migrate_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("migrate", help="apply database migrations and exit")
+    parser = subparsers.add_parser(
+        "migrate", help="apply database migrations and exit",
+        description="Apply pending migrations (creating the embedded database if"
+                    " DATABASE_URL is unset) and exit.",
+        **help_args(*DATABASE, *LOGGING, example="DATABASE_URL=postgresql://u@db/sync"
+                                                 " instantly-sync migrate"))
     parser.set_defaults(func=migrate_command)

@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from daemon.cli.helptext import DATABASE, help_args
 from daemon.config import Settings, load_settings
 from daemon.errors import api_error
 from daemon.logs import configure_logging
@@ -293,7 +294,12 @@ async def selftest_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "selftest", help="run the toggle and error scenarios against a fake (or --real)")
+        "selftest", help="run the toggle and error scenarios against a fake (or --real)",
+        description="Run every toggle and error-handling scenario against a fake external"
+                    " API it starts and a scratch database (created and dropped on the"
+                    " configured server); --real checks the key against the real API.",
+        **help_args(*DATABASE, "INSTANTLY_API_KEY", "INSTANTLY_BASE_URL",
+                    example="instantly-sync selftest"))
     parser.add_argument("--real", action="store_true",
                         help="use the configured INSTANTLY_API_KEY against the real API")
     parser.add_argument("--campaign", help="external campaign id to activate with --real")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from daemon.config import Settings, require_safe_bind, variables_help
+from daemon.cli.helptext import help_args
+from daemon.config import Settings, require_safe_bind
 from daemon.http.server import serve
 
 
@@ -15,6 +16,9 @@ async def serve_command(args: argparse.Namespace, settings: Settings) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "serve", help="run the HTTP API, webhook receiver and scheduler",
-        epilog=variables_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
+        description="Run the HTTP API, the webhook receiver and the reconcile scheduler"
+                    " until SIGTERM or SIGINT (graceful). Applies pending migrations first.",
+        **help_args(example="API_TOKENS=$(openssl rand -hex 32) HOST=0.0.0.0"
+                            " instantly-sync serve"))
     # Checked with the configuration, before logging starts: exit 78 on refusal.
     parser.set_defaults(func=serve_command, check_settings=require_safe_bind)

@@ -14,10 +14,11 @@ import json
 import sys
 from urllib.parse import urlsplit
 
-from daemon.cli.exits import EXIT_DRIFT, EXIT_ERROR, EXIT_OK, EXIT_USAGE
+from daemon.cli.exits import EXIT_CONFIG, EXIT_DRIFT, EXIT_ERROR, EXIT_OK, EXIT_USAGE
+from daemon.cli.helptext import DATABASE, help_args
 from daemon.config import Settings
 from daemon.errors import api_error
-from daemon.services import client_context, services_context
+from daemon.services import client_context, existing_services
 from instantly.errors import ExternalError
 from webhooks.health import SECRET_HEADER, ours
 
@@ -43,7 +44,7 @@ async def register_webhook(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.webhook_secrets:
         print("webhooks register: WEBHOOK_SECRET is not set; the receiver would reject"
               " every delivery", file=sys.stderr)
-        return EXIT_USAGE
+        return EXIT_CONFIG
     url = urlsplit(args.url)
     if url.scheme not in ("http", "https") or not url.hostname:
         print(f"webhooks register: --url must be an absolute http(s) URL, got {args.url!r}",
@@ -101,8 +102,8 @@ def _needs_url(command: str, settings: Settings) -> bool:
 async def status_command(args: argparse.Namespace, settings: Settings) -> int:
     """Our webhook's state; exit 0 when active, 2 otherwise."""
     if _needs_url("status", settings):
-        return EXIT_USAGE
-    async with services_context(settings) as services:
+        return EXIT_CONFIG
+    async with existing_services(settings) as services:
         try:
             sub = await services.webhook_health.check()
         except ExternalError as exc:
@@ -116,8 +117,8 @@ async def status_command(args: argparse.Namespace, settings: Settings) -> int:
 async def resume_command(args: argparse.Namespace, settings: Settings) -> int:
     """Resume our webhook if it is disabled, then backfill the gap."""
     if _needs_url("resume", settings):
-        return EXIT_USAGE
-    async with services_context(settings) as services:
+        return EXIT_CONFIG
+    async with existing_services(settings) as services:
         try:
             sub, summary = await services.webhook_health.resume(trigger="cli")
         except ExternalError as exc:
@@ -131,8 +132,8 @@ async def resume_command(args: argparse.Namespace, settings: Settings) -> int:
 async def backfill_command(args: argparse.Namespace, settings: Settings) -> int:
     """Store the failed deliveries of the delivery log since --since or the high-water mark."""
     if _needs_url("backfill", settings):
-        return EXIT_USAGE
-    async with services_context(settings) as services:
+        return EXIT_CONFIG
+    async with existing_services(settings) as services:
         summary = await services.webhook_health.backfill(trigger="cli", since=args.since)
     print(_summary_line(summary.as_dict()))
     return EXIT_OK if summary.status == "succeeded" else EXIT_ERROR
@@ -154,21 +155,36 @@ def _since(raw: str) -> dt.datetime:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    webhooks = subparsers.add_parser("webhooks", help="manage the external service's webhook")
+    hook_vars = ("INSTANTLY_API_KEY", "INSTANTLY_BASE_URL", "WEBHOOK_SECRET", "WEBHOOK_PUBLIC_URL")
+    webhooks = subparsers.add_parser(
+        "webhooks", help="manage the external service's webhook",
+        description="Register, list, check, resume and backfill our webhook at the external"
+                    " service (docs/webhooks.md).",
+        **help_args(*hook_vars, example="instantly-sync webhooks status"))
     sub = webhooks.add_subparsers(dest="webhooks_command", required=True, metavar="ACTION")
-    reg = sub.add_parser("register", help="create (or update in place) the webhook that"
-                                          " delivers events to us")
+    reg = sub.add_parser(
+        "register", help="create (or update in place) the webhook that delivers events to us",
+        **help_args(*hook_vars, example='instantly-sync webhooks register --url'
+                                        ' "$WEBHOOK_PUBLIC_URL"'))
     reg.add_argument("--url", required=True, help="public URL of POST /webhooks/instantly")
     reg.add_argument("--event-type", default="all_events")
     reg.add_argument("--campaign", default=None, help="only events of this external campaign")
     reg.set_defaults(func=register_webhook)
-    lst = sub.add_parser("list", help="list the workspace's webhooks")
+    lst = sub.add_parser("list", help="list the workspace's webhooks",
+                         **help_args(*hook_vars[:2], example="instantly-sync webhooks list"))
     lst.set_defaults(func=list_webhooks)
-    status = sub.add_parser("status", help="our webhook's state (exit 0 active, 2 otherwise)")
+    status = sub.add_parser(
+        "status", help="our webhook's state (exit 0 active, 2 otherwise)",
+        **help_args(*hook_vars, *DATABASE, example="instantly-sync webhooks status"))
     status.set_defaults(func=status_command)
-    resume = sub.add_parser("resume", help="resume our webhook if disabled, then backfill")
+    resume = sub.add_parser(
+        "resume", help="resume our webhook if disabled, then backfill",
+        **help_args(*hook_vars, *DATABASE, example="instantly-sync webhooks resume"))
     resume.set_defaults(func=resume_command)
-    backfill = sub.add_parser("backfill", help="store failed deliveries from the delivery log")
+    backfill = sub.add_parser(
+        "backfill", help="store failed deliveries from the delivery log",
+        **help_args(*hook_vars, *DATABASE,
+                    example="instantly-sync webhooks backfill --since 2026-01-31T00:00:00Z"))
     backfill.add_argument("--since", type=_since, default=None,
                           help="ISO 8601 time to read from (default: where the last ended)")
     backfill.set_defaults(func=backfill_command)

@@ -27,6 +27,8 @@ from daemon.http.schemas import (
     CampaignPage,
     CampaignPatch,
     HistoryQuery,
+    LinkBody,
+    LinkPlan,
     StatusBody,
     StatusChangeList,
     ToggleResult,
@@ -180,6 +182,13 @@ async def bulk_set_status(request: web.Request) -> web.Response:
     return await idempotent(request, services.db, run, abandon_after=_abandon_after(request))
 
 
+async def link_campaigns(request: web.Request) -> web.Response:
+    """Match unlinked campaigns to remote ones by name; link them only with `apply`."""
+    body = await read_model(request, LinkBody)
+    plan = await request.app[SERVICES].linker.by_name(client_id=body.client_id, apply=body.apply)
+    return json_response(plan.as_dict())
+
+
 ROUTES = [
     Route("POST", "/campaigns", create_campaign, "Create a campaign", {201: Campaign},
           errors=(400, 401, 409, 413, 503), body=CampaignCreate),
@@ -188,6 +197,9 @@ ROUTES = [
     Route("POST", "/campaigns/status", bulk_set_status, "Set the status of many campaigns",
           {200: BulkResult}, errors=(400, 401, 409, 413, 422, 503), body=BulkStatusBody,
           idempotency_key=True),
+    Route("POST", "/campaigns/link", link_campaigns,
+          "Link campaigns to remote ones of the same name (dry run unless apply)",
+          {200: LinkPlan}, errors=(400, 401, 413, 429, 502, 503, 504), body=LinkBody),
     Route("GET", "/campaigns/{id}", get_campaign, "Get a campaign", {200: Campaign},
           errors=(400, 401, 404, 503), path_id="uuid"),
     Route("PATCH", "/campaigns/{id}", patch_campaign, "Update a campaign", {200: Campaign},

@@ -13,7 +13,8 @@ from daemon.errors import ApiError
 
 
 def dumps(data: Any) -> str:
-    return json.dumps(data, default=_default, separators=(",", ":"))
+    """Compact JSON; non-ASCII stays UTF-8 (names like "Acme — launch" read as written)."""
+    return json.dumps(data, default=_default, separators=(",", ":"), ensure_ascii=False)
 
 
 def _default(value: Any) -> Any:

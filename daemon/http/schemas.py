@@ -95,6 +95,15 @@ class ResolveBody(BaseModel):
     note: Annotated[str, StringConstraints(max_length=2000), AfterValidator(_no_nul)] | None = None
 
 
+class LinkBody(BaseModel):
+    """Link unlinked campaigns to remote ones of exactly the same name (dry run by default)."""
+
+    model_config = _STRICT
+    by: Literal["name"] = "name"
+    client_id: ClientId | None = None
+    apply: bool = False
+
+
 class WebhookEventBody(BaseModel):
     """What Instantly posts (documentation only: the receiver parses bodies itself)."""
 
@@ -210,6 +219,23 @@ class BulkItemFailed(BaseModel):
     error: ErrorDetail
 
 
+class LinkEntry(BaseModel):
+    campaign_id: uuid.UUID
+    campaign_name: str
+    client_id: str
+    external_id: str | None = None
+    candidates: list[str] | None = None
+    linked: bool | None = None
+
+
+class LinkPlan(BaseModel):
+    matched: list[LinkEntry]
+    ambiguous: list[LinkEntry]
+    unmatched: list[LinkEntry]
+    applied: bool
+    linked: int
+
+
 class BulkResult(BaseModel):
     results: list[BulkItemOk | BulkItemFailed]
     succeeded: int
@@ -260,6 +286,7 @@ class Run(BaseModel):
     findings_opened: int | None
     findings_resolved: int | None
     error: str | None
+    remote_unlinked: int | None
     webhook: WebhookPassResult | None
 
 

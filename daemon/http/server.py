@@ -9,6 +9,7 @@ process exits 0.
 from __future__ import annotations
 
 import asyncio
+import errno
 import signal
 
 import structlog
@@ -22,6 +23,21 @@ log = structlog.get_logger("daemon")
 SHUTDOWN_GRACE_SECONDS = 30.0
 
 
+class PortBusy(Exception):
+    """The address to listen on is taken; the message names it and the setting to change."""
+
+
+async def start_site(runner: web.AppRunner, host: str, port: int, *, setting: str) -> None:
+    """Listen on host:port, or `PortBusy` naming `setting` (PORT, --port, ...)."""
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise PortBusy(f"{host}:{port} is already in use; choose another with {setting}"
+                           ) from None
+        raise
+
+
 async def serve(settings: Settings) -> int:
     runner = web.AppRunner(
         build_app(settings), access_log=None, handle_signals=False,
@@ -33,8 +49,7 @@ async def serve(settings: Settings) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
-        site = web.TCPSite(runner, settings.host, settings.port)
-        await site.start()
+        await start_site(runner, settings.host, settings.port, setting="PORT (or HOST)")
         log.info("http.listening", host=settings.host, port=settings.port,
                  authenticated=bool(settings.api_tokens))
         await stop.wait()

@@ -28,3 +28,11 @@ CREATE TABLE webhook_rejects (
 
 -- What the reconcile pass found about our webhook (subscription state, backfill).
 ALTER TABLE reconcile_runs ADD COLUMN webhook jsonb;
+
+-- Events waiting for their campaign's check (campaign_completed, account_error):
+-- the check settles them by campaign, so this stays an index lookup.
+CREATE INDEX webhook_events_check_pending_idx ON webhook_events (campaign_id)
+    WHERE outcome = 'check_pending';
+
+-- How many remote campaigns no local campaign links to (seen by the pass).
+ALTER TABLE reconcile_runs ADD COLUMN remote_unlinked integer;

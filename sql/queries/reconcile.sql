@@ -12,10 +12,12 @@ UPDATE reconcile_runs
 
 -- name: run_finish
 -- $1 run id, $2 status, $3 remote campaigns, $4 local linked, $5 API calls,
--- $6 findings opened, $7 findings resolved, $8 error (NULL on success)
+-- $6 findings opened, $7 findings resolved, $8 error (NULL on success),
+-- $9 remote campaigns no local campaign links to
 UPDATE reconcile_runs
    SET status = $2, finished_at = now(), remote_campaigns = $3, local_linked = $4,
-       api_calls = $5, findings_opened = $6, findings_resolved = $7, error = $8
+       api_calls = $5, findings_opened = $6, findings_resolved = $7, error = $8,
+       remote_unlinked = $9
  WHERE id = $1
 RETURNING *;
 
@@ -57,6 +59,11 @@ SELECT GREATEST(
     (SELECT remote_campaigns FROM reconcile_runs
       WHERE status = 'succeeded' ORDER BY id DESC LIMIT 1),
     (SELECT count(*) FROM campaigns WHERE external_id IS NOT NULL), 0)::integer;
+
+-- name: remote_unlinked_count
+-- Remote campaigns in the listing that no local campaign links to.
+SELECT count(*) FROM remote_seen r
+ WHERE NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.external_id = r.external_id);
 
 -- name: linked_count
 SELECT count(*) FROM campaigns WHERE external_id IS NOT NULL;
@@ -157,7 +164,9 @@ UPDATE drift_findings f
                       AND lease_is_live(c.pending_token, c.pending_since, $2));
 
 -- name: findings_open_counts
-SELECT kind, expected, state, count(*) AS n
+-- Per kind, expected flag and state: how many, and since when the oldest was seen.
+SELECT kind, expected, state, count(*) AS n,
+       extract(epoch FROM min(first_seen_at))::double precision AS oldest
   FROM drift_findings
  WHERE state <> 'resolved'
  GROUP BY kind, expected, state;

@@ -1,0 +1,92 @@
+"""Linking existing local campaigns to remote ones in bulk, by exact name.
+
+A plan is computed from one full listing of the remote campaigns: each
+unlinked local campaign (optionally of one client) is matched to the remote
+campaign of exactly the same name that nothing links yet. Exactly one
+candidate each way → `matched`; several → `ambiguous` (a person decides);
+none → `unmatched`. Nothing changes unless the plan is applied, and applying
+links a campaign only if it and the remote campaign are both still unlinked.
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass, field
+from typing import Any
+
+from instantly.client import InstantlyClient
+from sql import Database, UniqueViolation
+
+
+@dataclass
+class RemoteCampaign:
+    id: str
+    name: str
+    status: int | None
+    linked_to: str | None  # local campaign id, when one links it
+
+
+@dataclass
+class LinkPlan:
+    matched: list[dict[str, Any]] = field(default_factory=list)
+    ambiguous: list[dict[str, Any]] = field(default_factory=list)
+    unmatched: list[dict[str, Any]] = field(default_factory=list)
+    applied: bool = False
+    linked: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"matched": self.matched, "ambiguous": self.ambiguous,
+                "unmatched": self.unmatched, "applied": self.applied, "linked": self.linked}
+
+
+class Linker:
+    def __init__(self, *, db: Database, client: InstantlyClient) -> None:
+        self._db = db
+        self._client = client
+
+    async def remote(self, *, search: str | None = None) -> list[RemoteCampaign]:
+        """Every remote campaign (name containing `search`), with the local campaign
+        that links it, if any."""
+        items: dict[str, dict[str, Any]] = {}
+        async for page in self._client.iter_campaign_pages(limit=100, search=search):
+            for item in page:
+                if isinstance(item.get("id"), str):
+                    items.setdefault(item["id"], item)
+        rows = await self._db.fetch("campaigns_linked_to", list(items))
+        linked = {r["external_id"]: str(r["id"]) for r in rows}
+        return [RemoteCampaign(i, str(c.get("name") or ""),
+                               c.get("status") if type(c.get("status")) is int else None,
+                               linked.get(i))
+                for i, c in sorted(items.items(), key=lambda kv: str(kv[1].get("name")))]
+
+    async def by_name(self, *, client_id: str | None = None, apply: bool = False
+                      ) -> LinkPlan:
+        """Match unlinked local campaigns to unlinked remote ones by exact name."""
+        free = collections.defaultdict(list)
+        for campaign in await self.remote():
+            if campaign.linked_to is None:
+                free[campaign.name].append(campaign.id)
+        local = await self._db.fetch("campaigns_unlinked", client_id)
+        local_names = collections.Counter(r["name"] for r in local)
+        plan = LinkPlan()
+        for row in local:
+            entry = {"campaign_id": str(row["id"]), "campaign_name": row["name"],
+                     "client_id": row["client_id"]}
+            candidates = free.get(row["name"], [])
+            if len(candidates) == 1 and local_names[row["name"]] == 1:
+                plan.matched.append({**entry, "external_id": candidates[0]})
+            elif candidates:
+                plan.ambiguous.append({**entry, "candidates": candidates})
+            else:
+                plan.unmatched.append(entry)
+        if apply:
+            plan.applied = True
+            for match in plan.matched:
+                try:
+                    done = await self._db.fetchval(
+                        "campaign_link", match["campaign_id"], match["external_id"])
+                except UniqueViolation:
+                    done = None
+                match["linked"] = done is not None
+                plan.linked += done is not None
+        return plan

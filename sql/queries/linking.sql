@@ -1,0 +1,20 @@
+-- Linking local campaigns to remote ones in bulk (reconciler/linking.py).
+
+-- name: campaigns_unlinked
+-- $1 client_id (NULL: every client)
+SELECT id, client_id, name FROM campaigns
+ WHERE external_id IS NULL AND ($1::text IS NULL OR client_id = $1)
+ ORDER BY name, id;
+
+-- name: campaigns_linked_to
+-- Which of these external ids a local campaign links, and which campaign.
+SELECT external_id, id, name FROM campaigns WHERE external_id = ANY($1::text[]);
+
+-- name: campaign_link
+-- Link if the campaign is still unlinked and nothing else links that external id.
+UPDATE campaigns
+   SET external_id = $2, remote_status = NULL, remote_checked_at = NULL,
+       version = version + 1, updated_at = now()
+ WHERE id = $1 AND external_id IS NULL
+   AND NOT EXISTS (SELECT 1 FROM campaigns other WHERE other.external_id = $2)
+RETURNING id;

@@ -1,0 +1,271 @@
+"""The operator's first hour: the demo twice, mistakes answered in one line, docs, linking."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import aiohttp
+import psutil
+import pytest
+
+from daemon.cli import build_parser, main
+from daemon.cli.linking import link_command, remote_list_command
+from tests.factories import ROOT, create_campaign, linked_campaign, make_settings
+from tests.processes import daemon_env, free_port, start_daemon, wait_ready
+
+
+async def run_cli(*args: str, env: dict[str, str], cwd: Path = ROOT
+                  ) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "daemon", *args, env=env, cwd=cwd,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    return proc.returncode, out.decode(), err.decode()
+
+
+def one_line(err: str) -> str:
+    """The error output is exactly one line, not a traceback."""
+    assert "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+# -- the demo -------------------------------------------------------------------------
+
+async def run_demo_once(server_dsn: str, port: int, fake_port: int) -> dict:
+    env = daemon_env(DATABASE_URL=server_dsn, LOG_LEVEL="error")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "daemon", "demo", "--port", str(port),
+        "--fake-port", str(fake_port), env=env, cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        banner = []
+        while not banner or "Ctrl-C" not in banner[-1]:
+            line = await asyncio.wait_for(proc.stdout.readline(), 60)
+            assert line, (await proc.stderr.read()).decode()
+            banner.append(line.decode())
+        text = "".join(banner)
+        toggle = re.search(r"-X POST (.*) (http://\S+/toggle)", text)
+        assert toggle and f":{port}/" in toggle.group(2) and f":{fake_port}" in text
+        async with aiohttp.ClientSession(
+                headers={"Authorization": "Bearer demo-token"}) as http:
+            async with http.post(toggle.group(2)) as resp:
+                answer = {"status": resp.status, **await resp.json()}
+            async with http.post(f"http://127.0.0.1:{port}/reconcile?wait=true") as resp:
+                answer["run"] = await resp.json()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    assert "demo stopped" in out.decode()
+    assert proc.returncode == 0
+    return answer
+
+
+async def test_the_demo_works_twice(server_dsn) -> None:
+    port, fake_port = free_port(), free_port()
+    for _ in range(2):
+        answer = await run_demo_once(server_dsn, port, fake_port)
+        assert (answer["status"], answer["external_sync"]) == (200, "activated")
+        assert "Acme — spring launch" in answer["message"]  # UTF-8, not \\u2014
+        assert answer["run"]["status"] == "succeeded"
+        assert answer["run"]["remote_unlinked"] == 1  # the one remote campaign never linked
+
+
+async def test_a_busy_port_is_one_line_naming_it_and_the_flag(server_dsn) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, _, err = await run_cli("demo", "--port", str(port), "--fake-port",
+                                     str(free_port()),
+                                     env=daemon_env(DATABASE_URL=server_dsn, LOG_LEVEL="error"))
+        assert code == 1
+        assert f"127.0.0.1:{port} is already in use; choose another with --port" in one_line(err)
+        code, _, err = await run_cli("demo", "--fake-port", str(port),
+                                     env=daemon_env(DATABASE_URL=server_dsn, LOG_LEVEL="error"))
+        assert "with --fake-port" in one_line(err)
+        code, _, err = await run_cli("serve", env=daemon_env(
+            DATABASE_URL=server_dsn, PORT=str(port), LOG_LEVEL="error"))
+        assert code == 1
+        assert "choose another with PORT (or HOST)" in one_line(err)
+
+
+# -- database mistakes ---------------------------------------------------------------
+
+async def test_a_port_that_is_not_a_number_is_a_configuration_error() -> None:
+    code, _, err = await run_cli("serve", env=daemon_env(
+        DATABASE_URL="postgres://u:secretpw@localhost:notaport/db"))
+    assert code == 78
+    line = one_line(err)
+    assert "DATABASE_URL has a port that is not a number" in line
+    assert "secretpw" not in line
+
+
+async def test_an_unknown_role_names_the_server_database_and_role(server_dsn) -> None:
+    host = re.sub(r"^postgres(ql)?://[^@]*@", "", server_dsn).split("/")[0]
+    url = f"postgresql://no_such_role_x@{host}/postgres"
+    code, _, err = await run_cli("drift", env=daemon_env(DATABASE_URL=url, LOG_LEVEL="error"))
+    assert code == 78
+    line = one_line(err)
+    assert "role 'no_such_role_x'" in line and "refused the connection" in line
+    assert "DATABASE_URL" in line
+
+
+async def test_an_unreachable_database_names_host_and_port_within_its_deadline() -> None:
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/anything"
+    code, _, err = await run_cli("drift", env=daemon_env(DATABASE_URL=url, LOG_LEVEL="error"))
+    assert code == 1
+    line = one_line(err)
+    assert "database unreachable at 127.0.0.1:" in line and "DATABASE_URL" in line
+
+
+async def test_commands_never_create_a_database_elsewhere(tmp_path) -> None:
+    env = {k: v for k, v in daemon_env(LOG_LEVEL="error").items() if k != "DATA_DIR"}
+    code, out, err = await run_cli("drift", env=env, cwd=tmp_path)
+    assert code == 1
+    line = one_line(err)
+    assert f"no database at {tmp_path / '.instantly-sync' / 'pgdata'}" in line
+    assert "DATA_DIR" in line and "DATABASE_URL" in line
+    assert out == ""
+    assert not (tmp_path / ".instantly-sync").exists()
+
+
+# -- output, help, exit codes ----------------------------------------------------------
+
+async def test_output_goes_to_stdout_and_logs_to_stderr(dsn, fake) -> None:
+    env = daemon_env(DATABASE_URL=dsn, INSTANTLY_BASE_URL=fake.url,
+                     INSTANTLY_API_KEY="fake-key", LOG_LEVEL="info")
+    code, out, err = await run_cli("reconcile", env=env)
+    assert code == 0, err
+    assert out.startswith("run 1: succeeded")
+    assert not [line for line in out.splitlines() if line.startswith("{")]
+    assert any(json.loads(line)["event"] == "reconcile.done"
+               for line in err.splitlines() if line.startswith("{"))
+
+
+COMMANDS = [["serve"], ["migrate"], ["reconcile"], ["drift"], ["check"], ["selftest"],
+            ["fake-instantly"], ["demo"], ["webhooks", "register"], ["webhooks", "status"],
+            ["webhooks", "backfill"], ["remote", "list"], ["link"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_help_lists_options_variables_and_an_example(command, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args([*command, "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "options:" in out and "-h, --help" in out
+    assert "environment variables read:" in out
+    assert "example:\n  " in out and "instantly-sync " in out.split("example:")[1]
+
+
+def test_usage_errors_exit_64_and_drift_alone_is_2(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["no-such-command"])
+    assert exit_.value.code == 64
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args(["drift", "--format", "xml"])
+    assert exit_.value.code == 64
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args(["link"])  # --by-name is required
+    assert exit_.value.code == 64
+
+
+# -- documentation -------------------------------------------------------------------
+
+def markdown_files() -> list[Path]:
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def test_docs_exist_and_link_only_inside_the_repository() -> None:
+    for name in ("architecture.md", "operations.md", "drift.md", "webhooks.md"):
+        assert (ROOT / "docs" / name).exists(), name
+    for path in markdown_files():
+        text = path.read_text()
+        assert "../shared" not in text, path
+        for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", text):
+            if target.startswith(("http://", "https://", "mailto:")):
+                continue
+            resolved = (path.parent / target).resolve()
+            assert resolved.is_relative_to(ROOT), (path, target)
+            assert resolved.exists(), (path, target)
+
+
+def test_readme_and_openapi_agree_on_the_document_being_protected() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "`/openapi.json`" in readme and "bearer token" in readme
+
+
+# -- bulk linking --------------------------------------------------------------------
+
+async def test_link_by_name_dry_run_then_apply(api, fake, dsn, capsys) -> None:
+    for name in ("Spring", "Autumn", "Twin", "Twin"):
+        fake.state.add_campaign(name=name, status=2)
+    fake.state.add_campaign(name="Only remote", status=1)
+    spring = await create_campaign(api, name="Spring", client_id="acme")
+    await create_campaign(api, name="Autumn", client_id="globex")
+    await create_campaign(api, name="Twin", client_id="acme")
+    await create_campaign(api, name="Nowhere", client_id="acme")
+    await linked_campaign(api, fake, name="Already linked")
+    dry = await (await api.post("/campaigns/link", json={"client_id": "acme"})).json()
+    assert [m["campaign_name"] for m in dry["matched"]] == ["Spring"]
+    assert [a["campaign_name"] for a in dry["ambiguous"]] == ["Twin"]
+    assert [u["campaign_name"] for u in dry["unmatched"]] == ["Nowhere"]
+    assert (dry["applied"], dry["linked"]) == (False, 0)
+    assert (await (await api.get(f"/campaigns/{spring['id']}")).json())["external_id"] is None
+    settings = make_settings(fake.url, DATABASE_URL=dsn)
+    await link_command(argparse.Namespace(client_id=None, apply=True), settings)
+    out = capsys.readouterr().out
+    assert "2 matched, 1 ambiguous, 1 unmatched; 2 linked" in out
+    linked = (await (await api.get(f"/campaigns/{spring['id']}")).json())["external_id"]
+    assert fake.state.campaigns[linked]["name"] == "Spring"
+    await remote_list_command(argparse.Namespace(search=None, unlinked=True), settings)
+    out = capsys.readouterr().out
+    assert "Only remote" in out and "Spring" not in out
+    assert out.strip().endswith("3 remote campaign(s), 3 not linked")
+    run = await (await api.post("/reconcile?wait=true")).json()
+    assert run["remote_unlinked"] == 3  # Twin, Twin, Only remote
+
+
+def test_the_deploy_files_are_there() -> None:
+    unit = (ROOT / "deploy" / "instantly-sync.service").read_text()
+    assert "ExecStart=" in unit and "NoNewPrivileges=yes" in unit
+    rules = (ROOT / "deploy" / "prometheus" / "alerts.yml").read_text()
+    for alert in ("InstantlySyncReconcileFailing", "InstantlySyncDriftOld",
+                  "InstantlySyncWebhookDown", "InstantlySyncWebhookSilent",
+                  "InstantlySyncExternalErrors"):
+        assert alert in rules
+
+
+@pytest.mark.timeout(180)
+async def test_an_embedded_postgres_left_by_a_crash_is_taken_over_and_stopped(tmp_path) -> None:
+    """kill -9 leaves the embedded server running; the next serve takes it over and stops it."""
+    env = {k: v for k, v in daemon_env(LOG_LEVEL="warning").items() if k != "DATABASE_URL"}
+    env["DATA_DIR"] = str(tmp_path / "state")
+    port = free_port()
+    first = await start_daemon({**env, "PORT": str(port)})
+    await wait_ready(port, first, within=150)
+    first.kill()
+    await first.wait()
+    pid_file = tmp_path / "state" / "pgdata" / "postmaster.pid"
+    postgres_pid = int(pid_file.read_text().split()[0])
+    os.kill(postgres_pid, 0)  # still running after the crash
+    second = await start_daemon({**env, "PORT": str(port)})
+    await wait_ready(port, second, within=60)
+    second.send_signal(signal.SIGTERM)
+    _, err = await asyncio.wait_for(second.communicate(), 60)
+    assert second.returncode == 0
+    assert "embedded_postgres.taken_over" in err.decode()
+    try:  # gone, or a zombie nobody reaped yet (it was the killed process's child)
+        assert psutil.Process(postgres_pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        pass
