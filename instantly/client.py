@@ -21,7 +21,7 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -208,32 +208,13 @@ class InstantlyClient:
         self, *, limit: int = 100, stats: CallStats | None = None, max_pages: int = 100_000,
         search: str | None = None,
     ) -> AsyncIterator[list[dict[str, Any]]]:
-        """Yield every page of campaigns, following `next_starting_after`.
+        """Yield every page of campaigns (bounded: see `_pages`)."""
+        async def page(cursor: str | None) -> dict[str, Any]:
+            return await self.list_campaigns_page(
+                limit=limit, starting_after=cursor, stats=stats, search=search)
 
-        Ends on a missing cursor or an empty page (a last page may still carry a
-        cursor). A cursor seen before, or more than `max_pages` pages, is a
-        listing that would never end: `ExternalBadAnswer`, so the caller treats
-        the listing as failed rather than complete.
-        """
-        cursor: str | None = None
-        seen: set[str] = set()
-        pages = 0
-        while True:
-            if pages >= max_pages:
-                raise ExternalBadAnswer(f"listing did not end within {max_pages} pages")
-            page = await self.list_campaigns_page(
-                limit=limit, starting_after=cursor, stats=stats, search=search
-            )
-            pages += 1
-            items = page.get("items") or []
-            if items:
-                yield items
-            cursor = page.get("next_starting_after") or None
-            if not items or not cursor:
-                return
-            if cursor in seen:
-                raise ExternalBadAnswer("listing cursor repeated")
-            seen.add(cursor)
+        async for items in _pages(page, max_pages=max_pages, what="listing"):
+            yield items
 
     # -- webhooks ----------------------------------------------------------
 
@@ -314,22 +295,14 @@ class InstantlyClient:
             params["from"] = since
         if until:
             params["to"] = until
-        cursor: str | None = None
-        seen: set[str] = set()
-        for _ in range(max_pages):
+
+        async def page(cursor: str | None) -> dict[str, Any]:
             query = {**params, **({"starting_after": cursor} if cursor else {})}
-            page = await self._request("webhook_events", "GET", "/api/v2/webhook-events",
+            return await self._request("webhook_events", "GET", "/api/v2/webhook-events",
                                        params=query, expect=_page)
-            items = [i for i in page.get("items") or [] if isinstance(i, dict)]
-            if items:
-                yield items
-            cursor = page.get("next_starting_after") or None
-            if not items or not cursor:
-                return
-            if cursor in seen:
-                raise ExternalBadAnswer("delivery log cursor repeated")
-            seen.add(cursor)
-        raise ExternalBadAnswer(f"delivery log did not end within {max_pages} pages")
+
+        async for items in _pages(page, max_pages=max_pages, what="delivery log"):
+            yield items
 
     # -- transport ---------------------------------------------------------
 
@@ -463,6 +436,31 @@ class InstantlyClient:
     def _observe(action: str, outcome: str, seconds: float) -> None:
         EXTERNAL_CALLS.labels(action=action, outcome=outcome).inc()
         EXTERNAL_LATENCY.labels(action=action).observe(seconds)
+
+
+async def _pages(fetch: Callable[[str | None], Awaitable[dict[str, Any]]], *,
+                 max_pages: int, what: str) -> AsyncIterator[list[dict[str, Any]]]:
+    """Follow `next_starting_after` from page to page, yielding non-empty item lists.
+
+    Ends on a missing cursor or an empty page (a last page may still carry a
+    cursor). A cursor seen before, or more than `max_pages` pages, is a listing
+    that would never end: `ExternalBadAnswer`, so the caller treats it as failed
+    rather than complete.
+    """
+    cursor: str | None = None
+    seen: set[str] = set()
+    for _ in range(max_pages):
+        page = await fetch(cursor)
+        items = [i for i in page.get("items") or [] if isinstance(i, dict)]
+        if items:
+            yield items
+        cursor = page.get("next_starting_after") or None
+        if not items or not cursor:
+            return
+        if cursor in seen:
+            raise ExternalBadAnswer(f"{what} cursor repeated")
+        seen.add(cursor)
+    raise ExternalBadAnswer(f"{what} did not end within {max_pages} pages")
 
 
 async def _read_bounded(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:
