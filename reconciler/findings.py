@@ -53,9 +53,15 @@ def findings_csv(items: Iterable[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
+# OWASP "CSV injection": a cell a spreadsheet would run as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_value(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
         return value.isoformat()
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value  # shown as text, never evaluated
     return value

@@ -45,13 +45,19 @@ def secret_matches(given: str | None, secrets: tuple[str, ...]) -> bool:
 
 
 def _timestamp(value: Any) -> dt.datetime | None:
+    """The event's time; unreadable → None (stored without one). A time the database
+    cannot hold (it overflows in UTC) is refused here, so it never fails a batch."""
     if not isinstance(value, str):
         return None
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:
+        raise InvalidEvent("timestamp is outside the supported range") from None
 
 
 # In the canonical text a NUL (in a key or a value) appears only as the escape

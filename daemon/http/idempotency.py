@@ -30,7 +30,7 @@ Answer = tuple[int, Any]
 def fingerprint(request: web.Request, body: bytes) -> str:
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
-    except ValueError:
+    except (ValueError, RecursionError):  # the handler answers 400 for such a body
         canonical = body.decode("utf-8", "replace")
     h = hashlib.sha256()
     for part in (request.method, request.path, canonical):

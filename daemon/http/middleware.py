@@ -105,7 +105,9 @@ def auth_middleware(tokens: Iterable[str], public_paths: frozenset[str]) -> Call
             scheme, _, given = header.partition(" ")
             ok = False
             if scheme.lower() == "bearer" and given:
-                candidate = given.strip().encode()
+                # surrogatepass: a header decoded from non-UTF-8 bytes still encodes (to
+                # bytes no token has) instead of raising.
+                candidate = given.strip().encode("utf-8", "surrogatepass")
                 # Compare against every token so timing does not reveal which matched.
                 for token in encoded:
                     ok |= hmac.compare_digest(candidate, token)

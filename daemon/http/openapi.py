@@ -64,7 +64,8 @@ def _operation(route: Route, components: _Components) -> dict[str, Any]:
             content.setdefault(media, {"schema": {"type": "string" if text else "object"}})
         responses[str(status)] = {"description": route.summary, "content": content}
     error = {"application/json": {"schema": components.ref(ErrorBody)}}
-    for status in route.errors:
+    statuses = [*route.errors, *((415,) if route.body is not None and not route.public else ())]
+    for status in statuses:
         responses[str(status)] = {"description": "error", "content": error}
     op: dict[str, Any] = {"summary": route.summary, "parameters": _parameters(route),
                           "responses": responses}

@@ -35,8 +35,18 @@ async def read_body(request: web.Request) -> bytes:
         raise ApiError("body_too_large", limit=MAX_BODY_BYTES) from None
 
 
+def require_json(request: web.Request) -> None:
+    """A body is JSON only when it says so (415 `unsupported_media_type` otherwise)."""
+    if request.content_type != "application/json" and not (
+            request.content_type.startswith("application/")
+            and request.content_type.endswith("+json")):
+        raise ApiError("unsupported_media_type")
+
+
 async def read_json_object(request: web.Request) -> dict[str, Any]:
-    """The body as a JSON object (400 invalid_json / invalid_body otherwise)."""
+    """The body as a JSON object (415 without a JSON content type; 400 invalid_json or
+    invalid_body otherwise, including nesting too deep to parse)."""
+    require_json(request)
     raw = await read_body(request)
     if not raw.strip():
         raise ApiError("invalid_body", detail="a JSON object is required")
@@ -44,6 +54,8 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise ApiError("invalid_json") from None
+    except RecursionError:
+        raise ApiError("invalid_body", detail="nested too deeply") from None
     if not isinstance(data, dict):
         raise ApiError("invalid_body", detail="a JSON object is required")
     return data
@@ -85,9 +97,9 @@ def read_query(request: web.Request, model: type[M]) -> M:
 
 def _query_detail(model: type[BaseModel], name: str, err: dict[str, Any]) -> str:
     kind, ctx = err["type"], err.get("ctx") or {}
-    bounds = {type(m).__name__: m for m in model.model_fields[name].metadata}
+    bound = _bounds(model, name)
     if kind in ("greater_than_equal", "less_than_equal"):
-        return f"must be between {bounds['Ge'].ge} and {bounds['Le'].le}"
+        return f"must be between {bound.get('ge')} and {bound.get('le')}"
     if kind.startswith("int_"):
         return "must be an integer"
     if kind == "bool_parsing":
@@ -95,10 +107,24 @@ def _query_detail(model: type[BaseModel], name: str, err: dict[str, Any]) -> str
     if kind == "literal_error":
         return f"must be one of {ctx.get('expected', '')}"
     if kind in ("string_too_short", "string_too_long"):
-        return f"must be 1 to {bounds['MaxLen'].max_length} characters"
+        return f"must be 1 to {bound.get('max_length')} characters"
     if kind == "string_pattern_mismatch":
         return f"is not a valid {name}"
     return str(ctx.get("error", err["msg"]))
+
+
+def _bounds(model: type[BaseModel], name: str) -> dict[str, Any]:
+    """ge, le and max_length of a field, also inside `X | None` (for error sentences)."""
+    found: dict[str, Any] = {}
+    stack: list[Any] = [*model.model_fields[name].metadata, model.model_fields[name].annotation]
+    while stack:
+        item = stack.pop()
+        for attr in ("ge", "le", "max_length"):
+            if getattr(item, attr, None) is not None:
+                found.setdefault(attr, getattr(item, attr))
+        stack.extend(getattr(item, "__metadata__", ()))
+        stack.extend(a for a in getattr(item, "__args__", ()) if a is not type(None))
+    return found
 
 
 def path_uuid(request: web.Request, name: str = "id") -> uuid.UUID:
@@ -109,7 +135,9 @@ def path_uuid(request: web.Request, name: str = "id") -> uuid.UUID:
 
 
 def path_int(request: web.Request, name: str = "id") -> int:
+    """A positive integer id: ASCII digits only (`isdigit` also accepts superscripts and
+    other scripts' digits)."""
     raw = request.match_info[name]
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise ApiError("invalid_parameter", name=name, detail="must be a positive integer")
     return int(raw)
