@@ -152,9 +152,11 @@ async def run_demo(*, port: int = 8080, fake_port: int = 8081) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    started = False
     try:
         await runner.setup()
         await start_site(runner, settings.host, port, setting="--port")
+        started = True
         ids = await _seed(base, fake)
         fake.state.add_campaign(name="Unlinked remote campaign", status=1)
         # Register the daemon's receiver at the fake, as `webhooks register` would.
@@ -169,7 +171,8 @@ async def run_demo(*, port: int = 8080, fake_port: int = 8081) -> int:
     finally:
         await runner.cleanup()
         await fake.close()
-        print("demo stopped", flush=True)
+        if started:
+            print("demo stopped", flush=True)
     return 0
 
 
