@@ -113,6 +113,25 @@ async def test_a_completion_after_the_campaign_completed_changes_nothing(hooks, 
     assert await audit(db, campaign["id"]) == [("draft", "completed", "webhook")]
 
 
+@pytest.mark.parametrize(("remote", "outcome", "status"), [
+    (3, "applied", "completed"), (1, "not_confirmed", "active")])
+async def test_the_event_time_never_decides_only_the_remote_status(
+        hooks, fake, db, remote, outcome, status) -> None:
+    """A completion stamped now and one stamped before the campaign's last change are
+    judged alike: by the status the external service reports (times come from the clock)."""
+    campaign, ext = await linked_campaign(hooks, fake)
+    assert (await hooks.post(f"/campaigns/{campaign['id']}/toggle")).status == 200
+    changed_at = (await db.fetchrow("campaign_get", campaign["id"]))["status_changed_at"]
+    fake.state.set_status(ext, remote)
+    stamped_now = event("campaign_completed", ext, lead_email="now@x")
+    stamped_before = event("campaign_completed", ext, lead_email="before@x",
+                           timestamp=iso_at(changed_at, days=-1))
+    for body in (stamped_now, stamped_before):
+        assert (await settled(db, await post(hooks, body)))["outcome"] in (
+            outcome, "already_completed")
+    assert (await db.fetchrow("campaign_get", campaign["id"]))["status"] == status
+
+
 async def test_the_answer_never_waits_for_the_check(hooks, fake, db) -> None:
     _campaign, ext = await linked_campaign(hooks, fake, remote_status=3)
     fake.state.add_fault(method="GET", path=ext, delay_ms=3000)  # the check is slow
