@@ -46,15 +46,22 @@ def server_dsn() -> str:
         return start_embedded(ROOT / ".instantly-sync" / "bench")
 
 
+LOGS = ROOT / "bench" / "results"  # git-ignored
+
+
 class Proc:
     """A child process with its pid for psutil."""
 
     def __init__(self, args: Sequence[str], env: dict[str, str] | None = None) -> None:
         full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-        self.popen = subprocess.Popen(
-            [sys.executable, *args], cwd=ROOT, env=full_env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
+        # Logs go to a file: a pipe nobody reads fills up and blocks the process.
+        LOGS.mkdir(parents=True, exist_ok=True)
+        self.log = LOGS / f"{Path(args[-1] if args[0] != '-m' else args[1]).name}.log"
+        with self.log.open("ab") as log:
+            self.popen = subprocess.Popen(
+                [sys.executable, *args], cwd=ROOT, env=full_env,
+                stdout=subprocess.DEVNULL, stderr=log,
+            )
         self.ps = psutil.Process(self.popen.pid)
         self.started = time.perf_counter()
 
@@ -87,7 +94,7 @@ async def wait_http(url: str, *, proc: Proc, within: float = 60) -> float:
     async with aiohttp.ClientSession() as http:
         while True:
             if proc.popen.poll() is not None:
-                err = proc.popen.stderr.read().decode() if proc.popen.stderr else ""
+                err = proc.log.read_text(errors="replace")
                 raise RuntimeError(f"process exited: {err[-2000:]}")
             try:
                 async with http.get(url) as resp:

@@ -100,6 +100,10 @@ class Settings(BaseModel):
     data_dir: Path = _var(
         Path(".instantly-sync"), "DATA_DIR", "database",
         "local state of the embedded default")
+    database_timeout_seconds: float = _var(
+        5.0, "DATABASE_TIMEOUT_SECONDS", "database",
+        "deadline of every database operation (connect, wait for a connection,"
+        " statement); past it the request answers 503", ge=0.5, le=600)
     # instantly
     instantly_api_key: SecretStr | None = _var(
         None, "INSTANTLY_API_KEY", "instantly",

@@ -62,15 +62,15 @@ def resolve_dsn(settings: Settings, *, create: bool = True) -> str:
     return start_embedded(settings.data_dir, create=create)
 
 
-async def connect_with_retry(dsn: str, *, wait_seconds: float = 30.0, max_size: int = 10
-                             ) -> Database:
+async def connect_with_retry(dsn: str, *, wait_seconds: float = 30.0, max_size: int = 10,
+                             deadline_seconds: float = 5.0) -> Database:
     """Postgres may come up after us (containers, embedded start): wait a while."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_seconds
     delay = 0.2
     while True:
         try:
-            return await connect(dsn, max_size=max_size)
+            return await connect(dsn, max_size=max_size, deadline_seconds=deadline_seconds)
         except DatabaseUnavailable:
             if loop.time() + delay > deadline:
                 raise
@@ -105,7 +105,8 @@ async def open_services(settings: Settings, *, dsn: str | None = None,
                         create_database: bool = True) -> Services:
     """Connect, migrate and build every service (closed by `close_services`)."""
     dsn = dsn or resolve_dsn(settings, create=create_database)
-    db = await connect_with_retry(dsn, wait_seconds=wait_seconds)
+    db = await connect_with_retry(dsn, wait_seconds=wait_seconds,
+                                  deadline_seconds=settings.database_timeout_seconds)
     try:
         if run_migrations:
             applied = await migrate(db)
@@ -118,7 +119,8 @@ async def open_services(settings: Settings, *, dsn: str | None = None,
     client = build_client(settings, http, SharedBudget(
         db=db, max_rps=settings.instantly_max_rps, max_rpm=settings.instantly_max_rpm))
     checks = CampaignChecks(db=db, client=client)
-    store = WebhookStore(db=db, checks=checks)
+    store = WebhookStore(db=db, checks=checks,
+                         answer_within=2 * settings.database_timeout_seconds)
     return Services(
         settings=settings, db=db, http=http, client=client, campaign_checks=checks,
         toggles=ToggleService(db=db, client=client, full_pause_sync=settings.full_pause_sync,

@@ -86,7 +86,8 @@ class Reconciler:
 
     async def start(self, *, trigger: str) -> PassHandle:
         """Take the lock and open the run row; `ReconcileBusy` if a pass runs."""
-        conn_cm = self._db.connection()
+        # The pass's set-based statements over every campaign get 12 deadlines each.
+        conn_cm = self._db.connection(statement_seconds=self._db.timeout * 12)
         conn = await conn_cm.__aenter__()
         try:
             if not await conn.fetchval("try_advisory_lock", RECONCILE_LOCK_KEY):
@@ -100,7 +101,7 @@ class Reconciler:
         except BaseException as exc:
             await conn_cm.__aexit__(type(exc), exc, exc.__traceback__)
             raise
-        return PassHandle(self, conn, conn_cm, run["id"])
+        return PassHandle(self, conn, conn_cm, run["id"], run["started_at"])
 
     async def run_once(self, *, trigger: str) -> dict[str, Any]:
         """Start and finish a pass; returns the run summary."""
@@ -121,11 +122,13 @@ class Reconciler:
 class PassHandle:
     """A started pass: holds the locked connection until `execute` ends."""
 
-    def __init__(self, owner: Reconciler, conn: Connection, conn_cm: Any, run_id: int) -> None:
+    def __init__(self, owner: Reconciler, conn: Connection, conn_cm: Any, run_id: int,
+                 started_at: Any) -> None:
         self._r = owner
         self._conn = conn
         self._conn_cm = conn_cm
         self.run_id = run_id
+        self.started_at = started_at  # campaigns changed after this are judged next pass
 
     async def execute(self) -> dict[str, Any]:
         started = time.perf_counter()
@@ -209,11 +212,13 @@ class PassHandle:
             counts.unlinked = await conn.fetchval("remote_unlinked_count")
             await self._settle_leases(counts)
             await conn.execute("record_remote_status")
-            await conn.execute("current_drift", r._lease_seconds, r._full_pause_sync)
+            await conn.execute("current_drift", r._lease_seconds, r._full_pause_sync,
+                               self.started_at)
             await conn.execute("findings_touch", self.run_id)
             counts.opened += _affected(await conn.execute("findings_open_new", self.run_id))
             counts.resolved += _affected(
-                await conn.execute("findings_clear_gone", self.run_id, r._lease_seconds)
+                await conn.execute("findings_clear_gone", self.run_id, r._lease_seconds,
+                                   self.started_at)
             )
         return "succeeded", None
 

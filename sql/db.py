@@ -1,14 +1,20 @@
-"""Run named queries through one asyncpg pool, translating outages.
+"""Run named queries through one asyncpg pool, translating outages, with deadlines.
 
 Any failure to reach Postgres (refused connection, dropped socket, server
-shutting down) surfaces as `DatabaseUnavailable`, so the HTTP layer can
-answer 503 and the pool reconnects on its own once the server returns.
+shutting down, a path that silently drops packets) surfaces as
+`DatabaseUnavailable`, so the HTTP layer can answer 503 and the pool
+reconnects on its own once the server returns. Every operation has a
+deadline (`timeout`, DATABASE_TIMEOUT_SECONDS): waiting for a connection and
+running the statement. A connection whose statement timed out is discarded,
+never reset (a reset over a dead path would wait as long again), and sockets
+use TCP keepalives so a dead idle connection is noticed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,9 +23,11 @@ import asyncpg
 
 from sql.queries import QUERIES
 
-_OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
+# Every driver error that means "the database is gone" (one place; tested).
+OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     asyncio.TimeoutError,
+    asyncpg.exceptions.InternalClientError,  # "cannot switch to state …" mid-shutdown
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.ConnectionFailureError,
@@ -51,7 +59,7 @@ def _is_outage(exc: BaseException) -> bool:
         # connection-state ones as an outage.
         text = str(exc).lower()
         return "closed" in text or "connection" in text or "pool" in text
-    return isinstance(exc, _OUTAGE_ERRORS)
+    return isinstance(exc, OUTAGE_ERRORS)
 
 
 @asynccontextmanager
@@ -71,72 +79,102 @@ async def _translated() -> AsyncIterator[None]:
 
 
 class _Runner:
-    """Named-query methods shared by the pool and a transaction."""
+    """Named-query methods on one held connection (see `Connection`)."""
 
     _conn: Any
+    _timeout: float | None
 
     async def fetch(self, name: str, *args: Any) -> list[asyncpg.Record]:
         async with _translated():
-            return await self._conn.fetch(QUERIES[name], *args)
+            return await self._conn.fetch(QUERIES[name], *args, timeout=self._timeout)
 
     async def fetchrow(self, name: str, *args: Any) -> asyncpg.Record | None:
         async with _translated():
-            return await self._conn.fetchrow(QUERIES[name], *args)
+            return await self._conn.fetchrow(QUERIES[name], *args, timeout=self._timeout)
 
     async def fetchval(self, name: str, *args: Any) -> Any:
         async with _translated():
-            return await self._conn.fetchval(QUERIES[name], *args)
+            return await self._conn.fetchval(QUERIES[name], *args, timeout=self._timeout)
 
     async def execute(self, name: str, *args: Any) -> str:
         async with _translated():
-            return await self._conn.execute(QUERIES[name], *args)
+            return await self._conn.execute(QUERIES[name], *args, timeout=self._timeout)
 
 
 class Connection(_Runner):
     """One pooled connection held for a while: for session advisory locks, temp
     tables, COPY and explicit transactions (see `Database.connection`)."""
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection, *, timeout: float | None) -> None:
         self._conn = conn
+        self._timeout = timeout
 
     def transaction(self) -> Any:
         """`async with conn.transaction():` — commit on success, roll back on error."""
         return self._conn.transaction()
 
     async def run_script(self, text: str) -> None:
-        """Run a migration file (several statements, no parameters)."""
+        """Run a migration file (several statements, no parameters; no deadline: a
+        migration of a large table may take long, and it runs before serving)."""
         async with _translated():
-            await self._conn.execute(text)
+            await self._conn.execute(text, timeout=None)
 
     async def copy_records(
         self, table: str, records: Iterable[Sequence[Any]], columns: Sequence[str]
     ) -> None:
         async with _translated():
-            await self._conn.copy_records_to_table(table, records=records, columns=columns)
+            await self._conn.copy_records_to_table(table, records=records, columns=columns,
+                                                   timeout=self._timeout)
 
 
-class Database(_Runner):
-    """The process's pool, addressed by query name."""
+class Database:
+    """The process's pool, addressed by query name; every call has a deadline."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._conn = pool
+    def __init__(self, pool: asyncpg.Pool, *, timeout: float = 5.0) -> None:
         self.pool = pool
+        self.timeout = timeout
+
+    async def _run(self, method: str, name: str, args: tuple[Any, ...]) -> Any:
+        async with _translated():
+            conn = await self.pool.acquire(timeout=self.timeout)
+            try:
+                return await getattr(conn, method)(QUERIES[name], *args, timeout=self.timeout)
+            except (TimeoutError, OSError, asyncpg.exceptions.InternalClientError):
+                conn.terminate()  # never reset a connection over a path that may be dead
+                raise
+            finally:
+                await self.pool.release(conn, timeout=self.timeout)
+
+    async def fetch(self, name: str, *args: Any) -> list[asyncpg.Record]:
+        return await self._run("fetch", name, args)  # type: ignore[no-any-return]
+
+    async def fetchrow(self, name: str, *args: Any) -> asyncpg.Record | None:
+        return await self._run("fetchrow", name, args)  # type: ignore[no-any-return]
+
+    async def fetchval(self, name: str, *args: Any) -> Any:
+        return await self._run("fetchval", name, args)
+
+    async def execute(self, name: str, *args: Any) -> str:
+        return await self._run("execute", name, args)  # type: ignore[no-any-return]
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """A connection inside one transaction, committed when the block ends."""
         async with _translated():
-            async with self.pool.acquire() as conn, conn.transaction():
-                yield Connection(conn)
+            async with self.pool.acquire(timeout=self.timeout) as conn, conn.transaction():
+                yield Connection(conn, timeout=self.timeout)
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Connection]:
-        """A dedicated connection outside any transaction (session locks, COPY)."""
+    async def connection(self, *, statement_seconds: float | None = None
+                         ) -> AsyncIterator[Connection]:
+        """A dedicated connection outside any transaction (session locks, COPY); its
+        statements get `statement_seconds` (default: the pool's deadline)."""
         async with _translated():
-            async with self.pool.acquire() as conn:
-                yield Connection(conn)
+            async with self.pool.acquire(timeout=self.timeout) as conn:
+                yield Connection(conn, timeout=statement_seconds or self.timeout)
 
     async def ping(self) -> bool:
+        """A real query within the deadline (readiness)."""
         try:
             await self.fetchval("ping")
         except DatabaseUnavailable:
@@ -150,7 +188,19 @@ class Database(_Runner):
             self.pool.terminate()
 
 
+def _keepalive(conn: asyncpg.Connection) -> None:
+    """TCP keepalives on our side: a peer that vanished is noticed in about 30 s."""
+    sock = conn._transport.get_extra_info("socket") if conn._transport else None
+    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for option, value in (("TCP_KEEPIDLE", 10), ("TCP_KEEPINTVL", 5), ("TCP_KEEPCNT", 3)):
+        if hasattr(socket, option):
+            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
+    _keepalive(conn)
     # jsonb in and out as Python objects.
     await conn.set_type_codec(
         "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
@@ -165,7 +215,7 @@ async def _reset_connection(conn: asyncpg.Connection) -> None:
     transaction needs undoing before the connection is reused.
     """
     if conn.is_in_transaction():
-        await conn.execute("ROLLBACK")
+        await conn.execute("ROLLBACK", timeout=5)
 
 
 _REFUSALS = (
@@ -175,18 +225,21 @@ _REFUSALS = (
 )
 
 
-async def connect(dsn: str, *, min_size: int = 1, max_size: int = 10) -> Database:
+async def connect(dsn: str, *, min_size: int = 1, max_size: int = 10,
+                  deadline_seconds: float = 5.0) -> Database:
     """Create the pool. `DatabaseUnavailable` if Postgres is down, `DatabaseRefused`
-    if it refuses the role, password or database of `dsn`."""
+    if it refuses the role, password or database of `dsn`. `deadline_seconds` bounds
+    every operation (connect, acquire, statement)."""
     try:
-        return await _connect(dsn, min_size=min_size, max_size=max_size)
+        return await _connect(dsn, min_size=min_size, max_size=max_size,
+                              deadline=deadline_seconds)
     except _REFUSALS as exc:
         raise DatabaseRefused(str(exc)) from None
     except ValueError as exc:  # a DSN asyncpg cannot parse
         raise DatabaseRefused(f"invalid DSN: {type(exc).__name__}") from None
 
 
-async def _connect(dsn: str, *, min_size: int, max_size: int) -> Database:
+async def _connect(dsn: str, *, min_size: int, max_size: int, deadline: float) -> Database:
     async with _translated():
         pool = await asyncpg.create_pool(
             dsn,
@@ -194,8 +247,8 @@ async def _connect(dsn: str, *, min_size: int, max_size: int) -> Database:
             reset=_reset_connection,
             min_size=min_size,
             max_size=max_size,
-            timeout=5,
-            command_timeout=60,
+            timeout=deadline,
+            command_timeout=deadline,
             max_inactive_connection_lifetime=300,
         )
-    return Database(pool)
+    return Database(pool, timeout=deadline)

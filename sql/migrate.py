@@ -22,7 +22,8 @@ def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[str, str]]:
 async def migrate(db: Database) -> list[str]:
     """Apply pending migrations; return the versions applied now."""
     applied_now: list[str] = []
-    async with db.connection() as conn:
+    # Waiting for another replica's migrations may take long: a generous deadline.
+    async with db.connection(statement_seconds=600) as conn:
         await conn.execute("advisory_lock", MIGRATION_LOCK_KEY)
         try:
             await conn.execute("create_migrations_table")

