@@ -134,6 +134,11 @@ class Settings(BaseModel):
     # http
     host: str = _var("127.0.0.1", "HOST", "http", "listen address", min_length=1)
     port: int = _var(8080, "PORT", "http", "listen port", ge=0, le=65_535)
+    shutdown_grace_seconds: float = _var(
+        30.0, "SHUTDOWN_GRACE_SECONDS", "http",
+        "on SIGTERM, how long in-flight requests may finish; the process exits within"
+        " this plus 5 s (calls still running are abandoned, their lease left for the"
+        " reconciler)", ge=0, le=600)
     api_tokens: SecretList = _var(
         (), "API_TOKENS", "http",
         "comma-separated bearer tokens; unset: loopback only, unauthenticated")

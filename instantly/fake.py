@@ -97,6 +97,7 @@ class FakeState:
         self.delivery_attempts = 3
         self.disable_after_failures = 3
         self.failures: dict[str, int] = {}  # webhook id → events in a row that failed
+        self.waiting: set[asyncio.Task[Any]] = set()  # handlers inside a fault's wait
 
     # -- campaigns ---------------------------------------------------------
 
@@ -213,6 +214,17 @@ class _RateLimit:
 STATE: web.AppKey[FakeState] = web.AppKey("fake_state", FakeState)
 
 
+async def _sleep(state: FakeState, seconds: float) -> None:
+    """A fault's wait, cut short when the fake stops (see `FakeInstantlyServer.close`)."""
+    task = asyncio.current_task()
+    assert task is not None
+    state.waiting.add(task)
+    try:
+        await asyncio.sleep(seconds)
+    finally:
+        state.waiting.discard(task)
+
+
 def build_app(state: FakeState, *, api_key: str, rate_limit_per_second: int
               ) -> web.Application:
     """The fake's aiohttp application over `state`."""
@@ -243,7 +255,7 @@ def build_app(state: FakeState, *, api_key: str, rate_limit_per_second: int
         fault = state.take_fault(request.method, request.path)
         if fault is not None:
             if fault.delay_ms:
-                await asyncio.sleep(fault.delay_ms / 1000)
+                await _sleep(state, fault.delay_ms / 1000)
             if fault.drop:
                 if request.transport is not None:
                     request.transport.abort()
@@ -268,7 +280,7 @@ def build_app(state: FakeState, *, api_key: str, rate_limit_per_second: int
         response = await handler(request)
         if fault is not None and fault.hold_ms:
             # The change is made; only the answer is late (or never heard).
-            await asyncio.sleep(fault.hold_ms / 1000)
+            await _sleep(state, fault.hold_ms / 1000)
         return response
 
     app = web.Application(middlewares=[api_gate])
@@ -670,7 +682,8 @@ class FakeInstantlyServer:
         self.url = ""
 
     async def start(self) -> FakeInstantlyServer:
-        self._runner = web.AppRunner(self._app, access_log=None)
+        # A held or delayed answer must not hold the tests up when the fake stops.
+        self._runner = web.AppRunner(self._app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
         await site.start()
@@ -679,6 +692,8 @@ class FakeInstantlyServer:
         return self
 
     async def close(self) -> None:
+        for task in list(self.state.waiting):
+            task.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

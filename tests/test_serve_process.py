@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 
@@ -82,6 +83,44 @@ async def test_sigterm_lets_in_flight_requests_finish_and_exits_zero(dsn, fake) 
         assert "http.stopped" in text
         for secret in (FAKE_KEY, TOKEN, SECRET):
             assert secret not in text
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def test_shutdown_ends_within_the_grace_whatever_the_external_timeout(dsn, fake, db
+                                                                            ) -> None:
+    """A call still running at the end of the grace is abandoned; its lease stays for
+    the reconciler (as after a crash) and the process exits 0 within grace + 5 s."""
+    port = free_port()
+    env = daemon_env(DATABASE_URL=dsn, INSTANTLY_BASE_URL=fake.url, INSTANTLY_API_KEY=FAKE_KEY,
+                     API_TOKENS=TOKEN, PORT=str(port), INSTANTLY_TIMEOUT_SECONDS="120",
+                     SHUTDOWN_GRACE_SECONDS="1")
+    proc = await start_daemon(env)
+    try:
+        await wait_ready(port, proc)
+        base = f"http://127.0.0.1:{port}"
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+            created, _remote = await linked_over_http(http, base, fake, "stuck")
+            fake.state.add_fault(path="/activate", delay_ms=60_000)  # answers in a minute
+            toggle = asyncio.ensure_future(http.post(f"{base}/campaigns/{created['id']}/toggle"))
+
+            async def call_in_flight() -> bool:
+                body = await (await http.get(f"{base}/campaigns/{created['id']}")).json()
+                return body["pending_status"] == "active"
+
+            await wait_for(call_in_flight)
+            loop = asyncio.get_running_loop()
+            signalled = loop.time()
+            proc.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(proc.wait(), 1 + 5)  # the grace plus 5 s
+            assert loop.time() - signalled < 6
+            with contextlib.suppress(aiohttp.ClientError):
+                await toggle
+        assert proc.returncode == 0
+        row = await db.fetchrow("campaign_get", created["id"])
+        assert (row["status"], row["pending_status"]) == ("draft", "active")  # for the reconciler
     finally:
         if proc.returncode is None:
             proc.kill()
