@@ -24,6 +24,18 @@ async def linked_over_http(http, base: str, fake, name: str) -> tuple[dict, dict
     return await resp.json(), remote
 
 
+async def toggle_in_flight(http, base: str, created: dict) -> asyncio.Future:
+    """Start a toggle and return once its external call is under way (lease visible)."""
+    toggle = asyncio.ensure_future(http.post(f"{base}/campaigns/{created['id']}/toggle"))
+
+    async def call_in_flight() -> bool:
+        body = await (await http.get(f"{base}/campaigns/{created['id']}")).json()
+        return body["pending_status"] == "active"
+
+    await wait_for(call_in_flight)
+    return toggle
+
+
 async def run_cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "daemon", *args, env=env, cwd=ROOT,
@@ -66,13 +78,7 @@ async def test_sigterm_lets_in_flight_requests_finish_and_exits_zero(dsn, fake) 
         async with aiohttp.ClientSession(headers=headers) as http:
             created, _remote = await linked_over_http(http, base, fake, "slow")
             fake.state.add_fault(path="/activate", delay_ms=1500)
-            toggle = asyncio.ensure_future(http.post(f"{base}/campaigns/{created['id']}/toggle"))
-
-            async def call_in_flight() -> bool:
-                body = await (await http.get(f"{base}/campaigns/{created['id']}")).json()
-                return body["pending_status"] == "active"
-
-            await wait_for(call_in_flight)
+            toggle = await toggle_in_flight(http, base, created)
             proc.send_signal(signal.SIGTERM)
             resp = await toggle
             assert resp.status == 200
@@ -104,13 +110,7 @@ async def test_shutdown_ends_within_the_grace_whatever_the_external_timeout(dsn,
         async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as http:
             created, _remote = await linked_over_http(http, base, fake, "stuck")
             fake.state.add_fault(path="/activate", delay_ms=60_000)  # answers in a minute
-            toggle = asyncio.ensure_future(http.post(f"{base}/campaigns/{created['id']}/toggle"))
-
-            async def call_in_flight() -> bool:
-                body = await (await http.get(f"{base}/campaigns/{created['id']}")).json()
-                return body["pending_status"] == "active"
-
-            await wait_for(call_in_flight)
+            toggle = await toggle_in_flight(http, base, created)
             loop = asyncio.get_running_loop()
             signalled = loop.time()
             proc.send_signal(signal.SIGTERM)
