@@ -8,7 +8,8 @@ status 3 completes the local campaign (audit source `webhook`); anything else
 leaves it as it is and the waiting events say `not_confirmed`.
 
 At most one check per campaign is in flight; events arriving meanwhile are
-coalesced into one more check after it. The webhook's 200 never waits for a
+coalesced into one more check, which runs `spacing` seconds after the last
+(a burst of per-lead events costs a few reads, not one each). The webhook's 200 never waits for a
 check. If the process stops first, the events stay `check_pending` and the
 next reconcile pass (which reads every campaign's status) is the backstop.
 """
@@ -29,9 +30,10 @@ log = structlog.get_logger("webhooks")
 class CampaignChecks:
     """Schedules and runs the checks (one instance per process)."""
 
-    def __init__(self, *, db: Database, client: InstantlyClient) -> None:
+    def __init__(self, *, db: Database, client: InstantlyClient, spacing: float = 1.0) -> None:
         self._db = db
         self._client = client
+        self._spacing = spacing
         self._running: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
 
@@ -68,6 +70,7 @@ class CampaignChecks:
                     log.exception("campaign_check.crashed", external_id=external_id)
                 if external_id not in self._again:
                     return
+                await asyncio.sleep(self._spacing)  # more events may come: read once for all
         finally:
             self._running.pop(external_id, None)
             self._again.discard(external_id)

@@ -13,9 +13,10 @@ CREATE TABLE external_call_pace (
 );
 INSERT INTO external_call_pace (id, next_at) VALUES (1, '-infinity');
 
--- Reserve a slot; returns how many seconds the caller waits before calling.
+-- Reserve `slots` consecutive slots; returns how many seconds until the first
+-- (the others follow at the spacing, which the caller computes the same way).
 CREATE OR REPLACE FUNCTION budget_take(per_second double precision, per_minute integer,
-                                       margin_seconds double precision)
+                                       margin_seconds double precision, slots integer)
 RETURNS double precision LANGUAGE plpgsql AS $$
 DECLARE
     now_at  timestamptz := clock_timestamp();
@@ -24,9 +25,9 @@ DECLARE
     slot    timestamptz;
 BEGIN
     UPDATE external_call_pace
-       SET next_at = greatest(next_at, now_at) + spacing
+       SET next_at = greatest(next_at, now_at) + spacing * slots
      WHERE id = 1
-    RETURNING next_at - spacing INTO slot;
+    RETURNING next_at - spacing * slots INTO slot;
     RETURN greatest(0, extract(epoch FROM slot - now_at));
 END
 $$;
