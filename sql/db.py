@@ -134,16 +134,22 @@ class Database:
         self.pool = pool
         self.timeout = timeout
 
+    async def _acquire(self) -> Any:
+        # asyncio.timeout, not the pool's own timeout: that one wraps every acquire
+        # (and the matching release) in a task of its own, a cost on every query.
+        async with asyncio.timeout(self.timeout):
+            return await self.pool.acquire()
+
     async def _run(self, method: str, name: str, args: tuple[Any, ...]) -> Any:
         async with _translated():
-            conn = await self.pool.acquire(timeout=self.timeout)
+            conn = await self._acquire()
             try:
                 return await getattr(conn, method)(QUERIES[name], *args, timeout=self.timeout)
             except (TimeoutError, OSError, asyncpg.exceptions.InternalClientError):
                 conn.terminate()  # never reset a connection over a path that may be dead
                 raise
             finally:
-                await self.pool.release(conn, timeout=self.timeout)
+                await self.pool.release(conn)
 
     async def fetch(self, name: str, *args: Any) -> list[asyncpg.Record]:
         return await self._run("fetch", name, args)  # type: ignore[no-any-return]
@@ -161,8 +167,12 @@ class Database:
     async def transaction(self) -> AsyncIterator[Connection]:
         """A connection inside one transaction, committed when the block ends."""
         async with _translated():
-            async with self.pool.acquire(timeout=self.timeout) as conn, conn.transaction():
-                yield Connection(conn, timeout=self.timeout)
+            conn = await self._acquire()
+            try:
+                async with conn.transaction():
+                    yield Connection(conn, timeout=self.timeout)
+            finally:
+                await self.pool.release(conn)
 
     @asynccontextmanager
     async def connection(self, *, statement_seconds: float | None = None
@@ -170,8 +180,11 @@ class Database:
         """A dedicated connection outside any transaction (session locks, COPY); its
         statements get `statement_seconds` (default: the pool's deadline)."""
         async with _translated():
-            async with self.pool.acquire(timeout=self.timeout) as conn:
+            conn = await self._acquire()
+            try:
                 yield Connection(conn, timeout=statement_seconds or self.timeout)
+            finally:
+                await self.pool.release(conn)
 
     async def ping(self) -> bool:
         """A real query within the deadline (readiness)."""

@@ -81,7 +81,8 @@ class WebhookStore:
         # still be written: the sender retries after our 503 and de-duplication
         # absorbs it. The writer skips resolving a done future.
         try:
-            return await asyncio.wait_for(asyncio.shield(pending.future), self._answer_within)
+            async with asyncio.timeout(self._answer_within):  # no task per event
+                return await asyncio.shield(pending.future)
         except TimeoutError:
             pending.future.cancel()
             raise DatabaseUnavailable("no commit within the deadline") from None
