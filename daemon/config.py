@@ -234,13 +234,6 @@ def variables_markdown() -> str:
     return "\n".join(lines)
 
 
-def variables_help() -> str:
-    """The same table as plain text, for `--help` epilogs."""
-    width = max(len(v.name) for v in variables())
-    return "environment variables:\n" + "\n".join(
-        f"  {v.name:<{width}}  {v.description} (default: {v.default})" for v in variables())
-
-
 _BY_ALIAS = {info.alias: name for name, info in Settings.model_fields.items()}
 
 

@@ -237,20 +237,15 @@ class InstantlyClient:
         )
 
     async def list_webhooks(self) -> list[dict[str, Any]]:
-        """Every webhook of the workspace (all pages)."""
-        items: list[dict[str, Any]] = []
-        cursor: str | None = None
-        while True:
-            params = {"limit": "100"}
-            if cursor:
-                params["starting_after"] = cursor
-            page = await self._request("list_webhooks", "GET", "/api/v2/webhooks", params=params,
-                                       expect=_page)
-            batch = page.get("items") or []
-            items.extend(batch)
-            cursor = page.get("next_starting_after") or None
-            if not batch or not cursor:
-                return items
+        """Every webhook of the workspace (all pages, bounded: see `_pages`)."""
+
+        async def page(cursor: str | None) -> dict[str, Any]:
+            params = {"limit": "100", **({"starting_after": cursor} if cursor else {})}
+            return await self._request("list_webhooks", "GET", "/api/v2/webhooks",
+                                       params=params, expect=_page)
+
+        return [item async for items in _pages(page, max_pages=1000, what="webhook list")
+                for item in items]
 
     async def update_webhook(self, webhook_id: str, *, headers: dict[str, str],
                              event_type: str) -> dict[str, Any]:

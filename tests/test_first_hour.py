@@ -19,16 +19,7 @@ import pytest
 from daemon.cli import build_parser, main
 from daemon.cli.linking import link_command, remote_list_command
 from tests.factories import ROOT, create_campaign, linked_campaign, make_settings
-from tests.processes import daemon_env, free_port, start_daemon, wait_ready
-
-
-async def run_cli(*args: str, env: dict[str, str], cwd: Path = ROOT
-                  ) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "daemon", *args, env=env, cwd=cwd,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    return proc.returncode, out.decode(), err.decode()
+from tests.processes import daemon_env, free_port, run_cli, start_daemon, wait_ready
 
 
 def one_line(err: str) -> str:

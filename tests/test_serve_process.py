@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import sys
 
 import aiohttp
 
 from tests.factories import FAKE_KEY, wait_for
-from tests.processes import ROOT, daemon_env, free_port, start_daemon, wait_ready
+from tests.processes import daemon_env, free_port, run_cli, start_daemon, wait_ready
 
 TOKEN = "proc-token-123456"
 SECRET = "proc-webhook-secret-987"
@@ -34,14 +33,6 @@ async def toggle_in_flight(http, base: str, created: dict) -> asyncio.Future:
 
     await wait_for(call_in_flight)
     return toggle
-
-
-async def run_cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "daemon", *args, env=env, cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    return proc.returncode, out.decode(), err.decode()
 
 
 async def test_invalid_config_stops_with_one_line_naming_the_variable(dsn) -> None:

@@ -189,10 +189,9 @@ class WebhookHealth:
         if not events:
             return
         for receipt in await self._store.write(events):
-            result = "stored" if receipt.status == "accepted" else "duplicates"
-            counts[result] += 1
-            BACKFILLED.labels(result=result.rstrip("s") if result == "duplicates"
-                              else result).inc()
+            stored = receipt.status == "accepted"
+            counts["stored" if stored else "duplicates"] += 1
+            BACKFILLED.labels(result="stored" if stored else "duplicate").inc()
 
 
 def _iso(moment: dt.datetime) -> str:

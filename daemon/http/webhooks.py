@@ -23,9 +23,8 @@ from daemon.http.schemas import (
     WebhookReceipt,
 )
 from webhooks.events import InvalidEvent, parse_event, secret_matches
+from webhooks.health import SECRET_HEADER
 from webhooks.metrics import count_event
-
-SECRET_HEADER = "X-Webhook-Secret"
 
 log = structlog.get_logger("webhooks")
 
