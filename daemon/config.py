@@ -139,6 +139,13 @@ class Settings(BaseModel):
         "on SIGTERM, how long in-flight requests may finish; the process exits within"
         " this plus 5 s (calls still running are abandoned, their lease left for the"
         " reconciler)", ge=0, le=600)
+    max_connections: int = _var(
+        1000, "MAX_CONNECTIONS", "http",
+        "most client connections held at once; over it the longest-idle one is closed"
+        " (lowered at start-up to fit the descriptor limit)", ge=8, le=1_000_000)
+    keepalive_timeout_seconds: float = _var(
+        75.0, "KEEPALIVE_TIMEOUT_SECONDS", "http",
+        "an idle keep-alive connection is closed after this long", gt=0, le=3600)
     api_tokens: SecretList = _var(
         (), "API_TOKENS", "http",
         "comma-separated bearer tokens; unset: loopback only, unauthenticated")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import socket
 import sys
 from pathlib import Path
@@ -27,10 +28,19 @@ def daemon_env(**overrides: str) -> dict[str, str]:
     return env
 
 
-async def start_daemon(env: dict[str, str]) -> asyncio.subprocess.Process:
+async def start_daemon(
+    env: dict[str, str], *, descriptor_limit: int | None = None,
+) -> asyncio.subprocess.Process:
+    """`serve` as a subprocess; `descriptor_limit` sets its soft and hard RLIMIT_NOFILE."""
+
+    def limit_descriptors() -> None:
+        if descriptor_limit is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (descriptor_limit, descriptor_limit))
+
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "daemon", "serve", env=env, cwd=ROOT,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        preexec_fn=limit_descriptors,
     )
 
 

@@ -19,6 +19,13 @@ from aiohttp import web
 
 from daemon.config import Settings
 from daemon.http.app import build_app
+from daemon.http.limits import (
+    LISTEN_BACKLOG,
+    ConnectionCap,
+    connection_cap,
+    raise_descriptor_limit,
+    throttled_loop_errors,
+)
 
 log = structlog.get_logger("daemon")
 
@@ -33,7 +40,7 @@ class PortBusy(Exception):
 async def start_site(runner: web.AppRunner, host: str, port: int, *, setting: str) -> None:
     """Listen on host:port, or `PortBusy` naming `setting` (PORT, --port, ...)."""
     try:
-        await web.TCPSite(runner, host, port).start()
+        await web.TCPSite(runner, host, port, backlog=LISTEN_BACKLOG).start()
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise PortBusy(f"{host}:{port} is already in use; choose another with {setting}"
@@ -43,18 +50,23 @@ async def start_site(runner: web.AppRunner, host: str, port: int, *, setting: st
 
 async def serve(settings: Settings) -> int:
     grace = settings.shutdown_grace_seconds
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(throttled_loop_errors())
+    cap = connection_cap(settings.max_connections, raise_descriptor_limit())
     runner = web.AppRunner(
         build_app(settings), access_log=None, handle_signals=False, shutdown_timeout=grace,
+        keepalive_timeout=settings.keepalive_timeout_seconds,
     )
     await runner.setup()
+    assert runner.server is not None  # set by setup()
+    ConnectionCap(runner.server, cap)
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
         await start_site(runner, settings.host, settings.port, setting="PORT (or HOST)")
         log.info("http.listening", host=settings.host, port=settings.port,
-                 authenticated=bool(settings.api_tokens))
+                 authenticated=bool(settings.api_tokens), max_connections=cap)
         await stop.wait()
         log.info("http.stopping", grace_seconds=grace)
     finally:
