@@ -23,6 +23,7 @@ import aiohttp
 
 from bench.harness import (
     API_KEY,
+    BENCH_DB,
     ROOT,
     TOKEN,
     WEBHOOK_SECRET,
@@ -30,50 +31,23 @@ from bench.harness import (
     cpu_per_1000,
     cpu_snapshot,
     free_port,
+    fresh_database,
     http_request,
     median,
     run_load,
+    seed_fake,
+    seed_linked,
     server_dsn,
     start_daemon,
     start_fake,
     wait_http,
 )
 from sql import connect
-from sql.migrate import migrate
-from sql.scratch import create_database, drop_database
+from sql.scratch import drop_database
 
 RESULTS = ROOT / "bench" / "results.json"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 FAKE_AUTH = {"Authorization": f"Bearer {API_KEY}"}
-DB_NAME = "isync_bench"
-
-
-async def seed_fake(fake_url: str, campaigns: list[dict[str, Any]]) -> None:
-    async with aiohttp.ClientSession() as http:
-        for i in range(0, len(campaigns), 5000):
-            async with http.post(f"{fake_url}/_fake/campaigns",
-                                 json={"campaigns": campaigns[i:i + 5000]}) as resp:
-                assert resp.status == 200, await resp.text()
-
-
-async def fresh_database(server: str) -> str:
-    dsn = await create_database(server, DB_NAME)
-    db = await connect(dsn, min_size=1, max_size=1)
-    try:
-        await migrate(db)
-    finally:
-        await db.close()
-    return dsn
-
-
-async def seed_linked(dsn: str, rows: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
-    db = await connect(dsn, min_size=1, max_size=1)
-    try:
-        made = await db.fetch("bench_seed_linked", [r[0] for r in rows], [r[1] for r in rows],
-                              [r[2] for r in rows])
-    finally:
-        await db.close()
-    return [(str(r["id"]), r["external_id"]) for r in made]
 
 
 # -- 1. toggle overhead ----------------------------------------------------------
@@ -150,7 +124,7 @@ async def toggle_overhead(server: str) -> dict[str, Any]:
     finally:
         for p in (daemon, naive, fake):
             p.stop()
-        await drop_database(server, DB_NAME)
+        await drop_database(server, BENCH_DB)
 
 
 # -- 2. webhook ingest -------------------------------------------------------------
@@ -257,7 +231,7 @@ async def webhook_ingest(server: str) -> dict[str, Any]:
     finally:
         for p in (daemon, naive, fake):
             p.stop()
-        await drop_database(server, DB_NAME)
+        await drop_database(server, BENCH_DB)
 
 
 # -- 3. reconcile scale --------------------------------------------------------------
@@ -333,7 +307,7 @@ async def reconcile_scale(server: str, n: int) -> dict[str, Any]:
         }
     finally:
         fake.stop()
-        await drop_database(server, DB_NAME)
+        await drop_database(server, BENCH_DB)
 
 
 # -- 4. footprint -------------------------------------------------------------------
@@ -357,7 +331,7 @@ async def footprint(server: str) -> dict[str, Any]:
                 daemon.stop()
     finally:
         fake.stop()
-        await drop_database(server, DB_NAME)
+        await drop_database(server, BENCH_DB)
     start_s, idle = median(startups), median(rss)
     return {"startup_to_ready_s": round(start_s, 3), "idle_rss_mb": round(idle, 1),
             "samples": {"startup_s": [round(s, 3) for s in startups],

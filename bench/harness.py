@@ -21,7 +21,12 @@ from typing import Any
 import aiohttp
 import psutil
 
+from sql import connect
+from sql.migrate import migrate
+from sql.scratch import create_database
+
 ROOT = Path(__file__).resolve().parent.parent
+BENCH_DB = "isync_bench"
 API_KEY = "fake-key"
 TOKEN = "bench-token"
 WEBHOOK_SECRET = "bench-webhook-secret"
@@ -229,3 +234,34 @@ def cpu_per_1000(before: dict[str, float], after: dict[str, float], requests: in
 
 def median(values: Sequence[float]) -> float:
     return statistics.median(values)
+
+
+async def seed_fake(fake_url: str, campaigns: list[dict[str, Any]]) -> None:
+    """Create `campaigns` (id, name, status) at the fake."""
+    async with aiohttp.ClientSession() as http:
+        for i in range(0, len(campaigns), 5000):
+            async with http.post(f"{fake_url}/_fake/campaigns",
+                                 json={"campaigns": campaigns[i:i + 5000]}) as resp:
+                assert resp.status == 200, await resp.text()
+
+
+async def fresh_database(server: str, name: str = BENCH_DB) -> str:
+    """A new, migrated database `name` on `server`."""
+    dsn = await create_database(server, name)
+    db = await connect(dsn, min_size=1, max_size=1)
+    try:
+        await migrate(db)
+    finally:
+        await db.close()
+    return dsn
+
+
+async def seed_linked(dsn: str, rows: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
+    """Local campaigns (name, external id, status) linked to remote ones: (id, external id)."""
+    db = await connect(dsn, min_size=1, max_size=1)
+    try:
+        made = await db.fetch("bench_seed_linked", [r[0] for r in rows], [r[1] for r in rows],
+                              [r[2] for r in rows])
+    finally:
+        await db.close()
+    return [(str(r["id"]), r["external_id"]) for r in made]

@@ -35,3 +35,9 @@ SHOW server_version;
 -- Before each measured run: flush dirty pages so a checkpoint does not land
 -- inside one side's measurement.
 CHECKPOINT;
+
+-- name: soak_stored
+-- One row per stored soak event, tagged by the local part of its lead address.
+SELECT split_part(payload->>'lead_email', '@', 1) AS tag
+FROM webhook_events
+WHERE payload->>'lead_email' LIKE 'soak-%';
