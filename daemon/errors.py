@@ -108,6 +108,7 @@ class ApiError(Exception):
         self.code = code
         self.status = status
         self.message = template.format(**fields) if fields else template
+        self.fields = fields  # what the sentence names, for translations of it
         self.retry_after = retry_after
 
     def body(self) -> dict[str, Any]:

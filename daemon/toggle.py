@@ -194,18 +194,17 @@ class ToggleService:
             # Succeeds only when the remote status confirms the action.
             remote_status = await self._client.change_status(action, external_id)
         except ExternalError as exc:
-            log.warning(
-                "external.failed", action=action, external_id=external_id, code=exc.code,
-                duration_ms=round((time.perf_counter() - started) * 1000, 1),
-            )
+            took_ms = round((time.perf_counter() - started) * 1000)
+            log.warning("external.failed", action=action, external_id=external_id,
+                        code=exc.code, duration_ms=took_ms)
             await self._db.execute(
                 "campaign_release_lease", row["id"], token, row["status"], new_status, source,
-                action, exc.code, request_id, exc.outcome,
+                action, exc.code, request_id, exc.outcome, took_ms,
             )
             raise
         committed = await self._db.fetchval(
             "campaign_commit_lease", row["id"], token, remote_status, row["status"], new_status,
-            source, action, request_id,
+            source, action, request_id, round((time.perf_counter() - started) * 1000),
         )
         if committed is None:
             # The lease expired and was settled or taken over while we waited.

@@ -142,3 +142,11 @@ async def api(make_api: AppFactory) -> TestClient:
     return await make_api()
 
 
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """Mark a failed test so fixtures can react (the console's saves a screenshot)."""
+    outcome = yield
+    if outcome.get_result().failed:  # type: ignore[attr-defined]
+        item.failed = True  # type: ignore[attr-defined]

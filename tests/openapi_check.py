@@ -41,6 +41,8 @@ def recorder(app: web.Application, answers: list[Answer]) -> None:
         resource = request.match_info.route.resource
         if resource is None or not isinstance(response, web.Response):
             return  # no route matched (404/405 of the router): nothing documented
+        if request.path == "/ui" or request.path.startswith("/ui/"):
+            return  # the console's HTML pages are not part of the JSON API
         answers.append(Answer(request.method, resource.canonical, response.status,
                               response.content_type, bytes(response.body or b"")))
 

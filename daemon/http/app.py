@@ -14,6 +14,8 @@ from aiohttp import web
 
 from daemon.config import Settings
 from daemon.http import campaigns, drift, health, reconcile, webhooks
+from daemon.http.console.routes import PREFIX as CONSOLE_PREFIX
+from daemon.http.console.routes import setup_console
 from daemon.http.keys import BACKGROUND, SCHEDULER, SERVICES
 from daemon.http.middleware import (
     auth_middleware,
@@ -56,12 +58,14 @@ def build_app(settings: Settings, *, dsn: str | None = None) -> web.Application:
             metrics_middleware,
             error_middleware,
             auth_middleware((t.get_secret_value() for t in settings.api_tokens),
-                            frozenset(r.path for r in routes if r.public)),
+                            frozenset(r.path for r in routes if r.public),
+                            public_prefix=f"{CONSOLE_PREFIX}/"),
         ],
         client_max_size=MAX_BODY_BYTES,
     )
     for route in routes:
         app.router.add_route(route.method, route.path, route.handler)
+    setup_console(app, settings)
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         app[SERVICES] = await open_services(settings, dsn=dsn)

@@ -8,10 +8,12 @@ from typing import Any
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from daemon.http.console.session import Sessions
 from daemon.services import Services
 
 SERVICES = web.AppKey("services", Services)
 SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)
 # Reconcile passes started by `POST /reconcile` (202): awaited or cancelled at shutdown.
 BACKGROUND = web.AppKey("background_tasks", set[asyncio.Task[Any]])
+CONSOLE_SESSIONS = web.AppKey("console_sessions", Sessions)
 REQUEST_ID = web.RequestKey("request_id", str)

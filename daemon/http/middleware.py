@@ -94,13 +94,16 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(error)
 
 
-def auth_middleware(tokens: Iterable[str], public_paths: frozenset[str]) -> Callable:
-    """Bearer auth against API_TOKENS (no tokens: loopback-only, unauthenticated)."""
+def auth_middleware(tokens: Iterable[str], public_paths: frozenset[str], *,
+                    public_prefix: str = "/ui/") -> Callable:
+    """Bearer auth against API_TOKENS (no tokens: loopback-only, unauthenticated).
+    Paths under `public_prefix` (the console) have their own session sign-in."""
     encoded = [t.encode() for t in tokens]
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if encoded and request.path not in public_paths:
+        if (encoded and request.path not in public_paths
+                and not request.path.startswith(public_prefix) and request.path != "/ui"):
             header = request.headers.get("Authorization", "")
             scheme, _, given = header.partition(" ")
             ok = False

@@ -194,6 +194,7 @@ class StatusChange(BaseModel):
     error_code: str | None
     request_id: str | None
     at: dt.datetime
+    duration_ms: int | None  # of the external call, when there was one
 
 
 class StatusChangeList(BaseModel):

@@ -50,7 +50,7 @@ SELECT c.*, campaign_events(c.external_id) AS events
 
 -- name: campaign_history
 SELECT id, campaign_id, from_status, to_status, source, external_action, outcome,
-       error_code, request_id, at
+       error_code, request_id, at, duration_ms
   FROM status_changes
  WHERE campaign_id = $1
  ORDER BY id DESC
@@ -104,7 +104,8 @@ SELECT cur.*, EXISTS (SELECT 1 FROM claimed) AS claimed FROM cur;
 -- name: campaign_commit_lease
 -- The external call succeeded: apply the pending status if our lease still
 -- holds, and audit the call either way (one statement, so atomic).
--- $1 id, $2 token, $3 remote status code, $4 from, $5 to, $6 source, $7 action, $8 request id
+-- $1 id, $2 token, $3 remote status code, $4 from, $5 to, $6 source, $7 action, $8 request id,
+-- $9 duration of the external call in ms
 WITH upd AS (
     UPDATE campaigns
        SET status = pending_status, pending_status = NULL, pending_since = NULL,
@@ -115,10 +116,10 @@ WITH upd AS (
 ), audit AS (
     INSERT INTO status_changes
            (campaign_id, from_status, to_status, source, external_action, outcome, error_code,
-            request_id)
+            request_id, duration_ms)
     SELECT $1, $4, $5, $6, $7,
            CASE WHEN EXISTS (SELECT 1 FROM upd) THEN 'applied' ELSE 'lease_lost' END,
-           CASE WHEN EXISTS (SELECT 1 FROM upd) THEN NULL ELSE 'status_conflict' END, $8
+           CASE WHEN EXISTS (SELECT 1 FROM upd) THEN NULL ELSE 'status_conflict' END, $8, $9
 )
 SELECT id FROM upd;
 
@@ -126,7 +127,7 @@ SELECT id FROM upd;
 -- The external call failed (or was refused, or answered unusably): free the
 -- campaign and audit the attempt.
 -- $1 id, $2 token, $3 from, $4 to, $5 source, $6 action, $7 error code, $8 request id,
--- $9 outcome (external_failed | refused | answer_unusable)
+-- $9 outcome (external_failed | refused | answer_unusable), $10 duration of the call in ms
 WITH rel AS (
     UPDATE campaigns
        SET pending_status = NULL, pending_since = NULL, pending_token = NULL
@@ -134,8 +135,8 @@ WITH rel AS (
 )
 INSERT INTO status_changes
        (campaign_id, from_status, to_status, source, external_action, outcome, error_code,
-        request_id)
-VALUES ($1, $3, $4, $5, $6, $9, $7, $8);
+        request_id, duration_ms)
+VALUES ($1, $3, $4, $5, $6, $9, $7, $8, $10);
 
 -- name: campaign_lease_state
 -- Why a conditional update missed: current status and whether a live lease holds the row.

@@ -1,0 +1,238 @@
+"""Every sentence the console shows, in English and Dutch.
+
+English error sentences come from `daemon.errors.ERRORS`; `ERRORS_NL` holds
+their Dutch form under the same codes (a test checks none is missing and that
+none names the external service). The language is chosen by `?lang=`, then
+the `isync_lang` cookie, then Accept-Language.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from daemon.errors import ERRORS, ApiError
+
+LANGUAGES = ("en", "nl")
+LANG_COOKIE = "isync_lang"
+
+TEXT: dict[str, tuple[str, str]] = {  # key: (English, Dutch)
+    "title": ("Campaign sync console", "Campagne-synchronisatie"),
+    "nav.campaigns": ("Campaigns", "Campagnes"),
+    "nav.drift": ("Drift", "Afwijkingen"),
+    "nav.runs": ("Runs", "Controles"),
+    "nav.health": ("Sync health", "Synchronisatie"),
+    "nav.signout": ("Sign out", "Afmelden"),
+    "nav.language": ("Language", "Taal"),
+    "signin.title": ("Sign in", "Aanmelden"),
+    "signin.token": ("Access token", "Toegangstoken"),
+    "signin.submit": ("Sign in", "Aanmelden"),
+    "signin.wrong": ("That token is not valid.", "Dat token is niet geldig."),
+    "signin.expired": ("Please sign in.", "Meld u aan."),
+    "csrf.refused": ("The form expired. Please try again.",
+                     "Het formulier is verlopen. Probeer het opnieuw."),
+    "col.client": ("Client", "Klant"),
+    "col.name": ("Name", "Naam"),
+    "col.linked": ("Linked campaign", "Gekoppelde campagne"),
+    "col.status": ("Status", "Status"),
+    "col.remote": ("Last known remote status", "Laatst bekende externe status"),
+    "col.events": ("Events", "Gebeurtenissen"),
+    "col.switch": ("On/off", "Aan/uit"),
+    "col.select": ("Select", "Selecteer"),
+    "col.when": ("When", "Wanneer"),
+    "col.change": ("Change", "Wijziging"),
+    "col.source": ("Source", "Bron"),
+    "col.external": ("External call", "Externe aanroep"),
+    "col.outcome": ("Outcome", "Resultaat"),
+    "col.kind": ("Kind", "Soort"),
+    "col.age": ("First seen", "Eerst gezien"),
+    "col.expected": ("Expected", "Verwacht"),
+    "col.local": ("Local", "Lokaal"),
+    "col.actions": ("Actions", "Acties"),
+    "col.run": ("Run", "Controle"),
+    "col.started": ("Started", "Gestart"),
+    "col.duration": ("Duration", "Duur"),
+    "col.opened": ("Opened", "Geopend"),
+    "col.resolved": ("Resolved", "Opgelost"),
+    "col.open_after": ("Open after", "Open na afloop"),
+    "col.type": ("Type", "Type"),
+    "col.count": ("Count", "Aantal"),
+    "filter.all": ("All", "Alle"),
+    "filter.apply": ("Filter", "Filteren"),
+    "filter.linked": ("Linked", "Gekoppeld"),
+    "filter.unlinked": ("Not linked", "Niet gekoppeld"),
+    "page.next": ("Next page", "Volgende pagina"),
+    "page.first": ("First page", "Eerste pagina"),
+    "none": ("Nothing here.", "Niets te tonen."),
+    "yes": ("yes", "ja"),
+    "no": ("no", "nee"),
+    "unknown": ("unknown", "onbekend"),
+    "not_linked": ("not linked", "niet gekoppeld"),
+    "switch.label": ("Campaign {name} is on", "Campagne {name} staat aan"),
+    "toast.activated": ("Campaign activated! ✅", "Campagne geactiveerd! ✅"),
+    "toast.paused": ("Campaign paused.", "Campagne gepauzeerd."),
+    "toast.failed_suffix": ("", ""),
+    "bulk.title": ("Selected campaigns", "Geselecteerde campagnes"),
+    "bulk.activate": ("Activate selected", "Geselecteerde activeren"),
+    "bulk.pause": ("Pause selected", "Geselecteerde pauzeren"),
+    "bulk.results": ("Results", "Resultaten"),
+    "bulk.done": ("{ok} changed, {failed} failed.", "{ok} gewijzigd, {failed} mislukt."),
+    "bulk.none": ("Select at least one campaign.", "Selecteer ten minste één campagne."),
+    "link.title": ("Link to a remote campaign", "Koppelen aan een externe campagne"),
+    "link.id": ("Remote campaign id (empty: unlink)", "Id externe campagne (leeg: ontkoppelen)"),
+    "link.save": ("Save link", "Koppeling opslaan"),
+    "link.saved": ("Link saved.", "Koppeling opgeslagen."),
+    "link.removed": ("Link removed.", "Koppeling verwijderd."),
+    "detail.history": ("History", "Geschiedenis"),
+    "detail.events": ("Events by type", "Gebeurtenissen per type"),
+    "detail.back": ("Back to campaigns", "Terug naar campagnes"),
+    "drift.title": ("Open drift findings", "Openstaande afwijkingen"),
+    "drift.csv": ("Download CSV", "CSV downloaden"),
+    "drift.confirm": ("Confirm", "Bevestigen"),
+    "drift.cancel": ("Cancel", "Annuleren"),
+    "drift.note": ("Note", "Notitie"),
+    "drift.confirm_title": ("Resolve this finding?", "Deze afwijking oplossen?"),
+    "drift.resolved": ("Finding resolved.", "Afwijking opgelost."),
+    "drift.stale": ("This finding changed since it was shown. Its current state is below.",
+                    "Deze afwijking is gewijzigd sinds ze getoond werd. Hieronder de huidige"
+                    " stand."),
+    "action.adopt_remote": ("Adopt remote status", "Externe status overnemen"),
+    "action.push_local": ("Push local status", "Lokale status doorzetten"),
+    "action.acknowledge": ("Acknowledge", "Bevestigen als gezien"),
+    "runs.title": ("Reconcile passes", "Controlerondes"),
+    "runs.chart_open": ("Findings opened per pass", "Geopende afwijkingen per ronde"),
+    "runs.chart_seconds": ("Pass duration (s)", "Duur per ronde (s)"),
+    "health.title": ("Sync health", "Synchronisatie"),
+    "health.subscription": ("Webhook subscription", "Webhook-abonnement"),
+    "health.events": ("Events per hour, last 24 hours", "Gebeurtenissen per uur, laatste 24 uur"),
+    "health.calls": ("External calls per hour, last 24 hours",
+                     "Externe aanroepen per uur, laatste 24 uur"),
+    "health.success": ("succeeded", "geslaagd"),
+    "health.failed": ("failed", "mislukt"),
+    "health.state": ("State", "Stand"),
+    "health.unchecked": ("Could not be checked: {reason}",
+                         "Kon niet worden gecontroleerd: {reason}"),
+    "status.draft": ("draft", "concept"),
+    "status.active": ("active", "actief"),
+    "status.paused": ("paused", "gepauzeerd"),
+    "status.completed": ("completed", "voltooid"),
+    "remote.-99": ("suspended", "geschorst"),
+    "remote.-2": ("bounce protection", "bounce-bescherming"),
+    "remote.-1": ("accounts unhealthy", "accounts ongezond"),
+    "remote.0": ("draft", "concept"),
+    "remote.1": ("active", "actief"),
+    "remote.2": ("paused", "gepauzeerd"),
+    "remote.3": ("completed", "voltooid"),
+    "remote.4": ("active (subsequences)", "actief (vervolgreeksen)"),
+    "kind.status_mismatch": ("Status differs", "Status wijkt af"),
+    "kind.local_pause_only": ("Paused here only", "Alleen hier gepauzeerd"),
+    "kind.remote_completed": ("Completed remotely", "Extern voltooid"),
+    "kind.remote_unhealthy": ("Unhealthy remotely", "Extern ongezond"),
+    "kind.remote_missing": ("Missing remotely", "Extern verdwenen"),
+    "kind.toggle_incomplete": ("Change left unfinished", "Wijziging niet afgerond"),
+}
+
+ERRORS_NL: dict[str, str] = {
+    "unauthorized": "Een geldig toegangstoken is vereist.",
+    "not_found": "Dit adres bestaat niet.",
+    "method_not_allowed": "Deze methode is hier niet toegestaan.",
+    "invalid_json": "De inhoud van het verzoek is geen geldige JSON.",
+    "invalid_body": "Ongeldige inhoud van het verzoek: {detail}.",
+    "invalid_parameter": "Ongeldige parameter {name}: {detail}.",
+    "invalid_id": "Het id in het adres is geen geldige UUID.",
+    "body_too_large": "De inhoud van het verzoek is groter dan {limit} bytes.",
+    "unsupported_media_type": "De inhoud moet JSON zijn (Content-Type: application/json).",
+    "campaign_not_found": "Campagne niet gevonden.",
+    "external_id_in_use": "Die externe campagne is al aan een andere campagne gekoppeld.",
+    "campaign_completed": "De campagne is voltooid en kan niet worden omgezet.",
+    "status_conflict": "De status van de campagne veranderde tijdens dit verzoek. Probeer het"
+                       " opnieuw.",
+    "toggle_in_progress": "Er loopt al een statuswijziging voor deze campagne.",
+    "invalid_status": "De status moet \"active\" of \"paused\" zijn.",
+    "idempotency_key_reused": "Deze Idempotency-Key is al gebruikt voor een ander verzoek.",
+    "idempotency_key_in_progress": "Een verzoek met deze Idempotency-Key loopt nog.",
+    "invalid_idempotency_key": "Idempotency-Key moet 1 tot 200 leesbare tekens zijn.",
+    "external_config_missing": "Configuratie van de externe dienst ontbreekt. Neem contact op"
+                               " met de beheerder.",
+    "external_auth_failed": "Status wijziging mislukt: aanmelden bij de externe dienst is"
+                            " mislukt. Neem contact op met de beheerder.",
+    "external_not_found": "Campagne niet gevonden bij de externe dienst. Controleer of de"
+                          " campagne bestaat.",
+    "external_rate_limited": "Limiet van de externe dienst bereikt. Probeer het over een paar"
+                             " minuten opnieuw.",
+    "external_error": "Status wijziging mislukt ({status}). Probeer het opnieuw of neem contact"
+                      " op met support.",
+    "external_refused": "De campagne is niet {action}: de externe dienst meldt haar als"
+                        " {state}.",
+    "external_unreachable": "Geen verbinding met de externe dienst. Controleer uw"
+                            " internetverbinding en probeer het opnieuw.",
+    "database_unavailable": "Dienst tijdelijk niet beschikbaar. Probeer het zo opnieuw.",
+    "internal_error": "Interne fout. Probeer het opnieuw of neem contact op met support.",
+    "webhooks_not_configured": "De webhook-ontvanger is niet ingesteld.",
+    "invalid_webhook_secret": "Webhook-geheim ontbreekt of is ongeldig.",
+    "invalid_event": "Ongeldige gebeurtenis: {detail}.",
+    "webhook_url_not_configured": "De publieke webhook-URL is niet ingesteld; het"
+                                  " afleverlogboek kan er niet voor worden gelezen.",
+    "reconcile_in_progress": "Er loopt al een controleronde.",
+    "run_not_found": "Controleronde niet gevonden.",
+    "finding_not_found": "Afwijking niet gevonden.",
+    "finding_already_resolved": "De afwijking is al opgelost.",
+    "invalid_action": "Actie moet \"adopt_remote\", \"push_local\" of \"acknowledge\" zijn.",
+    "drift_changed": "De externe campagne is gewijzigd sinds deze afwijking werd vastgelegd."
+                     " Bekijk haar opnieuw.",
+    "not_fixable_remotely": "De externe campagne is ongezond of geschorst; los het op in het"
+                            " dashboard van de externe dienst.",
+    "campaign_unlinked": "De campagne is niet aan een externe campagne gekoppeld.",
+    "action_not_applicable": "Deze actie kan dit soort afwijking niet oplossen.",
+}
+# The words `external_refused` fills in, in Dutch.
+_FIELDS_NL = {
+    "activated": "geactiveerd", "paused": "gepauzeerd", "a draft": "een concept",
+    "active": "actief", "completed": "voltooid",
+    "blocked because its sending accounts are unhealthy":
+        "geblokkeerd omdat de verzendaccounts ongezond zijn",
+    "held by bounce protection": "tegengehouden door bounce-bescherming",
+    "blocked because the account is suspended": "geblokkeerd omdat het account geschorst is",
+}
+
+assert set(ERRORS_NL) == set(ERRORS), "every error sentence needs its Dutch form"
+
+
+def choose_language(request: web.Request) -> str:
+    asked = request.query.get("lang") or request.cookies.get(LANG_COOKIE)
+    if asked in LANGUAGES:
+        return asked
+    for part in request.headers.get("Accept-Language", "").split(","):
+        tag = part.split(";")[0].strip().lower()[:2]
+        if tag in LANGUAGES:
+            return tag
+    return "en"
+
+
+class Translator:
+    """`t(key, **fields)` in one language, and error sentences in it."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self._index = LANGUAGES.index(lang)
+
+    def __call__(self, key: str, **fields: Any) -> str:
+        text = TEXT[key][self._index]
+        return text.format(**fields) if fields else text
+
+    def error(self, error: ApiError) -> str:
+        if self.lang == "en":
+            return error.message
+        fields = {k: _FIELDS_NL.get(str(v), v) for k, v in error.fields.items()}
+        template = ERRORS_NL[error.code]
+        return template.format(**fields) if fields else template
+
+    def status(self, status: str | None) -> str:
+        return self(f"status.{status}") if status else self("unknown")
+
+    def remote(self, code: int | None) -> str:
+        if code is None:
+            return self("unknown")
+        key = f"remote.{code}"
+        return self(key) if key in TEXT else f"{self('unknown')} ({code})"

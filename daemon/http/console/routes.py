@@ -1,0 +1,47 @@
+"""The console's routes, templates and static files, added to the daemon's app."""
+
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from daemon.config import Settings
+from daemon.http.console import views
+from daemon.http.console.session import Sessions
+from daemon.http.keys import CONSOLE_SESSIONS
+
+PREFIX = "/ui"
+HERE = Path(__file__).parent
+
+
+def _date(value: object) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if hasattr(value, "strftime") else ""
+
+
+def setup_console(app: web.Application, settings: Settings) -> None:
+    env = aiohttp_jinja2.setup(
+        app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+        undefined=jinja2.StrictUndefined)
+    env.filters["date"] = _date
+    app[CONSOLE_SESSIONS] = Sessions(tuple(t.get_secret_value() for t in settings.api_tokens))
+    r = app.router
+    r.add_get(f"{PREFIX}", views.index)
+    r.add_get(f"{PREFIX}/", views.index)
+    r.add_get(f"{PREFIX}/signin", views.signin_form)
+    r.add_post(f"{PREFIX}/signin", views.signin)
+    r.add_post(f"{PREFIX}/signout", views.signout)
+    r.add_get(f"{PREFIX}/campaigns", views.campaigns_page)
+    r.add_post(f"{PREFIX}/campaigns/bulk", views.bulk)
+    r.add_get(f"{PREFIX}/campaigns/{{id}}", views.campaign_page)
+    r.add_post(f"{PREFIX}/campaigns/{{id}}/toggle", views.toggle)
+    r.add_post(f"{PREFIX}/campaigns/{{id}}/link", views.link)
+    r.add_get(f"{PREFIX}/drift", views.drift_page)
+    r.add_get(f"{PREFIX}/drift/{{id}}/confirm", views.confirm_page)
+    r.add_post(f"{PREFIX}/drift/{{id}}/resolve", views.resolve)
+    r.add_get(f"{PREFIX}/runs", views.runs_page)
+    r.add_get(f"{PREFIX}/health", views.health_page)
+    r.add_static(f"{PREFIX}/static", HERE / "static", append_version=True)

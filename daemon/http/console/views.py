@@ -1,0 +1,501 @@
+"""The console's pages and forms under /ui/ (server-rendered; JS only enhances).
+
+Every state change goes through the same services as the JSON API (toggle
+path, resolver) and the page shows what committed: a switch flips only when
+the service answered success. Forms post with a CSRF token; without JS a
+form answers 303 back to its page with the outcome in a one-shot flash
+cookie, with JS (`Accept: application/json`) it answers the outcome as JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import quote, unquote, urlencode
+
+import aiohttp_jinja2
+import structlog
+from aiohttp import web
+from multidict import MultiDictProxy
+
+from daemon.errors import ApiError, api_error
+from daemon.http.campaigns import _decode_cursor, _encode_cursor
+from daemon.http.console.charts import bar_chart
+from daemon.http.console.i18n import LANG_COOKIE, Translator, choose_language
+from daemon.http.console.session import Session, Sessions, clear_cookie, set_cookie
+from daemon.http.keys import CONSOLE_SESSIONS, REQUEST_ID, SERVICES
+from daemon.services import Services
+from reconciler.findings import ACTIONS, KINDS
+from sql import UniqueViolation
+
+log = structlog.get_logger("daemon.console")
+
+PAGE_SIZE = 50
+FINDINGS_SHOWN = 1000
+FLASH = "isync_flash"
+BULK_CONCURRENCY = 8
+HEALTH_CHECK_SECONDS = 5.0
+
+FORM = web.RequestKey("console_form", MultiDictProxy)  # the posted form, read once
+NEW_COOKIE = web.RequestKey("console_new_cookie", str)  # a session issued by this request
+
+Page = Callable[[web.Request, "Context"], Awaitable[web.StreamResponse]]
+
+
+class Context(dict):
+    """What every template gets: translator, language, CSRF token, flash message."""
+
+    @property
+    def t(self) -> Translator:
+        return self["t"]
+
+
+def _services(request: web.Request) -> Services:
+    return request.app[SERVICES]
+
+
+def _wants_json(request: web.Request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _context(request: web.Request, session: Session) -> Context:
+    sessions: Sessions = request.app[CONSOLE_SESSIONS]
+    t = Translator(choose_language(request))
+    flash_kind, _, flash_text = unquote(request.cookies.get(FLASH, "")).partition("|")
+    return Context(t=t, lang=t.lang, csrf=sessions.csrf(session),
+                   signed_in=sessions.needs_sign_in, path=request.path, back=request.path_qs,
+                   flash={"kind": flash_kind, "text": flash_text} if flash_text else None)
+
+
+def _finish(request: web.Request, response: web.StreamResponse, ctx: Context) -> None:
+    if request.query.get("lang") in ("en", "nl"):
+        response.set_cookie(LANG_COOKIE, request.query["lang"], path="/ui", samesite="Strict",
+                            max_age=365 * 86400)
+    if ctx.get("flash"):
+        response.del_cookie(FLASH, path="/ui")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self';"
+        " frame-ancestors 'none'; form-action 'self'")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+
+
+def _error_page(request: web.Request, ctx: Context, error: ApiError) -> web.Response:
+    response = aiohttp_jinja2.render_template(
+        "error.html", request, {**ctx, "message": ctx.t.error(error)}, status=error.status)
+    _finish(request, response, ctx)
+    return response
+
+
+def page(handler: Page) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """A GET page: a session (or the sign-in page), then the handler; errors users may
+    see become a page with their sentence in the page's language."""
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        sessions: Sessions = request.app[CONSOLE_SESSIONS]
+        session = sessions.read(request)
+        if session is None or not session.signed_in:
+            if sessions.needs_sign_in:
+                raise web.HTTPSeeOther(f"/ui/signin?next={quote(request.path_qs)}")
+            session, cookie = sessions.new(signed_in=True)
+            request[NEW_COOKIE] = cookie
+        ctx = _context(request, session)
+        try:
+            response = await handler(request, ctx)
+        except web.HTTPException:
+            raise
+        except Exception as exc:
+            error = api_error(exc)
+            if error is None:
+                raise
+            return _error_page(request, ctx, error)
+        if NEW_COOKIE in request:
+            set_cookie(request, response, request[NEW_COOKIE])
+        _finish(request, response, ctx)
+        return response
+
+    return wrapped
+
+
+def action(handler: Page) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """A form POST: a signed-in session and its CSRF token, else 403 and nothing changes."""
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        sessions: Sessions = request.app[CONSOLE_SESSIONS]
+        session = sessions.read(request)
+        form = await request.post()
+        request[FORM] = form
+        t = Translator(choose_language(request))
+        if session is None or not session.signed_in:
+            raise web.HTTPForbidden(text=t("signin.expired"))
+        if not sessions.csrf_ok(session, str(form.get("csrf", ""))):
+            log.info("console.csrf_refused", path=request.path)
+            raise web.HTTPForbidden(text=t("csrf.refused"))
+        ctx = _context(request, session)
+        response = await handler(request, ctx)
+        _finish(request, response, ctx)
+        return response
+
+    return wrapped
+
+
+def _see_other(location: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": location})
+
+
+def _back(request: web.Request, kind: str, text: str, fallback: str) -> web.Response:
+    """303 to the page the form was on, with the outcome as a one-shot flash."""
+    target = str(request[FORM].get("back", "")) or fallback
+    if not target.startswith("/ui/") or target.startswith("//"):
+        target = fallback
+    response = _see_other(target)
+    response.set_cookie(FLASH, quote(f"{kind}|{text}"), path="/ui", httponly=True,
+                        samesite="Strict", max_age=60)
+    return response
+
+
+# -- sign-in ---------------------------------------------------------------------------
+
+
+async def signin_form(request: web.Request) -> web.Response:
+    sessions: Sessions = request.app[CONSOLE_SESSIONS]
+    session = sessions.read(request)
+    if not sessions.needs_sign_in or (session and session.signed_in):
+        raise web.HTTPSeeOther("/ui/campaigns")
+    fresh = None
+    if session is None:
+        session, fresh = sessions.new(signed_in=False)
+    ctx = _context(request, session)
+    ctx.update(next=request.query.get("next", "/ui/campaigns"),
+               wrong=request.query.get("wrong") == "1")
+    response = aiohttp_jinja2.render_template("signin.html", request, ctx)
+    if fresh:
+        set_cookie(request, response, fresh)
+    _finish(request, response, ctx)
+    return response
+
+
+async def signin(request: web.Request) -> web.Response:
+    sessions: Sessions = request.app[CONSOLE_SESSIONS]
+    session = sessions.read(request)
+    form = await request.post()
+    if session is None or not sessions.csrf_ok(session, str(form.get("csrf", ""))):
+        raise web.HTTPForbidden(text=Translator(choose_language(request))("csrf.refused"))
+    target = str(form.get("next", "")) or "/ui/campaigns"
+    if not target.startswith("/ui/") or target.startswith("//"):
+        target = "/ui/campaigns"
+    if not sessions.token_matches(str(form.get("token", ""))):
+        log.info("console.signin_refused")
+        raise web.HTTPSeeOther(f"/ui/signin?wrong=1&next={quote(target)}")
+    _, cookie = sessions.new(signed_in=True)  # a new nonce: no session fixation
+    response = _see_other(target)
+    set_cookie(request, response, cookie)
+    log.info("console.signed_in")
+    return response
+
+
+@action
+async def signout(request: web.Request, ctx: Context) -> web.Response:
+    response = _see_other("/ui/signin" if ctx["signed_in"] else "/ui/campaigns")
+    clear_cookie(response)
+    return response
+
+
+# -- campaigns ---------------------------------------------------------------------------
+
+
+def _campaign_view(row: Any, t: Translator) -> dict[str, Any]:
+    return {
+        "id": str(row["id"]), "client_id": row["client_id"], "name": row["name"],
+        "external_id": row["external_id"], "status": row["status"],
+        "status_words": t.status(row["status"]),
+        "remote_words": t.remote(row["remote_status"]) if row["external_id"] else "",
+        "events": row["events"] or {}, "on": row["status"] == "active",
+        "switchable": row["status"] != "completed",
+        "pending": row["pending_status"] is not None,
+    }
+
+
+@page
+async def campaigns_page(request: web.Request, ctx: Context) -> web.Response:
+    q = request.query
+    client = q.get("client", "").strip() or None
+    status = q.get("status") if q.get("status") in ("draft", "active", "paused",
+                                                     "completed") else None
+    linked = {"yes": True, "no": False}.get(q.get("linked", ""))
+    after_at, after_id = _decode_cursor(q["cursor"]) if q.get("cursor") else (None, None)
+    rows = await _services(request).db.fetch(
+        "campaign_list", client, status, linked, after_at, after_id, PAGE_SIZE + 1)
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    next_query = None
+    if more:
+        next_query = urlencode({k: v for k, v in {
+            "client": client or "", "status": status or "", "linked": q.get("linked", ""),
+            "cursor": _encode_cursor(rows[-1])}.items() if v})
+    ctx.update(campaigns=[_campaign_view(r, ctx.t) for r in rows], next_query=next_query,
+               first=bool(q.get("cursor")),
+               filters={"client": client or "", "status": status or "",
+                        "linked": q.get("linked", "")})
+    return aiohttp_jinja2.render_template("campaigns.html", request, ctx)
+
+
+def _toast(t: Translator, new_status: str) -> str:
+    return t("toast.activated") if new_status == "active" else t("toast.paused")
+
+
+@action
+async def toggle(request: web.Request, ctx: Context) -> web.Response:
+    t = ctx.t
+    try:
+        campaign_id = uuid.UUID(request.match_info["id"])
+        result = await _services(request).toggles.toggle(
+            campaign_id, source="api", request_id=request.get(REQUEST_ID))
+    except Exception as exc:
+        error = api_error(exc) or (ApiError("campaign_not_found")
+                                   if isinstance(exc, ValueError) else None)
+        if error is None:
+            raise
+        if _wants_json(request):
+            return web.json_response({"ok": False, "message": t.error(error)},
+                                     status=error.status)
+        return _back(request, "error", t.error(error), "/ui/campaigns")
+    if _wants_json(request):
+        return web.json_response({"ok": True, "message": _toast(t, result.new_status),
+                                  "status": result.new_status,
+                                  "status_words": t.status(result.new_status)})
+    return _back(request, "ok", _toast(t, result.new_status), "/ui/campaigns")
+
+
+@action
+async def bulk(request: web.Request, ctx: Context) -> web.Response:
+    form = request[FORM]
+    t = ctx.t
+    target = {"activate": "active", "pause": "paused"}.get(str(form.get("action")))
+    ids = []
+    for raw in form.getall("ids", []):
+        try:
+            ids.append(uuid.UUID(str(raw)))
+        except ValueError:
+            continue
+    if target is None or not ids:
+        return _back(request, "error", t("bulk.none"), "/ui/campaigns")
+    services = _services(request)
+    limit = asyncio.Semaphore(BULK_CONCURRENCY)
+
+    async def one(campaign_id: uuid.UUID) -> dict[str, Any]:
+        async with limit:
+            try:
+                result = await services.toggles.set_status(
+                    campaign_id, target, source="bulk", request_id=request.get(REQUEST_ID))
+            except Exception as exc:
+                error = api_error(exc)
+                if error is None:
+                    raise
+                return {"id": str(campaign_id), "ok": False, "message": t.error(error)}
+            return {"id": str(campaign_id), "ok": True, "name": result.campaign_name,
+                    "message": _toast(t, result.new_status)}
+
+    results = await asyncio.gather(*(one(i) for i in dict.fromkeys(ids)))
+    ok = sum(r["ok"] for r in results)
+    ctx.update(results=results, summary=t("bulk.done", ok=ok, failed=len(results) - ok))
+    return aiohttp_jinja2.render_template("bulk.html", request, ctx)
+
+
+@page
+async def campaign_page(request: web.Request, ctx: Context) -> web.Response:
+    try:
+        campaign_id = uuid.UUID(request.match_info["id"])
+    except ValueError:
+        raise ApiError("campaign_not_found") from None
+    db = _services(request).db
+    row = await db.fetchrow("campaign_get", campaign_id)
+    if row is None:
+        raise ApiError("campaign_not_found")
+    history = await db.fetch("campaign_history", campaign_id, 100)
+    events = (await db.fetch("console_campaign_events", row["external_id"])
+              if row["external_id"] else [])
+    ctx.update(campaign=_campaign_view(row, ctx.t), history=history, events=events)
+    return aiohttp_jinja2.render_template("campaign.html", request, ctx)
+
+
+@action
+async def link(request: web.Request, ctx: Context) -> web.Response:
+    t = ctx.t
+    external_id = str(request[FORM].get("external_id", "")).strip() or None
+    back = f"/ui/campaigns/{request.match_info['id']}"
+    try:
+        campaign_id = uuid.UUID(request.match_info["id"])
+        row = await _services(request).db.fetchrow(
+            "campaign_update", campaign_id, None, external_id, None, None,
+            False, True, False, False)
+        if row is None:
+            raise ApiError("campaign_not_found")
+    except ValueError:
+        return _back(request, "error", t.error(ApiError("campaign_not_found")), "/ui/campaigns")
+    except UniqueViolation:
+        return _back(request, "error", t.error(ApiError("external_id_in_use")), back)
+    except Exception as exc:
+        error = api_error(exc)
+        if error is None:
+            raise
+        return _back(request, "error", t.error(error), back)
+    return _back(request, "ok", t("link.saved" if external_id else "link.removed"), back)
+
+
+# -- drift -------------------------------------------------------------------------------
+
+
+def _finding_view(row: Any, t: Translator) -> dict[str, Any]:
+    return {
+        "id": row["id"], "campaign_id": row["campaign_id"],
+        "campaign_name": row["campaign_name"], "client_id": row["client_id"],
+        "kind": row["kind"], "kind_words": t(f"kind.{row['kind']}"),
+        "expected": row["expected"], "local_words": t.status(row["local_status"]),
+        "remote_words": t.remote(row["remote_status"]),
+        "first_seen_at": row["first_seen_at"], "shown": _fingerprint(row),
+    }
+
+
+def _fingerprint(row: Any) -> str:
+    """What a confirmation was shown: a finding that no longer matches it is refused.
+    (Not its last-seen time: a pass that finds the same drift again changes nothing.)"""
+    return f"{row['local_status']}|{row['remote_status']}|{row['kind']}"
+
+
+@page
+async def drift_page(request: web.Request, ctx: Context) -> web.Response:
+    kind = request.query.get("kind") if request.query.get("kind") in KINDS else None
+    rows = await _services(request).db.fetch("console_open_findings", FINDINGS_SHOWN, kind)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(row["kind"], []).append(_finding_view(row, ctx.t))
+    ctx.update(groups=groups, kinds=KINDS, kind=kind or "", actions=ACTIONS,
+               truncated=len(rows) == FINDINGS_SHOWN)
+    return aiohttp_jinja2.render_template("drift.html", request, ctx)
+
+
+@page
+async def confirm_page(request: web.Request, ctx: Context) -> web.Response:
+    finding, chosen = await _finding_and_action(request, request.query.get("action"))
+    ctx.update(finding=_finding_view(finding, ctx.t), action=chosen, stale=False)
+    return aiohttp_jinja2.render_template("confirm.html", request, ctx)
+
+
+async def _finding_and_action(request: web.Request, chosen: Any) -> tuple[Any, str]:
+    try:
+        finding_id = int(request.match_info["id"])
+    except ValueError:
+        raise ApiError("finding_not_found") from None
+    if chosen not in ACTIONS:
+        raise ApiError("invalid_action")
+    row = await _services(request).db.fetchrow("finding_get", finding_id)
+    if row is None:
+        raise ApiError("finding_not_found")
+    if row["state"] == "resolved":
+        raise ApiError("finding_already_resolved")
+    return row, chosen
+
+
+@action
+async def resolve(request: web.Request, ctx: Context) -> web.Response:
+    form = request[FORM]
+    t = ctx.t
+    try:
+        finding, chosen = await _finding_and_action(request, form.get("action"))
+        if _fingerprint(finding) != form.get("shown"):
+            ctx.update(finding=_finding_view(finding, t), action=chosen, stale=True)
+            return aiohttp_jinja2.render_template("confirm.html", request, ctx, status=409)
+        await _services(request).resolver.resolve(
+            finding["id"], action=chosen, note=str(form.get("note", "")).strip() or None,
+            request_id=request.get(REQUEST_ID))
+        await _services(request).reconciler.refresh_metrics()
+    except Exception as exc:
+        error = api_error(exc)
+        if error is None:
+            raise
+        return _back(request, "error", t.error(error), "/ui/drift")
+    return _back(request, "ok", t("drift.resolved"), "/ui/drift")
+
+
+# -- runs and health ---------------------------------------------------------------------
+
+
+def _seconds(run: Any) -> float:
+    if run["finished_at"] is None:
+        return 0.0
+    return round((run["finished_at"] - run["started_at"]).total_seconds(), 2)
+
+
+@page
+async def runs_page(request: web.Request, ctx: Context) -> web.Response:
+    runs = await _services(request).db.fetch("run_list", 100)
+    oldest_first = list(reversed(runs))
+    labels = [f"#{r['id']}" for r in oldest_first]
+    ctx.update(
+        runs=[{**dict(r), "seconds": _seconds(r)} for r in runs],
+        opened_chart=bar_chart([r["findings_opened"] for r in oldest_first], labels,
+                               title=ctx.t("runs.chart_open")),
+        seconds_chart=bar_chart([_seconds(r) for r in oldest_first], labels,
+                                title=ctx.t("runs.chart_seconds"), unit=" s"),
+    )
+    return aiohttp_jinja2.render_template("runs.html", request, ctx)
+
+
+@page
+async def health_page(request: web.Request, ctx: Context) -> web.Response:
+    services = _services(request)
+    t = ctx.t
+    subscription: dict[str, Any] | None = None
+    unchecked = None
+    try:
+        async with asyncio.timeout(HEALTH_CHECK_SECONDS):
+            subscription = (await services.webhook_health.check()).as_dict()
+    except TimeoutError:
+        unchecked = t.error(ApiError("external_unreachable"))
+    except Exception as exc:
+        error = api_error(exc)
+        if error is None:
+            raise
+        unchecked = t.error(error)
+    events = await services.db.fetch("console_events_per_hour", 24)
+    calls = await services.db.fetch("console_calls_per_hour", 24)
+    hours = _last_hours(24)
+    per_hour = dict.fromkeys(hours, 0)
+    by_type: dict[str, int] = {}
+    for row in events:
+        per_hour[_hour_label(row["hour"])] = per_hour.get(_hour_label(row["hour"]), 0) + row["n"]
+        by_type[row["event_type"]] = by_type.get(row["event_type"], 0) + row["n"]
+    rate = dict.fromkeys(hours, 0.0)
+    latency = dict.fromkeys(hours, 0.0)
+    for row in calls:
+        label = _hour_label(row["hour"])
+        rate[label] = round(100 * row["succeeded"] / row["calls"], 1)
+        latency[label] = float(row["mean_ms"] or 0)
+    ctx.update(
+        subscription=subscription, unchecked=unchecked, by_type=sorted(by_type.items()),
+        events_chart=bar_chart(list(per_hour.values()), list(per_hour),
+                               title=t("health.events")),
+        rate_chart=bar_chart(list(rate.values()), list(rate), title=t("health.success"),
+                             unit=" %"),
+        latency_chart=bar_chart(list(latency.values()), list(latency),
+                                title=t("col.duration"), unit=" ms"),
+        calls=calls,
+    )
+    return aiohttp_jinja2.render_template("health.html", request, ctx)
+
+
+def _hour_label(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).strftime("%H:00")
+
+
+def _last_hours(n: int) -> list[str]:
+    now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    return [_hour_label(now - dt.timedelta(hours=n - 1 - i)) for i in range(n)]
+
+
+async def index(request: web.Request) -> web.Response:
+    raise web.HTTPSeeOther("/ui/campaigns")

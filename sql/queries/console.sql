@@ -1,0 +1,37 @@
+-- The ops console's reads (daemon/http/console): charts and grouped views.
+
+-- name: console_events_per_hour
+-- Webhook events received in the last $1 hours, per hour and type.
+SELECT date_trunc('hour', received_at) AS hour, event_type, count(*) AS n
+  FROM webhook_events
+ WHERE received_at > now() - make_interval(hours => $1)
+ GROUP BY 1, 2
+ ORDER BY 1, 2;
+
+-- name: console_calls_per_hour
+-- External calls of status changes in the last $1 hours, per hour: how many,
+-- how many succeeded, and their mean and slowest duration in ms.
+SELECT date_trunc('hour', at) AS hour, count(*) AS calls,
+       count(*) FILTER (WHERE outcome IN ('applied', 'lease_lost')) AS succeeded,
+       round(avg(duration_ms))::int AS mean_ms, max(duration_ms) AS max_ms
+  FROM status_changes
+ WHERE external_action IS NOT NULL AND at > now() - make_interval(hours => $1)
+ GROUP BY 1
+ ORDER BY 1;
+
+-- name: console_open_findings
+-- Open findings (at most $1), oldest first, with the campaign's current state.
+SELECT f.id, f.campaign_id, c.name AS campaign_name, c.client_id, f.external_id, f.kind,
+       f.local_status, f.remote_status, f.expected, f.first_seen_at, f.last_seen_at
+  FROM drift_findings f
+  LEFT JOIN campaigns c ON c.id = f.campaign_id
+ WHERE f.state = 'open' AND ($2::text IS NULL OR f.kind = $2)
+ ORDER BY f.kind, f.first_seen_at, f.id
+ LIMIT $1;
+
+-- name: console_campaign_events
+-- One campaign's event counts by type with the last time of each.
+SELECT event_type, count, last_at
+  FROM campaign_event_counts
+ WHERE campaign_external_id = $1
+ ORDER BY event_type;

@@ -1,0 +1,206 @@
+"""The ops console in a real headless Chromium (Playwright) over real HTTP.
+
+The daemon's app and the fake external service run in this test's event
+loop on loopback ports; the browser is Debian's Chromium. A failing test
+leaves a screenshot under tests/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from daemon.http.console.i18n import ERRORS_NL, TEXT
+from tests.factories import API_TOKEN, create_campaign, linked_campaign
+
+playwright = pytest.importorskip("playwright.async_api")
+
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which(
+    "chromium-browser")
+SHOTS = Path(__file__).parent / "screenshots"
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[object]:
+    async with playwright.async_playwright() as p:
+        chromium = await p.chromium.launch(executable_path=CHROMIUM,
+                                           args=["--no-sandbox", "--disable-gpu"])
+        yield chromium
+        await chromium.close()
+
+
+@pytest.fixture
+async def page(browser, request) -> AsyncIterator[object]:
+    context = await browser.new_context(locale="en-US")
+    tab = await context.new_page()
+    tab.set_default_timeout(10_000)
+    errors: list[str] = []
+    tab.on("console", lambda m: errors.append(f"{m.type}: {m.text}"))
+    tab.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+    tab.console_errors = errors
+    yield tab
+    if getattr(request.node, "failed", False):
+        SHOTS.mkdir(exist_ok=True)
+        await tab.screenshot(path=str(SHOTS / f"{request.node.name}.png"), full_page=True)
+        print("browser console:", *errors, sep="\n  ")
+    await context.close()
+
+
+async def sign_in(page, base: str) -> None:
+    await page.goto(f"{base}/ui/")
+    await page.fill("#token", API_TOKEN)
+    await page.click("form.card button[type=submit]")
+    await page.wait_for_url(f"{base}/ui/campaigns")
+
+
+async def test_sign_in_toggle_on_and_failure_leaves_row_unchanged(make_api, fake, page) -> None:
+    api = await make_api()
+    base = str(api.make_url("")).rstrip("/")
+    campaign, external_id = await linked_campaign(api, fake, name="Spring outreach")
+    failing, failing_remote = await linked_campaign(api, fake, name="Winter outreach")
+
+    # Signed out: the page asks for a token; a wrong one is refused.
+    await page.goto(f"{base}/ui/campaigns")
+    assert "/ui/signin" in page.url
+    await page.fill("#token", "not-the-token")
+    await page.click("form.card button[type=submit]")
+    assert await page.locator("[role=alert]").inner_text() == TEXT["signin.wrong"][0]
+    await sign_in(page, base)
+    assert API_TOKEN not in await page.content()
+
+    # Toggle on: one activate call, the success toast, the row shows active.
+    switch = page.locator(f"button[data-campaign='{campaign['id']}']")
+    assert await switch.get_attribute("aria-checked") == "false"
+    await switch.click()
+    await page.locator(".toast-ok").wait_for()
+    assert await page.locator(".toast-ok").inner_text() == "Campaign activated! ✅"
+    assert await switch.get_attribute("aria-checked") == "true"
+    row = page.locator(f"#row-{campaign['id']} .status")
+    assert await row.get_attribute("data-status") == "active"
+    assert len(fake.state.calls_to(method="POST", path_contains=f"{external_id}/activate")) == 1
+    assert (await (await api.get(f"/campaigns/{campaign['id']}")).json())["status"] == "active"
+
+    # The external service refuses our key: the error sentence, the row unchanged.
+    fake.state.add_fault(status=401, path=f"/api/v2/campaigns/{failing_remote}/activate")
+    other = page.locator(f"button[data-campaign='{failing['id']}']")
+    before = await page.locator(f"#row-{failing['id']} .status").get_attribute("data-status")
+    await other.click()
+    await page.locator(".toast-error").wait_for()
+    assert await page.locator(".toast-error").inner_text() == (
+        "External service authentication failed. Please contact administrator.")
+    assert await other.get_attribute("aria-checked") == "false"
+    await page.reload()
+    assert await page.locator(f"#row-{failing['id']} .status").get_attribute(
+        "data-status") == before == failing["status"]
+    assert "Instantly" not in await page.content()
+
+
+async def test_keyboard_only_switch_and_dutch(make_api, fake, page) -> None:
+    api = await make_api()
+    base = str(api.make_url("")).rstrip("/")
+    campaign, _ = await linked_campaign(api, fake, name="Keyboard campaign")
+    await sign_in(page, base)
+    await page.goto(f"{base}/ui/campaigns?lang=nl")
+    assert await page.locator("h1").inner_text() == TEXT["nav.campaigns"][1]
+    # Tab until the switch has focus, then Space: no mouse involved.
+    switch = page.locator(f"button[data-campaign='{campaign['id']}']")
+    for _ in range(40):
+        await page.keyboard.press("Tab")
+        if await switch.evaluate("el => el === document.activeElement"):
+            break
+    else:
+        raise AssertionError("the switch never received keyboard focus")
+    outline = await switch.evaluate("el => getComputedStyle(el).outlineStyle")
+    assert outline != "none"  # focus is visible
+    await page.keyboard.press("Space")
+    await page.locator(".toast-ok").wait_for()
+    assert await page.locator(".toast-ok").inner_text() == "Campagne geactiveerd! ✅"
+    assert await switch.get_attribute("aria-checked") == "true"
+    # The language sticks (cookie) and error sentences are Dutch too.
+    await page.goto(f"{base}/ui/campaigns/00000000-0000-0000-0000-000000000000")
+    assert await page.locator("[role=alert]").inner_text() == ERRORS_NL["campaign_not_found"]
+
+
+async def test_resolve_a_finding_and_a_stale_one_is_refused(make_api, fake, page, db) -> None:
+    api = await make_api()
+    base = str(api.make_url("")).rstrip("/")
+    first, _ = await linked_campaign(api, fake, name="Drifted A", remote_status=1)
+    second, second_remote = await linked_campaign(api, fake, name="Drifted B", remote_status=1)
+    await api.post("/reconcile?wait=true")  # local draft vs remote active: two findings
+    await sign_in(page, base)
+    await page.goto(f"{base}/ui/drift")
+    assert await page.locator("tr[id^=finding-]").count() == 2
+
+    # Adopt the remote status of the first: confirmation, then the local row follows.
+    await page.locator("tr", has_text="Drifted A").locator(
+        "a[href$='action=adopt_remote']").click()
+    await page.locator("form.card button[type=submit]").click()
+    await page.locator(".toast-ok").wait_for()
+    assert await page.locator(".toast-ok").inner_text() == TEXT["drift.resolved"][0]
+    assert (await (await api.get(f"/campaigns/{first['id']}")).json())["status"] == "active"
+
+    # The second changes after its confirmation page was shown: refused, current state shown.
+    await page.locator("tr", has_text="Drifted B").locator(
+        "a[href$='action=adopt_remote']").click()
+    fake.state.campaigns[second_remote]["status"] = 4  # still drift, but not as shown
+    await api.post("/reconcile?wait=true")
+    await page.locator("form.card button[type=submit]").click()
+    assert await page.locator("[role=alert]").inner_text() == TEXT["drift.stale"][0]
+    assert await page.locator("#current-remote").inner_text() == "active (subsequences)"
+    after = (await (await api.get(f"/campaigns/{second['id']}")).json())["status"]
+    assert after == second["status"]
+
+
+async def test_every_page_renders_signed_in(make_api, fake, page) -> None:
+    api = await make_api()
+    base = str(api.make_url("")).rstrip("/")
+    campaign, _ = await linked_campaign(api, fake, name="Rendered")
+    await create_campaign(api, name="Unlinked one")
+    await api.post("/reconcile?wait=true")
+    await sign_in(page, base)
+    for path, heading in (("/ui/campaigns", "Campaigns"), ("/ui/drift", "Open drift findings"),
+                          ("/ui/runs", "Reconcile passes"), ("/ui/health", "Sync health"),
+                          (f"/ui/campaigns/{campaign['id']}", "Rendered")):
+        response = await page.goto(f"{base}{path}")
+        assert response.status == 200, path
+        assert await page.locator("h1").inner_text() == heading
+        content = await page.content()
+        assert API_TOKEN not in content and "Instantly" not in content
+
+
+async def test_post_without_csrf_token_is_refused_and_changes_nothing(make_api, fake) -> None:
+    api = await make_api()
+    campaign, _ = await linked_campaign(api, fake, name="Guarded")
+    base = str(api.make_url("")).rstrip("/")
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        # A signed-in session (cookie) but a form without its token.
+        async with http.get(f"{base}/ui/signin") as resp:
+            text = await resp.text()
+        csrf = text.split('name="csrf" value="')[1].split('"')[0]
+        async with http.post(f"{base}/ui/signin", data={"csrf": csrf, "token": API_TOKEN},
+                             allow_redirects=False) as resp:
+            assert resp.status == 303
+        async with http.post(f"{base}/ui/campaigns/{campaign['id']}/toggle",
+                             data={"back": "/ui/campaigns"}, allow_redirects=False) as resp:
+            assert resp.status == 403
+        async with http.post(f"{base}/ui/campaigns/{campaign['id']}/toggle",
+                             data={"csrf": "0" * 32}, allow_redirects=False) as resp:
+            assert resp.status == 403
+    after = (await (await api.get(f"/campaigns/{campaign['id']}")).json())["status"]
+    assert after == campaign["status"]
+    assert not fake.state.calls_to(method="POST", path_contains="/activate")
+
+
+def test_every_error_sentence_has_a_dutch_form_that_never_names_the_service() -> None:
+    from daemon.errors import ERRORS
+
+    assert set(ERRORS_NL) == set(ERRORS)
+    for text in (*ERRORS_NL.values(), *(s for pair in TEXT.values() for s in pair)):
+        assert "instantly" not in text.lower(), text
