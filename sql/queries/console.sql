@@ -35,3 +35,21 @@ SELECT event_type, count, last_at
   FROM campaign_event_counts
  WHERE campaign_external_id = $1
  ORDER BY event_type;
+
+-- name: console_open_over_runs
+-- For each of the last $1 passes, how many findings were open when it finished.
+SELECT r.id, r.started_at, r.finished_at, r.status, r.findings_opened, r.findings_resolved,
+       (SELECT count(*) FROM drift_findings f
+         WHERE f.first_seen_at <= coalesce(r.finished_at, r.started_at)
+           AND (f.resolved_at IS NULL
+                OR f.resolved_at > coalesce(r.finished_at, r.started_at))) AS open_after
+  FROM (SELECT * FROM reconcile_runs ORDER BY id DESC LIMIT $1) r
+ ORDER BY r.id DESC;
+
+-- name: console_campaign_events_per_day
+-- One remote campaign's webhook events per day over the last $2 days.
+SELECT date_trunc('day', received_at) AS day, count(*) AS n
+  FROM webhook_events
+ WHERE campaign_external_id = $1 AND received_at > now() - make_interval(days => $2)
+ GROUP BY 1
+ ORDER BY 1;

@@ -40,6 +40,7 @@ def setup_console(app: web.Application, settings: Settings) -> None:
     r.add_post(f"{PREFIX}/campaigns/{{id}}/toggle", views.toggle)
     r.add_post(f"{PREFIX}/campaigns/{{id}}/link", views.link)
     r.add_get(f"{PREFIX}/drift", views.drift_page)
+    r.add_get(f"{PREFIX}/drift.csv", views.drift_csv)
     r.add_get(f"{PREFIX}/drift/{{id}}/confirm", views.confirm_page)
     r.add_post(f"{PREFIX}/drift/{{id}}/resolve", views.resolve)
     r.add_get(f"{PREFIX}/runs", views.runs_page)

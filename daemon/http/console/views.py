@@ -28,13 +28,14 @@ from daemon.http.console.i18n import LANG_COOKIE, Translator, choose_language
 from daemon.http.console.session import Session, Sessions, clear_cookie, set_cookie
 from daemon.http.keys import CONSOLE_SESSIONS, REQUEST_ID, SERVICES
 from daemon.services import Services
-from reconciler.findings import ACTIONS, KINDS
+from reconciler.findings import ACTIONS, KINDS, STATE_FILTERS, finding_json, findings_csv
 from sql import UniqueViolation
 
 log = structlog.get_logger("daemon.console")
 
 PAGE_SIZE = 50
 FINDINGS_SHOWN = 1000
+MAX_CSV_ROWS = 100_000
 FLASH = "isync_flash"
 BULK_CONCURRENCY = 8
 HEALTH_CHECK_SECONDS = 5.0
@@ -316,9 +317,16 @@ async def campaign_page(request: web.Request, ctx: Context) -> web.Response:
     if row is None:
         raise ApiError("campaign_not_found")
     history = await db.fetch("campaign_history", campaign_id, 100)
-    events = (await db.fetch("console_campaign_events", row["external_id"])
-              if row["external_id"] else [])
-    ctx.update(campaign=_campaign_view(row, ctx.t), history=history, events=events)
+    events, per_day = [], {}
+    if row["external_id"]:
+        events = await db.fetch("console_campaign_events", row["external_id"])
+        today = dt.datetime.now(dt.UTC).date()
+        per_day = {(today - dt.timedelta(days=13 - i)).isoformat(): 0 for i in range(14)}
+        for day in await db.fetch("console_campaign_events_per_day", row["external_id"], 14):
+            per_day[day["day"].astimezone(dt.UTC).date().isoformat()] = day["n"]
+    ctx.update(campaign=_campaign_view(row, ctx.t), history=history, events=events,
+               events_chart=bar_chart(list(per_day.values()), [d[5:] for d in per_day],
+                                      title=ctx.t("detail.events_per_day")))
     return aiohttp_jinja2.render_template("campaign.html", request, ctx)
 
 
@@ -379,6 +387,17 @@ async def drift_page(request: web.Request, ctx: Context) -> web.Response:
 
 
 @page
+async def drift_csv(request: web.Request, ctx: Context) -> web.Response:
+    """The open findings as CSV, for the signed-in session (the JSON API wants a bearer)."""
+    kind = request.query.get("kind") if request.query.get("kind") in KINDS else None
+    rows = await _services(request).db.fetch(
+        "finding_list", STATE_FILTERS["open"], kind, None, None, MAX_CSV_ROWS)
+    return web.Response(
+        text=findings_csv([finding_json(r) for r in rows]), content_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="drift.csv"'})
+
+
+@page
 async def confirm_page(request: web.Request, ctx: Context) -> web.Response:
     finding, chosen = await _finding_and_action(request, request.query.get("action"))
     ctx.update(finding=_finding_view(finding, ctx.t), action=chosen, stale=False)
@@ -432,13 +451,13 @@ def _seconds(run: Any) -> float:
 
 @page
 async def runs_page(request: web.Request, ctx: Context) -> web.Response:
-    runs = await _services(request).db.fetch("run_list", 100)
+    runs = await _services(request).db.fetch("console_open_over_runs", 100)
     oldest_first = list(reversed(runs))
     labels = [f"#{r['id']}" for r in oldest_first]
     ctx.update(
         runs=[{**dict(r), "seconds": _seconds(r)} for r in runs],
-        opened_chart=bar_chart([r["findings_opened"] for r in oldest_first], labels,
-                               title=ctx.t("runs.chart_open")),
+        open_chart=bar_chart([r["open_after"] for r in oldest_first], labels,
+                             title=ctx.t("runs.chart_open")),
         seconds_chart=bar_chart([_seconds(r) for r in oldest_first], labels,
                                 title=ctx.t("runs.chart_seconds"), unit=" s"),
     )
@@ -453,7 +472,8 @@ async def health_page(request: web.Request, ctx: Context) -> web.Response:
     unchecked = None
     try:
         async with asyncio.timeout(HEALTH_CHECK_SECONDS):
-            subscription = (await services.webhook_health.check()).as_dict()
+            found = await services.webhook_health.check()
+            subscription = {"state": t(f"subscription.{found.state}"), "url": found.url or "—"}
     except TimeoutError:
         unchecked = t.error(ApiError("external_unreachable"))
     except Exception as exc:
