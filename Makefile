@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint deploy-check demo bench soak clean
+.PHONY: install test lint deploy-check demo bench soak screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The console's pages in English and Dutch for docs/console.md (needs Chromium).
+screenshots: $(STAMP)
+	$(BIN)/python -m tests.console_screenshots
 
 # Hostile conditions for about a minute (own embedded Postgres, loopback only).
 soak: $(STAMP)

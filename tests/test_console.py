@@ -7,6 +7,7 @@ leaves a screenshot under tests/screenshots/.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -179,7 +180,8 @@ async def test_every_page_renders_signed_in(make_api, fake, page) -> None:
     await page.goto(f"{base}/ui/drift")
     async with page.expect_download() as download:
         await page.click("a[href^='/ui/drift.csv']")
-    csv_text = Path(await (await download.value).path()).read_text()
+    saved = await (await download.value).path()
+    csv_text = await asyncio.to_thread(Path(saved).read_text)
     assert csv_text.startswith("id,campaign_id,campaign_name")
     await page.goto(f"{base}/ui/health")
     assert await page.locator("#subscription-state").inner_text() == (

@@ -41,3 +41,8 @@ CHECKPOINT;
 SELECT split_part(payload->>'lead_email', '@', 1) AS tag
 FROM webhook_events
 WHERE payload->>'lead_email' LIKE 'soak-%';
+
+-- name: bench_seed_findings
+-- One open status_mismatch finding for every linked campaign.
+INSERT INTO drift_findings (campaign_id, external_id, kind, local_status, remote_status)
+SELECT id, external_id, 'status_mismatch', status, 1 FROM campaigns WHERE external_id IS NOT NULL;
