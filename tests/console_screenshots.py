@@ -54,11 +54,9 @@ async def seed(http: aiohttp.ClientSession, base: str, fake: FakeInstantlyServer
     async with http.post(f"{base}/campaigns", headers=auth, json={
             "client_id": "acme", "name": "Not linked yet"}) as resp:
         await resp.read()
-    await http.post(f"{base}/campaigns/{shown}/toggle", headers=auth)  # paused → active
-    fake.state.add_fault(status=503, count=10)
-    await http.post(f"{base}/campaigns/{shown}/toggle", headers=auth)  # fails: stays active
-    fake.state.clear_faults()
-    await http.post(f"{base}/reconcile?wait=true", headers=auth)
+    await http.post(f"{base}/campaigns/{shown}/toggle", headers=auth)  # draft → active
+    await http.post(f"{base}/campaigns/{shown}/toggle", headers=auth)  # pause: local only
+    await http.post(f"{base}/reconcile?wait=true", headers=auth)  # finds the drift
     return shown
 
 
