@@ -1,12 +1,17 @@
-"""JSON answers: one encoder (datetimes as ISO 8601 UTC, UUIDs as text) and the error body."""
+"""JSON answers: one encoder (datetimes as ISO 8601 UTC, UUIDs as text) and the error body.
+
+orjson writes the bytes (several times cheaper than the stdlib on the hot
+paths); UUIDs and 64-bit integers come out as the stdlib wrote them, datetimes
+go through `_default` so they keep their "Z" form.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from daemon.errors import ApiError
@@ -14,7 +19,11 @@ from daemon.errors import ApiError
 
 def dumps(data: Any) -> str:
     """Compact JSON; non-ASCII stays UTF-8 (names like "Acme — launch" read as written)."""
-    return json.dumps(data, default=_default, separators=(",", ":"), ensure_ascii=False)
+    return encode(data).decode()
+
+
+def encode(data: Any) -> bytes:
+    return orjson.dumps(data, default=_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
 
 
 def _default(value: Any) -> Any:
@@ -27,7 +36,8 @@ def _default(value: Any) -> Any:
 
 def json_response(data: Any, *, status: int = 200, headers: dict[str, str] | None = None
                   ) -> web.Response:
-    return web.json_response(data, status=status, headers=headers, dumps=dumps)
+    return web.Response(body=encode(data), status=status, headers=headers,
+                        content_type="application/json", charset="utf-8")
 
 
 def error_response(error: ApiError) -> web.Response:
