@@ -83,6 +83,7 @@ HttpUrl = Annotated[str, AfterValidator(_http_url)]
 PostgresUrl = Annotated[SecretStr, AfterValidator(_postgres_url)]
 SecretList = Annotated[tuple[SecretStr, ...], BeforeValidator(_comma_list)]
 LogFormat = Annotated[Literal["json", "console"], BeforeValidator(_lower)]
+EventLoop = Annotated[Literal["auto", "uvloop", "asyncio"], BeforeValidator(_lower)]
 LogLevel = Annotated[Literal["debug", "info", "warning", "error", "critical"],
                      BeforeValidator(_lower)]
 
@@ -146,6 +147,9 @@ class Settings(BaseModel):
     keepalive_timeout_seconds: float = _var(
         75.0, "KEEPALIVE_TIMEOUT_SECONDS", "http",
         "an idle keep-alive connection is closed after this long", gt=0, le=3600)
+    event_loop: EventLoop = _var(
+        "auto", "EVENT_LOOP", "http",
+        "auto: uvloop where it is installed, else asyncio's own; or force one of them")
     api_tokens: SecretList = _var(
         (), "API_TOKENS", "http",
         "comma-separated bearer tokens; unset: loopback only, unauthenticated")

@@ -10,7 +10,6 @@ line naming what to fix, never a traceback.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -33,6 +32,7 @@ from daemon.config import ConfigError, Settings, load_settings
 from daemon.embedded_db import NoEmbeddedDatabase
 from daemon.http.server import PortBusy
 from daemon.logs import configure_logging
+from daemon.loop import run
 from sql import DatabaseRefused, DatabaseUnavailable
 
 COMMANDS = (serve, migrate, reconcile, drift, check, selftest, fake, demo, webhooks, linking)
@@ -72,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         fmt=settings.log_format, level=settings.log_level, secrets=settings.secret_values()
     )
     try:
-        return asyncio.run(args.func(args, settings))
+        return run(args.func(args, settings), choice=settings.event_loop)
     except KeyboardInterrupt:
         return EXIT_OK
     except (NoEmbeddedDatabase, DatabaseRefused, DatabaseUnavailable, PortBusy) as exc:

@@ -26,6 +26,7 @@ from daemon.http.limits import (
     raise_descriptor_limit,
     throttled_loop_errors,
 )
+from daemon.loop import loop_name
 
 log = structlog.get_logger("daemon")
 
@@ -66,7 +67,8 @@ async def serve(settings: Settings) -> int:
     try:
         await start_site(runner, settings.host, settings.port, setting="PORT (or HOST)")
         log.info("http.listening", host=settings.host, port=settings.port,
-                 authenticated=bool(settings.api_tokens), max_connections=cap)
+                 authenticated=bool(settings.api_tokens), max_connections=cap,
+                 event_loop=loop_name())
         await stop.wait()
         log.info("http.stopping", grace_seconds=grace)
     finally:
