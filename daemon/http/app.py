@@ -17,12 +17,7 @@ from daemon.http import campaigns, drift, health, reconcile, webhooks
 from daemon.http.console.routes import PREFIX as CONSOLE_PREFIX
 from daemon.http.console.routes import setup_console
 from daemon.http.keys import BACKGROUND, SCHEDULER, SERVICES
-from daemon.http.middleware import (
-    auth_middleware,
-    error_middleware,
-    metrics_middleware,
-    request_id_middleware,
-)
+from daemon.http.middleware import api_middleware
 from daemon.http.openapi import build_document
 from daemon.http.requests import MAX_BODY_BYTES
 from daemon.http.responses import json_response
@@ -54,12 +49,9 @@ def build_app(settings: Settings, *, dsn: str | None = None) -> web.Application:
     routes = with_openapi(ROUTES)
     app = web.Application(
         middlewares=[
-            request_id_middleware,
-            metrics_middleware,
-            error_middleware,
-            auth_middleware((t.get_secret_value() for t in settings.api_tokens),
-                            frozenset(r.path for r in routes if r.public),
-                            public_prefix=f"{CONSOLE_PREFIX}/"),
+            api_middleware((t.get_secret_value() for t in settings.api_tokens),
+                           frozenset(r.path for r in routes if r.public),
+                           public_prefix=CONSOLE_PREFIX),
         ],
         client_max_size=MAX_BODY_BYTES,
     )
