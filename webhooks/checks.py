@@ -9,7 +9,9 @@ leaves it as it is and the waiting events say `not_confirmed`.
 
 At most one check per campaign is in flight; events arriving meanwhile are
 coalesced into one more check, which runs `spacing` seconds after the last
-(a burst of per-lead events costs a few reads, not one each). The webhook's 200 never waits for a
+(a burst of per-lead events costs a few reads, not one each; 5 s keeps a
+campaign that finishes lead by lead from spending the rate budget the
+toggles share). The webhook's 200 never waits for a
 check. If the process stops first, the events stay `check_pending` and the
 next reconcile pass (which reads every campaign's status) is the backstop.
 """
@@ -30,7 +32,7 @@ log = structlog.get_logger("webhooks")
 class CampaignChecks:
     """Schedules and runs the checks (one instance per process)."""
 
-    def __init__(self, *, db: Database, client: InstantlyClient, spacing: float = 1.0) -> None:
+    def __init__(self, *, db: Database, client: InstantlyClient, spacing: float = 5.0) -> None:
         self._db = db
         self._client = client
         self._spacing = spacing
