@@ -41,9 +41,9 @@ def _events_child(label: str, outcome: str) -> Counter:
     return EVENTS.labels(event_type=label, outcome=outcome)
 
 
-def count_event(event_type: str | None, outcome: str) -> None:
-    """One delivery of `event_type` (None: unparsed) ended as `outcome`."""
-    _events_child(type_label(event_type), outcome).inc()
+def count_event(event_type: str | None, outcome: str, n: int = 1) -> None:
+    """`n` deliveries of `event_type` (None: unparsed) ended as `outcome`."""
+    _events_child(type_label(event_type), outcome).inc(n)
 
 
 SUBSCRIPTION_UP = Gauge(
