@@ -137,6 +137,24 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, Dutch)
     "remote.2": ("paused", "gepauzeerd"),
     "remote.3": ("completed", "voltooid"),
     "remote.4": ("active (subsequences)", "actief (vervolgreeksen)"),
+    "source.api": ("request", "verzoek"),
+    "source.bulk": ("bulk change", "bulkwijziging"),
+    "source.webhook": ("webhook event", "webhook-gebeurtenis"),
+    "source.reconciler": ("reconcile pass", "controleronde"),
+    "source.resolution": ("drift resolution", "oplossing afwijking"),
+    "outcome.applied": ("applied", "doorgevoerd"),
+    "outcome.lease_lost": ("overtaken by another change", "ingehaald door een andere wijziging"),
+    "outcome.external_failed": ("external call failed", "externe aanroep mislukt"),
+    "outcome.refused": ("refused by the external service", "geweigerd door de externe dienst"),
+    "outcome.answer_unusable": ("external answer unusable", "extern antwoord onbruikbaar"),
+    "outcome.settled_applied": ("completed after a crash", "afgerond na een crash"),
+    "outcome.settled_cleared": ("cleared after a crash", "opgeruimd na een crash"),
+    "call.activate": ("activate", "activeren"),
+    "call.pause": ("pause", "pauzeren"),
+    "run.running": ("running", "bezig"),
+    "run.succeeded": ("succeeded", "geslaagd"),
+    "run.failed": ("failed", "mislukt"),
+    "run.skipped": ("skipped", "overgeslagen"),
     "kind.status_mismatch": ("Status differs", "Status wijkt af"),
     "kind.local_pause_only": ("Paused here only", "Alleen hier gepauzeerd"),
     "kind.remote_completed": ("Completed remotely", "Extern voltooid"),
@@ -242,6 +260,14 @@ class Translator:
 
     def status(self, status: str | None) -> str:
         return self(f"status.{status}") if status else self("unknown")
+
+    def word(self, group: str, code: str | None) -> str:
+        """A stored code (audit source, outcome, run status...) in words; unknown codes
+        are shown as they are (data, not a sentence)."""
+        if code is None:
+            return "—"
+        key = f"{group}.{code}"
+        return self(key) if key in TEXT else code
 
     def remote(self, code: int | None) -> str:
         if code is None:
