@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aiohttp
+import orjson
 import structlog
 from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
@@ -400,7 +401,7 @@ class InstantlyClient:
                     error = ExternalBadAnswer(f"answer larger than {MAX_ANSWER_BYTES} bytes")
                 else:
                     try:
-                        data = json.loads(raw)
+                        data = _loads(raw)
                     except ValueError:
                         error = ExternalBadAnswer("answer is not JSON")
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -456,6 +457,15 @@ async def _pages(fetch: Callable[[str | None], Awaitable[dict[str, Any]]], *,
             raise ExternalBadAnswer(f"{what} cursor repeated")
         seen.add(cursor)
     raise ExternalBadAnswer(f"{what} did not end within {max_pages} pages")
+
+
+def _loads(raw: bytes) -> Any:
+    """orjson (a 100,000-campaign listing is ~100 MB of JSON), the stdlib for what orjson
+    refuses (NaN, a BOM, lone surrogates) so answers read as they always did."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
 
 
 async def _read_bounded(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:
