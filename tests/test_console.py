@@ -188,6 +188,24 @@ async def test_every_page_renders_signed_in(make_api, fake, page) -> None:
         "not configured (WEBHOOK_PUBLIC_URL unset)")
 
 
+async def test_drift_pages_through_many_findings(make_api, fake, page, db) -> None:
+    api = await make_api()
+    base = str(api.make_url("")).rstrip("/")
+    await db.fetch("bench_seed_linked", [f"c{i:03d}" for i in range(150)],
+                   [f"ext-{i:03d}" for i in range(150)], ["paused"] * 150)
+    await db.execute("bench_seed_findings")  # one open status_mismatch each
+    await sign_in(page, base)
+    await page.goto(f"{base}/ui/drift")
+    assert await page.locator("tr[id^=finding-]").count() == 100
+    assert await page.locator("#kind-status_mismatch").inner_text() == "Status differs (150)"
+    await page.click("a[rel=next]")
+    assert await page.locator("tr[id^=finding-]").count() == 50
+    assert await page.locator("a[rel=next]").count() == 0
+    first_page = await page.goto(f"{base}/ui/drift?cursor=not-ours")
+    assert first_page.status == 200  # a crafted cursor starts again from the top
+    assert await page.locator("tr[id^=finding-]").count() == 100
+
+
 async def test_post_without_csrf_token_is_refused_and_changes_nothing(make_api, fake) -> None:
     api = await make_api()
     campaign, _ = await linked_campaign(api, fake, name="Guarded")

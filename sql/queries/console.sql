@@ -20,14 +20,20 @@ SELECT date_trunc('hour', at) AS hour, count(*) AS calls,
  ORDER BY 1;
 
 -- name: console_open_findings
--- Open findings (at most $1), oldest first, with the campaign's current state.
+-- A page of open findings, grouped by kind, oldest first, after the keyset
+-- ($3 kind, $4 first seen, $5 id; NULLs: from the start). $1 limit, $2 kind filter.
 SELECT f.id, f.campaign_id, c.name AS campaign_name, c.client_id, f.external_id, f.kind,
        f.local_status, f.remote_status, f.expected, f.first_seen_at, f.last_seen_at
   FROM drift_findings f
   LEFT JOIN campaigns c ON c.id = f.campaign_id
  WHERE f.state = 'open' AND ($2::text IS NULL OR f.kind = $2)
+   AND ($3::text IS NULL OR (f.kind, f.first_seen_at, f.id) > ($3, $4::timestamptz, $5::bigint))
  ORDER BY f.kind, f.first_seen_at, f.id
  LIMIT $1;
+
+-- name: console_open_counts
+-- How many findings are open, by kind.
+SELECT kind, count(*) AS n FROM drift_findings WHERE state = 'open' GROUP BY kind ORDER BY kind;
 
 -- name: console_campaign_events
 -- One campaign's event counts by type with the last time of each.

@@ -10,6 +10,7 @@ cookie, with JS (`Accept: application/json`) it answers the outcome as JSON.
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
@@ -34,7 +35,7 @@ from sql import UniqueViolation
 log = structlog.get_logger("daemon.console")
 
 PAGE_SIZE = 50
-FINDINGS_SHOWN = 1000
+FINDINGS_PAGE = 100
 MAX_CSV_ROWS = 100_000
 FLASH = "isync_flash"
 BULK_CONCURRENCY = 8
@@ -374,15 +375,39 @@ def _fingerprint(row: Any) -> str:
     return f"{row['local_status']}|{row['remote_status']}|{row['kind']}"
 
 
+def _drift_cursor(row: Any) -> str:
+    raw = f"{row['kind']}|{row['first_seen_at'].isoformat()}|{row['id']}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _read_drift_cursor(cursor: str) -> tuple[str, dt.datetime, int] | None:
+    """Our own cursor back, or None (a crafted one restarts from the first page)."""
+    try:
+        kind, at, ident = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        parsed = dt.datetime.fromisoformat(at)
+        if kind not in KINDS or parsed.tzinfo is None:
+            return None
+        return kind, parsed, int(ident)
+    except (ValueError, UnicodeError):
+        return None
+
+
 @page
 async def drift_page(request: web.Request, ctx: Context) -> web.Response:
     kind = request.query.get("kind") if request.query.get("kind") in KINDS else None
-    rows = await _services(request).db.fetch("console_open_findings", FINDINGS_SHOWN, kind)
+    after = _read_drift_cursor(request.query.get("cursor", "")) or (None, None, None)
+    db = _services(request).db
+    rows = await db.fetch("console_open_findings", FINDINGS_PAGE + 1, kind, *after)
+    more = len(rows) > FINDINGS_PAGE
+    rows = rows[:FINDINGS_PAGE]
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(row["kind"], []).append(_finding_view(row, ctx.t))
-    ctx.update(groups=groups, kinds=KINDS, kind=kind or "", actions=ACTIONS,
-               truncated=len(rows) == FINDINGS_SHOWN)
+    counts = {r["kind"]: r["n"] for r in await db.fetch("console_open_counts")}
+    next_query = urlencode({k: v for k, v in {
+        "kind": kind or "", "cursor": _drift_cursor(rows[-1])}.items() if v}) if more else None
+    ctx.update(groups=groups, kinds=KINDS, kind=kind or "", actions=ACTIONS, counts=counts,
+               next_query=next_query, first=bool(request.query.get("cursor")))
     return aiohttp_jinja2.render_template("drift.html", request, ctx)
 
 
