@@ -127,9 +127,17 @@ async def test_keyboard_only_switch_and_dutch(make_api, fake, page) -> None:
     await page.locator(".toast-ok").wait_for()
     assert await page.locator(".toast-ok").inner_text() == "Campagne geactiveerd! ✅"
     assert await switch.get_attribute("aria-checked") == "true"
-    # The language sticks (cookie) and error sentences are Dutch too.
+    # The language sticks (cookie) and error sentences are Dutch too; crafted ids are
+    # "not found", never a 500.
     await page.goto(f"{base}/ui/campaigns/00000000-0000-0000-0000-000000000000")
     assert await page.locator("[role=alert]").inner_text() == ERRORS_NL["campaign_not_found"]
+    for path, code in (("/ui/campaigns/not-a-uuid", "campaign_not_found"),
+                       ("/ui/drift/99999999999999999999/confirm?action=acknowledge",
+                        "finding_not_found"),
+                       ("/ui/drift/%C2%B2/confirm?action=acknowledge", "finding_not_found")):
+        response = await page.goto(f"{base}{path}")
+        assert response.status == 404, path
+        assert await page.locator("[role=alert]").inner_text() == ERRORS_NL[code]
 
 
 async def test_resolve_a_finding_and_a_stale_one_is_refused(make_api, fake, page, db) -> None:

@@ -44,12 +44,13 @@ def campaign_json(row: Any) -> dict[str, Any]:
     return {field: row[field] for field in CAMPAIGN_FIELDS}
 
 
-def _encode_cursor(row: Any) -> str:
+def encode_campaign_cursor(row: Any) -> str:
+    """The keyset of the campaign list after `row` (API and console pages alike)."""
     raw = json.dumps([row["created_at"].isoformat(), str(row["id"])])
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
+def decode_campaign_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
     """Our own cursor back: two strings, an aware time and a UUID (checked after decoding:
     a crafted cursor is a 400, never a database error)."""
     try:
@@ -80,13 +81,13 @@ async def create_campaign(request: web.Request) -> web.Response:
 
 async def list_campaigns(request: web.Request) -> web.Response:
     query = read_query(request, CampaignListQuery)
-    after_at, after_id = _decode_cursor(query.cursor) if query.cursor else (None, None)
+    after_at, after_id = decode_campaign_cursor(query.cursor) if query.cursor else (None, None)
     rows = await request.app[SERVICES].db.fetch(
         "campaign_list", query.client_id, query.status, query.linked, after_at, after_id,
         query.limit + 1,
     )
     limit = query.limit
-    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    next_cursor = encode_campaign_cursor(rows[limit - 1]) if len(rows) > limit else None
     return json_response(
         {"items": [campaign_json(r) for r in rows[:limit]], "next_cursor": next_cursor}
     )

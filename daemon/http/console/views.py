@@ -23,7 +23,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from daemon.errors import ApiError, api_error
-from daemon.http.campaigns import _decode_cursor, _encode_cursor
+from daemon.http.campaigns import decode_campaign_cursor, encode_campaign_cursor
 from daemon.http.console.charts import bar_chart
 from daemon.http.console.i18n import LANG_COOKIE, Translator, choose_language
 from daemon.http.console.session import Session, Sessions, clear_cookie, set_cookie
@@ -144,6 +144,14 @@ def action(handler: Page) -> Callable[[web.Request], Awaitable[web.StreamRespons
     return wrapped
 
 
+def _path_uuid(request: web.Request, missing: str) -> uuid.UUID:
+    """The id in the path; one that is not a UUID names nothing (`missing`)."""
+    try:
+        return uuid.UUID(request.match_info["id"])
+    except ValueError:
+        raise ApiError(missing) from None
+
+
 def _see_other(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
 
@@ -228,7 +236,7 @@ async def campaigns_page(request: web.Request, ctx: Context) -> web.Response:
     status = q.get("status") if q.get("status") in ("draft", "active", "paused",
                                                      "completed") else None
     linked = {"yes": True, "no": False}.get(q.get("linked", ""))
-    after_at, after_id = _decode_cursor(q["cursor"]) if q.get("cursor") else (None, None)
+    after_at, after_id = decode_campaign_cursor(q["cursor"]) if q.get("cursor") else (None, None)
     rows = await _services(request).db.fetch(
         "campaign_list", client, status, linked, after_at, after_id, PAGE_SIZE + 1)
     more = len(rows) > PAGE_SIZE
@@ -237,7 +245,7 @@ async def campaigns_page(request: web.Request, ctx: Context) -> web.Response:
     if more:
         next_query = urlencode({k: v for k, v in {
             "client": client or "", "status": status or "", "linked": q.get("linked", ""),
-            "cursor": _encode_cursor(rows[-1])}.items() if v})
+            "cursor": encode_campaign_cursor(rows[-1])}.items() if v})
     ctx.update(campaigns=[_campaign_view(r, ctx.t) for r in rows], next_query=next_query,
                first=bool(q.get("cursor")),
                filters={"client": client or "", "status": status or "",
@@ -253,12 +261,11 @@ def _toast(t: Translator, new_status: str) -> str:
 async def toggle(request: web.Request, ctx: Context) -> web.Response:
     t = ctx.t
     try:
-        campaign_id = uuid.UUID(request.match_info["id"])
+        campaign_id = _path_uuid(request, "campaign_not_found")
         result = await _services(request).toggles.toggle(
             campaign_id, source="api", request_id=request.get(REQUEST_ID))
     except Exception as exc:
-        error = api_error(exc) or (ApiError("campaign_not_found")
-                                   if isinstance(exc, ValueError) else None)
+        error = api_error(exc)
         if error is None:
             raise
         if _wants_json(request):
@@ -309,10 +316,7 @@ async def bulk(request: web.Request, ctx: Context) -> web.Response:
 
 @page
 async def campaign_page(request: web.Request, ctx: Context) -> web.Response:
-    try:
-        campaign_id = uuid.UUID(request.match_info["id"])
-    except ValueError:
-        raise ApiError("campaign_not_found") from None
+    campaign_id = _path_uuid(request, "campaign_not_found")
     db = _services(request).db
     row = await db.fetchrow("campaign_get", campaign_id)
     if row is None:
@@ -337,14 +341,12 @@ async def link(request: web.Request, ctx: Context) -> web.Response:
     external_id = str(request[FORM].get("external_id", "")).strip() or None
     back = f"/ui/campaigns/{request.match_info['id']}"
     try:
-        campaign_id = uuid.UUID(request.match_info["id"])
+        campaign_id = _path_uuid(request, "campaign_not_found")
         row = await _services(request).db.fetchrow(
             "campaign_update", campaign_id, None, external_id, None, None,
             False, True, False, False)
         if row is None:
             raise ApiError("campaign_not_found")
-    except ValueError:
-        return _back(request, "error", t.error(ApiError("campaign_not_found")), "/ui/campaigns")
     except UniqueViolation:
         return _back(request, "error", t.error(ApiError("external_id_in_use")), back)
     except Exception as exc:
@@ -430,10 +432,10 @@ async def confirm_page(request: web.Request, ctx: Context) -> web.Response:
 
 
 async def _finding_and_action(request: web.Request, chosen: Any) -> tuple[Any, str]:
-    try:
-        finding_id = int(request.match_info["id"])
-    except ValueError:
-        raise ApiError("finding_not_found") from None
+    raw = request.match_info["id"]
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:  # as the API's path_int
+        raise ApiError("finding_not_found")
+    finding_id = int(raw)
     if chosen not in ACTIONS:
         raise ApiError("invalid_action")
     row = await _services(request).db.fetchrow("finding_get", finding_id)
