@@ -165,6 +165,10 @@ class Settings(BaseModel):
     webhook_auto_resume: bool = _var(
         False, "WEBHOOK_AUTO_RESUME", "webhooks",
         "true: a reconcile pass that finds our webhook disabled resumes it and backfills")
+    webhook_check_spacing_seconds: float = _var(
+        5.0, "WEBHOOK_CHECK_SPACING_SECONDS", "webhooks",
+        "a campaign-level event's campaign is read at most once per this many seconds"
+        " (events in between share the read)", ge=0, le=3600)
     webhook_retention_days: int = _var(
         30, "WEBHOOK_RETENTION_DAYS", "webhooks",
         "stored events older than this are pruned daily", ge=1, le=3650)

@@ -118,7 +118,8 @@ async def open_services(settings: Settings, *, dsn: str | None = None,
     http = new_http_session()
     client = build_client(settings, http, SharedBudget(
         db=db, max_rps=settings.instantly_max_rps, max_rpm=settings.instantly_max_rpm))
-    checks = CampaignChecks(db=db, client=client)
+    checks = CampaignChecks(db=db, client=client,
+                            spacing=settings.webhook_check_spacing_seconds)
     store = WebhookStore(db=db, checks=checks,
                          answer_within=2 * settings.database_timeout_seconds)
     return Services(

@@ -60,6 +60,7 @@ def make_settings(fake_url: str | None, **overrides: str) -> Settings:
         "INSTANTLY_MAX_RPM": "1000000",
         "LOG_FORMAT": "json",
         "LOG_LEVEL": "warning",
+        "WEBHOOK_CHECK_SPACING_SECONDS": "0.05",  # tests read back to back
     }
     env.update(overrides)
     return load_settings({k: v for k, v in env.items() if v is not None})

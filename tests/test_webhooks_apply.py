@@ -245,3 +245,19 @@ async def test_retention_runs_as_a_daily_job_with_the_configured_days(make_api, 
                           " WHERE payload->>'lead_email' = 'old@x'")
     await job.func()
     assert await count(db) == 1
+
+
+async def test_a_campaign_is_read_at_most_once_per_interval(make_api, fake, db) -> None:
+    """Per-lead completions arriving one after another (each after the last check
+    finished) share reads: the next read waits for the interval, it is not one per event."""
+    hooks = await make_api(WEBHOOK_SECRET=SECRET, WEBHOOK_CHECK_SPACING_SECONDS="1.5")
+    _campaign, ext = await linked_campaign(hooks, fake, remote_status=1)
+    first = await post(hooks, event("campaign_completed", ext, lead_email="1@x"))
+    await settled(db, first)
+    later = [await post(hooks, event("campaign_completed", ext, lead_email=f"{i}@x"))
+             for i in range(2, 6)]
+    for resp in later:
+        assert (await settled(db, resp))["outcome"] == "not_confirmed"
+    reads = gets_of(fake, ext)
+    assert len(reads) == 2  # four events after the first read: one more read for all
+    assert reads[1]["at"] - reads[0]["at"] >= 1.5 * 0.9  # clock granularity margin

@@ -7,11 +7,12 @@ campaign. It, and `account_error`, schedule a check: one
 status 3 completes the local campaign (audit source `webhook`); anything else
 leaves it as it is and the waiting events say `not_confirmed`.
 
-At most one check per campaign is in flight; events arriving meanwhile are
-coalesced into one more check, which runs `spacing` seconds after the last
-(a burst of per-lead events costs a few reads, not one each; 5 s keeps a
-campaign that finishes lead by lead from spending the rate budget the
-toggles share). The webhook's 200 never waits for a
+A campaign is read at most once per `spacing` seconds
+(WEBHOOK_CHECK_SPACING_SECONDS): at most one check per campaign is in flight,
+and events arriving during it or within `spacing` after it are coalesced into
+one more check at the end of that interval. A campaign that finishes lead by
+lead therefore costs one read per interval, not one per event, and cannot
+spend the rate budget the toggles share. The webhook's 200 never waits for a
 check. If the process stops first, the events stay `check_pending` and the
 next reconcile pass (which reads every campaign's status) is the backstop.
 """
@@ -38,14 +39,21 @@ class CampaignChecks:
         self._spacing = spacing
         self._running: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
+        self._last: dict[str, float] = {}  # loop time each campaign's last check ended
 
     def schedule(self, external_id: str) -> None:
-        """Check this campaign soon (coalesced with a check already in flight)."""
+        """Check this campaign soon: now, or when its interval since the last check ends
+        (coalesced with a check already waiting or in flight)."""
         if external_id in self._running:
             self._again.add(external_id)
             return
-        task = asyncio.get_running_loop().create_task(
-            self._run(external_id), name=f"campaign-check-{external_id}")
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if len(self._last) > 10_000:  # forget campaigns whose interval has passed
+            self._last = {k: t for k, t in self._last.items() if now - t < self._spacing}
+        wait = self._last.get(external_id, now - self._spacing) + self._spacing - now
+        task = loop.create_task(self._run(external_id, max(0.0, wait)),
+                                name=f"campaign-check-{external_id}")
         self._running[external_id] = task
 
     async def idle(self) -> None:
@@ -60,8 +68,11 @@ class CampaignChecks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _run(self, external_id: str) -> None:
+    async def _run(self, external_id: str, wait: float) -> None:
+        loop = asyncio.get_running_loop()
         try:
+            if wait > 0:
+                await asyncio.sleep(wait)  # read at most once per interval
             while True:
                 self._again.discard(external_id)
                 try:
@@ -70,6 +81,7 @@ class CampaignChecks:
                     log.warning("campaign_check.database_unavailable", external_id=external_id)
                 except Exception:
                     log.exception("campaign_check.crashed", external_id=external_id)
+                self._last[external_id] = loop.time()
                 if external_id not in self._again:
                     return
                 await asyncio.sleep(self._spacing)  # more events may come: read once for all
