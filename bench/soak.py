@@ -27,7 +27,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -45,7 +44,7 @@ from bench.harness import (
     wait_http,
 )
 from sql import connect
-from tests.tcp_proxy import TcpProxy
+from tests.tcp_proxy import TcpProxy, dsn_via_proxy, proxy_target
 
 DATA_DIR = ROOT / ".instantly-sync" / "soak"
 SOAK_DB = "isync_soak"
@@ -234,16 +233,14 @@ def pg_ctl(pgdata: Path, *args: str) -> None:
 
 async def soak() -> int:
     from daemon.embedded_db import start_embedded
-    from tests.test_health_and_outage import _target
 
     rng = random.Random(11)
     tally = Tally()
     pgdata = DATA_DIR / "pgdata"
     server = start_embedded(DATA_DIR)
-    proxy = await TcpProxy(*_target(server)).start()
+    proxy = await TcpProxy(*proxy_target(server)).start()
     dsn = await fresh_database(server, SOAK_DB)
-    # The daemon reaches the same database through the proxy.
-    proxied_dsn = f"postgresql://{urlsplit(server).username}@127.0.0.1:{proxy.port}/{SOAK_DB}"
+    proxied_dsn = dsn_via_proxy(dsn, proxy.port)  # the daemon reaches it through the proxy
     fake_port = free_port()
     fake = start_fake(fake_port)
     fake_url = f"http://127.0.0.1:{fake_port}"

@@ -427,6 +427,15 @@ async def create_webhook(request: web.Request) -> web.Response:
     return web.json_response(hook)
 
 
+def _page_answer(items: list[dict[str, Any]], limit: int) -> web.Response:
+    """The first `limit` items, with a cursor when the page is full (as Instantly pages)."""
+    page = items[:limit]
+    body: dict[str, Any] = {"items": page}
+    if len(page) == limit:
+        body["next_starting_after"] = page[-1]["id"]
+    return web.json_response(body)
+
+
 def _paged(request: web.Request, items: list[dict[str, Any]]) -> web.Response:
     limit = _limit(request)
     if isinstance(limit, web.Response):
@@ -435,11 +444,7 @@ def _paged(request: web.Request, items: list[dict[str, Any]]) -> web.Response:
     after = request.query.get("starting_after")
     if after:
         items = [x for x in items if x["id"] > after]
-    page = items[:limit]
-    body: dict[str, Any] = {"items": page}
-    if len(page) == limit:
-        body["next_starting_after"] = page[-1]["id"]
-    return web.json_response(body)
+    return _page_answer(items, limit)
 
 
 async def list_webhooks(request: web.Request) -> web.Response:
@@ -517,11 +522,7 @@ async def list_webhook_events(request: web.Request) -> web.Response:
     if after:
         ids = [e["id"] for e in events]
         events = events[ids.index(after) + 1:] if after in ids else []
-    page = events[:limit]
-    body: dict[str, Any] = {"items": page}
-    if len(page) == limit:
-        body["next_starting_after"] = page[-1]["id"]
-    return web.json_response(body)
+    return _page_answer(events, limit)
 
 
 async def webhook_event_types(request: web.Request) -> web.Response:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from urllib.parse import urlsplit, urlunsplit
 
 
 class TcpProxy:
@@ -89,3 +90,21 @@ class TcpProxy:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def dsn_via_proxy(dsn: str, port: int) -> str:
+    """`dsn` pointed at a proxy on 127.0.0.1:`port` (same user, password, database)."""
+    parts = urlsplit(dsn)
+    netloc = f"{parts.username or 'postgres'}@127.0.0.1:{port}"
+    if parts.password:
+        netloc = f"{parts.username}:{parts.password}@127.0.0.1:{port}"
+    return urlunsplit(parts._replace(netloc=netloc, query=""))
+
+
+def proxy_target(dsn: str) -> tuple[str, int]:
+    """Where `dsn` points: host (or Unix socket directory) and port, for the proxy."""
+    parts = urlsplit(dsn)
+    if parts.hostname:
+        return parts.hostname, parts.port or 5432
+    query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
+    return query["host"], int(query.get("port", 5432))

@@ -11,8 +11,7 @@ import pytest
 
 from sql.db import OUTAGE_ERRORS, _is_outage
 from tests.factories import event, linked_campaign, wait_for
-from tests.tcp_proxy import TcpProxy
-from tests.test_health_and_outage import _target, _via_proxy
+from tests.tcp_proxy import TcpProxy, dsn_via_proxy, proxy_target
 from tests.test_webhooks import SECRET, count, post
 
 DEADLINE = 1.0
@@ -21,9 +20,9 @@ MARGIN = 2.5  # scheduling on a loaded 2-core machine; far below the old 120 s s
 
 async def test_a_silently_dropping_path_gives_503s_within_the_deadline(make_api, fake, dsn, db
                                                                        ) -> None:
-    proxy = await TcpProxy(*_target(dsn)).start()
+    proxy = await TcpProxy(*proxy_target(dsn)).start()
     try:
-        api = await make_api(dsn_override=_via_proxy(dsn, proxy.port), WEBHOOK_SECRET=SECRET,
+        api = await make_api(dsn_override=dsn_via_proxy(dsn, proxy.port), WEBHOOK_SECRET=SECRET,
                              DATABASE_TIMEOUT_SECONDS=str(DEADLINE))
         _, ext = await linked_campaign(api, fake)
         answers: list[tuple[int, float]] = []

@@ -2,26 +2,8 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
-
 from tests.factories import FAKE_KEY, create_campaign, linked_campaign
-from tests.tcp_proxy import TcpProxy
-
-
-def _via_proxy(dsn: str, port: int) -> str:
-    parts = urlsplit(dsn)
-    netloc = f"{parts.username or 'postgres'}@127.0.0.1:{port}"
-    if parts.password:
-        netloc = f"{parts.username}:{parts.password}@127.0.0.1:{port}"
-    return urlunsplit(parts._replace(netloc=netloc, query=""))
-
-
-def _target(dsn: str) -> tuple[str, int]:
-    parts = urlsplit(dsn)
-    if parts.hostname:
-        return parts.hostname, parts.port or 5432
-    query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
-    return query["host"], int(query.get("port", 5432))
+from tests.tcp_proxy import TcpProxy, dsn_via_proxy, proxy_target
 
 
 async def test_healthz_and_readyz(api) -> None:
@@ -60,9 +42,9 @@ async def test_openapi_documents_every_route(api) -> None:
 
 
 async def test_database_outage_gives_503_and_recovers(make_api, dsn, fake) -> None:
-    proxy = await TcpProxy(*_target(dsn)).start()
+    proxy = await TcpProxy(*proxy_target(dsn)).start()
     try:
-        api = await make_api(dsn_override=_via_proxy(dsn, proxy.port))
+        api = await make_api(dsn_override=dsn_via_proxy(dsn, proxy.port))
         campaign = await create_campaign(api)
         await proxy.cut()
         for method, path, body in (

@@ -10,8 +10,7 @@ import pytest
 from daemon.cli.webhooks import backfill_command, register_webhook, status_command
 from tests.factories import event, linked_campaign, make_settings, subscribe, wait_for
 from tests.processes import free_port
-from tests.tcp_proxy import TcpProxy
-from tests.test_health_and_outage import _target, _via_proxy
+from tests.tcp_proxy import TcpProxy, dsn_via_proxy, proxy_target
 from tests.test_webhooks import SECRET, count, post
 
 NEW, OLD = "rotated-secret-new", SECRET
@@ -35,8 +34,8 @@ def failed_payloads(fake, url: str) -> set[str]:
 async def outage(make_api, fake, dsn, port, **settings):
     """The daemon behind a database proxy; deliveries fail while the database is cut
     until the fake disables the webhook. Returns (api, proxy, hook, the failed leads)."""
-    proxy = await TcpProxy(*_target(dsn)).start()
-    api = await make_api(dsn_override=_via_proxy(dsn, proxy.port), port=port,
+    proxy = await TcpProxy(*proxy_target(dsn)).start()
+    api = await make_api(dsn_override=dsn_via_proxy(dsn, proxy.port), port=port,
                          WEBHOOK_SECRET=SECRET, WEBHOOK_PUBLIC_URL=public_url(port), **settings)
     _campaign, ext = await linked_campaign(api, fake)
     hook = subscribe(fake, api, SECRET)

@@ -17,8 +17,7 @@ from daemon.http.requests import MAX_BODY_BYTES
 from daemon.logs import configure_logging
 from sql import Database, connect
 from tests.factories import API_TOKEN, FAKE_KEY, event, new_uuid, services_of
-from tests.tcp_proxy import TcpProxy
-from tests.test_health_and_outage import _target, _via_proxy
+from tests.tcp_proxy import TcpProxy, dsn_via_proxy, proxy_target
 
 SECRET = "s3cret-current"
 OLD_SECRET = "s3cret-previous"
@@ -209,9 +208,9 @@ async def test_a_utf8_byte_order_mark_is_tolerated(hooks) -> None:
 
 
 async def test_database_outage_mid_burst_loses_nothing_acknowledged(make_api, dsn) -> None:
-    proxy = await TcpProxy(*_target(dsn)).start()
+    proxy = await TcpProxy(*proxy_target(dsn)).start()
     try:
-        client = await make_api(dsn_override=_via_proxy(dsn, proxy.port), WEBHOOK_SECRET=SECRET)
+        client = await make_api(dsn_override=dsn_via_proxy(dsn, proxy.port), WEBHOOK_SECRET=SECRET)
         bodies = [event(lead_email=f"{i}@x") for i in range(400)]
         queue = list(reversed(bodies))
         acked: dict[str, int] = {}  # lead_email -> event_id

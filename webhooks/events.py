@@ -34,7 +34,8 @@ class Event:
 
 
 def secret_matches(given: str | None, secrets: tuple[str, ...]) -> bool:
-    """Constant-time comparison against every accepted secret (rotation)."""
+    """Constant-time comparison against every accepted secret (rotation), each one
+    compared so timing reveals nothing; also the API's and the console's token check."""
     if not given:
         return False
     # surrogatepass: a header aiohttp decoded from non-UTF-8 bytes still encodes

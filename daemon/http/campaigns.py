@@ -8,6 +8,7 @@ import binascii
 import datetime as dt
 import json
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
@@ -33,6 +34,8 @@ from daemon.http.schemas import (
     StatusChangeList,
     ToggleResult,
 )
+from daemon.services import Services
+from daemon.toggle import ToggleResult as ToggleOutcome
 from sql import UniqueViolation
 
 BULK_CONCURRENCY = 8
@@ -162,28 +165,41 @@ async def set_campaign_status(request: web.Request) -> web.Response:
     return await idempotent(request, services.db, run, abandon_after=_abandon_after(request))
 
 
+async def set_statuses(services: Services, campaign_ids: Sequence[uuid.UUID], status: str, *,
+                       request_id: str | None) -> list[ToggleOutcome | ApiError]:
+    """Set each campaign's status through the toggle path, BULK_CONCURRENCY at a time:
+    per campaign, in order, its result or the error users may see (the API's bulk
+    endpoint and the console's bulk form alike)."""
+    semaphore = asyncio.Semaphore(BULK_CONCURRENCY)
+
+    async def one(campaign_id: uuid.UUID) -> ToggleOutcome | ApiError:
+        async with semaphore:
+            try:
+                return await services.toggles.set_status(
+                    campaign_id, status, source="bulk", request_id=request_id)
+            except Exception as exc:
+                error = api_error(exc)
+                if error is None:
+                    raise
+                return error
+
+    return list(await asyncio.gather(*(one(cid) for cid in campaign_ids)))
+
+
 async def bulk_set_status(request: web.Request) -> web.Response:
     body = await read_model(request, BulkStatusBody)
     if len(set(body.campaign_ids)) != len(body.campaign_ids):
         raise ApiError("invalid_body", detail="campaign_ids: must not contain duplicates")
     services = request.app[SERVICES]
-    semaphore = asyncio.Semaphore(BULK_CONCURRENCY)
-
-    async def one(campaign_id: uuid.UUID) -> dict[str, Any]:
-        async with semaphore:
-            try:
-                result = await services.toggles.set_status(
-                    campaign_id, body.status, source="bulk", request_id=request[REQUEST_ID]
-                )
-            except Exception as exc:
-                error = api_error(exc)
-                if error is None:
-                    raise
-                return {"campaign_id": str(campaign_id), "ok": False, **error.body()}
-        return {**result.as_dict(), "ok": True}
 
     async def run() -> Answer:
-        results = await asyncio.gather(*(one(cid) for cid in body.campaign_ids))
+        outcomes = await set_statuses(services, body.campaign_ids, body.status,
+                                      request_id=request[REQUEST_ID])
+        results = [
+            {"campaign_id": str(cid), "ok": False, **outcome.body()}
+            if isinstance(outcome, ApiError) else {**outcome.as_dict(), "ok": True}
+            for cid, outcome in zip(body.campaign_ids, outcomes, strict=True)
+        ]
         succeeded = sum(1 for r in results if r["ok"])
         return 200, {"results": results, "succeeded": succeeded,
                      "failed": len(results) - succeeded}

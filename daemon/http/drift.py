@@ -20,11 +20,16 @@ async def list_drift(request: web.Request) -> web.Response:
     )
     items = [finding_json(r) for r in rows]
     if query.format == "csv":
-        return web.Response(
-            text=findings_csv(items), content_type="text/csv",
-            headers={"Content-Disposition": 'attachment; filename="drift.csv"'},
-        )
+        return csv_download(items)
     return json_response({"items": items})
+
+
+def csv_download(items: list[dict]) -> web.Response:
+    """Findings as a CSV attachment (the API's format=csv and the console's download)."""
+    return web.Response(
+        text=findings_csv(items), content_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="drift.csv"'},
+    )
 
 
 async def resolve_finding(request: web.Request) -> web.Response:

@@ -10,7 +10,6 @@ with no detail; every answer is counted.
 
 from __future__ import annotations
 
-import hmac
 import re
 import time
 import uuid
@@ -27,6 +26,7 @@ from daemon.http.responses import error_response, json_response
 from daemon.http.route import Handler
 from daemon.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from sql import DatabaseUnavailable
+from webhooks.events import secret_matches
 
 log = structlog.get_logger("daemon.http")
 
@@ -87,23 +87,15 @@ def api_middleware(tokens: Iterable[str], public_paths: frozenset[str], *,
     """The middleware of the app. Bearer auth against API_TOKENS (no tokens: loopback
     only, unauthenticated) except on `public_paths` and under `public_prefix` (the
     console, which has its own session sign-in)."""
-    encoded = [t.encode() for t in tokens]
+    accepted = tuple(tokens)
 
     def authorized(request: web.Request) -> bool:
         path = request.path
-        if (not encoded or path in public_paths or path == public_prefix
+        if (not accepted or path in public_paths or path == public_prefix
                 or path.startswith(public_prefix + "/")):
             return True
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not given:
-            return False
-        # surrogatepass: a header decoded from non-UTF-8 bytes still encodes (to bytes
-        # no token has) instead of raising.
-        candidate = given.strip().encode("utf-8", "surrogatepass")
-        ok = False
-        for token in encoded:  # every one compared: timing reveals nothing
-            ok |= hmac.compare_digest(candidate, token)
-        return ok
+        return scheme.lower() == "bearer" and secret_matches(given.strip(), accepted)
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:

@@ -127,17 +127,22 @@ def _bounds(model: type[BaseModel], name: str) -> dict[str, Any]:
     return found
 
 
-def path_uuid(request: web.Request, name: str = "id") -> uuid.UUID:
+def path_uuid(request: web.Request, name: str = "id", *, missing: str | None = None
+              ) -> uuid.UUID:
+    """The UUID in the path: 400 `invalid_id`, or the error `missing` where a page
+    treats an unreadable id as naming nothing (the console's 404s)."""
     try:
         return uuid.UUID(request.match_info[name])
     except ValueError:
-        raise ApiError("invalid_id") from None
+        raise ApiError(missing or "invalid_id") from None
 
 
-def path_int(request: web.Request, name: str = "id") -> int:
+def path_int(request: web.Request, name: str = "id", *, missing: str | None = None) -> int:
     """A positive integer id: ASCII digits only (`isdigit` also accepts superscripts and
-    other scripts' digits)."""
+    other scripts' digits), within bigint. Else 400, or the error `missing` (as above)."""
     raw = request.match_info[name]
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+        if missing:
+            raise ApiError(missing)
         raise ApiError("invalid_parameter", name=name, detail="must be a positive integer")
     return int(raw)

@@ -23,13 +23,19 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from daemon.errors import ApiError, api_error
-from daemon.http.campaigns import decode_campaign_cursor, encode_campaign_cursor
+from daemon.http.campaigns import (
+    decode_campaign_cursor,
+    encode_campaign_cursor,
+    set_statuses,
+)
 from daemon.http.console.charts import bar_chart
 from daemon.http.console.i18n import LANG_COOKIE, Translator, choose_language
 from daemon.http.console.session import Session, Sessions, clear_cookie, set_cookie
+from daemon.http.drift import csv_download
 from daemon.http.keys import CONSOLE_SESSIONS, REQUEST_ID, SERVICES
+from daemon.http.requests import path_int, path_uuid
 from daemon.services import Services
-from reconciler.findings import ACTIONS, KINDS, STATE_FILTERS, finding_json, findings_csv
+from reconciler.findings import ACTIONS, KINDS, STATE_FILTERS, finding_json
 from sql import UniqueViolation
 
 log = structlog.get_logger("daemon.console")
@@ -38,7 +44,6 @@ PAGE_SIZE = 50
 FINDINGS_PAGE = 100
 MAX_CSV_ROWS = 100_000
 FLASH = "isync_flash"
-BULK_CONCURRENCY = 8
 HEALTH_CHECK_SECONDS = 5.0
 
 FORM = web.RequestKey("console_form", MultiDictProxy)  # the posted form, read once
@@ -142,14 +147,6 @@ def action(handler: Page) -> Callable[[web.Request], Awaitable[web.StreamRespons
         return response
 
     return wrapped
-
-
-def _path_uuid(request: web.Request, missing: str) -> uuid.UUID:
-    """The id in the path; one that is not a UUID names nothing (`missing`)."""
-    try:
-        return uuid.UUID(request.match_info["id"])
-    except ValueError:
-        raise ApiError(missing) from None
 
 
 def _see_other(location: str) -> web.Response:
@@ -261,7 +258,7 @@ def _toast(t: Translator, new_status: str) -> str:
 async def toggle(request: web.Request, ctx: Context) -> web.Response:
     t = ctx.t
     try:
-        campaign_id = _path_uuid(request, "campaign_not_found")
+        campaign_id = path_uuid(request, missing="campaign_not_found")
         result = await _services(request).toggles.toggle(
             campaign_id, source="api", request_id=request.get(REQUEST_ID))
     except Exception as exc:
@@ -292,23 +289,16 @@ async def bulk(request: web.Request, ctx: Context) -> web.Response:
             continue
     if target is None or not ids:
         return _back(request, "error", t("bulk.none"), "/ui/campaigns")
-    services = _services(request)
-    limit = asyncio.Semaphore(BULK_CONCURRENCY)
-
-    async def one(campaign_id: uuid.UUID) -> dict[str, Any]:
-        async with limit:
-            try:
-                result = await services.toggles.set_status(
-                    campaign_id, target, source="bulk", request_id=request.get(REQUEST_ID))
-            except Exception as exc:
-                error = api_error(exc)
-                if error is None:
-                    raise
-                return {"id": str(campaign_id), "ok": False, "message": t.error(error)}
-            return {"id": str(campaign_id), "ok": True, "name": result.campaign_name,
-                    "message": _toast(t, result.new_status)}
-
-    results = await asyncio.gather(*(one(i) for i in dict.fromkeys(ids)))
+    unique = list(dict.fromkeys(ids))
+    outcomes = await set_statuses(_services(request), unique, target,
+                                  request_id=request.get(REQUEST_ID))
+    results = [
+        {"id": str(cid), "ok": False, "message": t.error(outcome)}
+        if isinstance(outcome, ApiError) else
+        {"id": str(cid), "ok": True, "name": outcome.campaign_name,
+         "message": _toast(t, outcome.new_status)}
+        for cid, outcome in zip(unique, outcomes, strict=True)
+    ]
     ok = sum(r["ok"] for r in results)
     ctx.update(results=results, summary=t("bulk.done", ok=ok, failed=len(results) - ok))
     return aiohttp_jinja2.render_template("bulk.html", request, ctx)
@@ -316,7 +306,7 @@ async def bulk(request: web.Request, ctx: Context) -> web.Response:
 
 @page
 async def campaign_page(request: web.Request, ctx: Context) -> web.Response:
-    campaign_id = _path_uuid(request, "campaign_not_found")
+    campaign_id = path_uuid(request, missing="campaign_not_found")
     db = _services(request).db
     row = await db.fetchrow("campaign_get", campaign_id)
     if row is None:
@@ -341,7 +331,7 @@ async def link(request: web.Request, ctx: Context) -> web.Response:
     external_id = str(request[FORM].get("external_id", "")).strip() or None
     back = f"/ui/campaigns/{request.match_info['id']}"
     try:
-        campaign_id = _path_uuid(request, "campaign_not_found")
+        campaign_id = path_uuid(request, missing="campaign_not_found")
         row = await _services(request).db.fetchrow(
             "campaign_update", campaign_id, None, external_id, None, None,
             False, True, False, False)
@@ -419,9 +409,7 @@ async def drift_csv(request: web.Request, ctx: Context) -> web.Response:
     kind = request.query.get("kind") if request.query.get("kind") in KINDS else None
     rows = await _services(request).db.fetch(
         "finding_list", STATE_FILTERS["open"], kind, None, None, MAX_CSV_ROWS)
-    return web.Response(
-        text=findings_csv([finding_json(r) for r in rows]), content_type="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="drift.csv"'})
+    return csv_download([finding_json(r) for r in rows])
 
 
 @page
@@ -432,10 +420,7 @@ async def confirm_page(request: web.Request, ctx: Context) -> web.Response:
 
 
 async def _finding_and_action(request: web.Request, chosen: Any) -> tuple[Any, str]:
-    raw = request.match_info["id"]
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:  # as the API's path_int
-        raise ApiError("finding_not_found")
-    finding_id = int(raw)
+    finding_id = path_int(request, missing="finding_not_found")
     if chosen not in ACTIONS:
         raise ApiError("invalid_action")
     row = await _services(request).db.fetchrow("finding_get", finding_id)
