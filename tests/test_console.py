@@ -185,6 +185,13 @@ async def test_every_page_renders_signed_in(make_api, fake, page) -> None:
         assert await page.locator("h1").inner_text() == heading
         content = await page.content()
         assert API_TOKEN not in content and "Instantly" not in content
+    # A malformed remote id in the link form: the sentence, and the link unchanged.
+    await page.goto(f"{base}/ui/campaigns/{campaign['id']}")
+    await page.fill("#external_id", "not an id; DROP TABLE")
+    await page.click("form[action$='/link'] button[type=submit]")
+    assert await page.locator(".toast-error").inner_text() == TEXT["link.invalid"][0]
+    after = (await (await api.get(f"/campaigns/{campaign['id']}")).json())["external_id"]
+    assert after == campaign["external_id"]
     await page.goto(f"{base}/ui/drift")
     async with page.expect_download() as download:
         await page.click("a[href^='/ui/drift.csv']")

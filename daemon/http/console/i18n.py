@@ -84,6 +84,8 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, Dutch)
     "link.save": ("Save link", "Koppeling opslaan"),
     "link.saved": ("Link saved.", "Koppeling opgeslagen."),
     "link.removed": ("Link removed.", "Koppeling verwijderd."),
+    "link.invalid": ("That is not a remote campaign id (a UUID). Nothing was changed.",
+                     "Dat is geen id van een externe campagne (een UUID). Er is niets gewijzigd."),
     "detail.history": ("History", "Geschiedenis"),
     "detail.events": ("Events by type", "Gebeurtenissen per type"),
     "detail.events_per_day": ("Events per day, last 14 days",

@@ -33,7 +33,8 @@ from daemon.http.console.i18n import LANG_COOKIE, Translator, choose_language
 from daemon.http.console.session import Session, Sessions, clear_cookie, set_cookie
 from daemon.http.drift import csv_download
 from daemon.http.keys import CONSOLE_SESSIONS, REQUEST_ID, SERVICES
-from daemon.http.requests import path_int, path_uuid
+from daemon.http.requests import path_int, path_uuid, validate
+from daemon.http.schemas import CampaignPatch
 from daemon.services import Services
 from reconciler.findings import ACTIONS, KINDS, STATE_FILTERS, finding_json
 from sql import UniqueViolation
@@ -330,6 +331,10 @@ async def link(request: web.Request, ctx: Context) -> web.Response:
     t = ctx.t
     external_id = str(request[FORM].get("external_id", "")).strip() or None
     back = f"/ui/campaigns/{request.match_info['id']}"
+    try:
+        validate(CampaignPatch, {"external_id": external_id})  # the API's rule for an id
+    except ApiError:
+        return _back(request, "error", t("link.invalid"), back)
     try:
         campaign_id = path_uuid(request, missing="campaign_not_found")
         row = await _services(request).db.fetchrow(
