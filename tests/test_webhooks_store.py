@@ -68,3 +68,22 @@ async def test_a_row_postgres_refuses_fails_alone_and_the_writer_goes_on(store, 
     assert (await store.submit(parsed(100))).status == "accepted"
     assert await db.fetchval("webhook_events_count") == 20
 
+
+
+async def test_payloads_are_compressed_with_lz4_where_the_server_has_it(dsn) -> None:
+    """Migration 0006: lz4 where the server supports it, pglz (unchanged) where not."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        async with conn.transaction():
+            try:
+                await conn.execute("CREATE TEMP TABLE lz4_probe (p text COMPRESSION lz4)")
+                supported = True
+            except (asyncpg.FeatureNotSupportedError, asyncpg.PostgresSyntaxError,
+                    asyncpg.InvalidParameterValueError):
+                supported = False
+        method = await conn.fetchval(
+            "SELECT attcompression::text FROM pg_attribute"
+            " WHERE attrelid = 'webhook_events'::regclass AND attname = 'payload'")
+    finally:
+        await conn.close()
+    assert method == ("l" if supported else "")

@@ -7,11 +7,14 @@ moment (up to `max_batch`) and writes it with one set-based statement
 upsert of the per-campaign counts; campaign-level events schedule a check of
 their campaign (`webhooks.checks`), which never delays the answer. While it
 writes, new deliveries queue up, so batches grow with load and no request
-waits on a timer. A few writers run at once so that one batch's COMMIT
-overlaps the next batch's writes. Futures are resolved after COMMIT; on a database outage
-every waiter gets `DatabaseUnavailable` (HTTP 503, Instantly retries). A
-batch that fails for another reason is retried event by event, so one bad
-event cannot fail its neighbours.
+waits on a timer. Four writers run at once, batches of at most 64: one
+batch's COMMIT overlaps the next batch's writes and Postgres works on
+several batches at a time (at concurrency 64 on two cores, about a fifth
+more events per second than two writers with batches of 256). Futures are
+resolved after COMMIT; on a database outage every waiter gets
+`DatabaseUnavailable` (HTTP 503, Instantly retries). A batch that fails for
+another reason is retried event by event, so one bad event cannot fail its
+neighbours.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ class WebhookStore:
     """The single writer of webhook events for this process."""
 
     def __init__(self, *, db: Database, checks: CampaignChecks | None = None,
-                 max_batch: int = 256, writers: int = 2, answer_within: float = 10.0) -> None:
+                 max_batch: int = 64, writers: int = 4, answer_within: float = 10.0) -> None:
         self._db = db
         self._answer_within = answer_within
         self._checks = checks

@@ -10,9 +10,9 @@ with no detail; every answer is counted.
 
 from __future__ import annotations
 
+import random
 import re
 import time
-import uuid
 from collections.abc import Callable, Iterable
 
 import structlog
@@ -31,6 +31,13 @@ from webhooks.events import secret_matches
 log = structlog.get_logger("daemon.http")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+def new_request_id() -> str:
+    """32 random hex digits, like a uuid4's hex. An id correlates log lines, it guards
+    nothing: the process's PRNG serves (uuid4 asks the kernel for entropy, a system
+    call per request that the webhook profile showed)."""
+    return f"{random.getrandbits(128):032x}"
 
 
 def _route_name(request: web.Request) -> str:
@@ -101,9 +108,10 @@ def api_middleware(tokens: Iterable[str], public_paths: frozenset[str], *,
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
         incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _REQUEST_ID.match(incoming) else new_request_id()
         request[REQUEST_ID] = request_id
-        structlog.contextvars.clear_contextvars()
+        # Cleared in `finally`, so nothing bound by the previous request on this
+        # keep-alive connection (same task, same context) is left to clear here.
         structlog.contextvars.bind_contextvars(request_id=request_id)
         status = 500
         try:
