@@ -3,7 +3,8 @@
 `open_services` connects to Postgres (waiting a while for it), applies
 migrations, opens the one HTTP session and builds the Instantly client with
 its rate limiter, then the toggle service, reconciler, resolver and webhook
-store on top of them. The server (`daemon.http.app`) and every CLI command
+store on top of them (the store writes through a small pool of its own, whose
+sessions keep one plan for its statement). The server (`daemon.http.app`) and every CLI command
 use the same function, so a service is configured in exactly one place.
 """
 
@@ -29,7 +30,7 @@ from sql import Database, DatabaseUnavailable, connect
 from sql.migrate import migrate
 from webhooks.checks import CampaignChecks
 from webhooks.health import WebhookHealth
-from webhooks.store import WebhookStore
+from webhooks.store import WRITER_SESSION, WRITERS, WebhookStore
 
 log = structlog.get_logger("daemon")
 
@@ -46,6 +47,7 @@ class Services:
     linker: Linker
     campaign_checks: CampaignChecks
     webhook_store: WebhookStore  # its writers run only in `serve` (see daemon.http.app)
+    webhook_db: Database  # the writers' own pool (WRITER_SESSION), opened on first use
     webhook_health: WebhookHealth
 
 
@@ -112,6 +114,10 @@ async def open_services(settings: Settings, *, dsn: str | None = None,
             applied = await migrate(db)
             if applied:
                 log.info("database.migrated", versions=applied)
+        # min_size=0: no connection until the first event (CLI commands never write one).
+        webhook_db = await connect(dsn, min_size=0, max_size=WRITERS,
+                                   deadline_seconds=settings.database_timeout_seconds,
+                                   server_settings=WRITER_SESSION)
     except BaseException:
         await db.close()
         raise
@@ -120,10 +126,11 @@ async def open_services(settings: Settings, *, dsn: str | None = None,
         db=db, max_rps=settings.instantly_max_rps, max_rpm=settings.instantly_max_rpm))
     checks = CampaignChecks(db=db, client=client,
                             spacing=settings.webhook_check_spacing_seconds)
-    store = WebhookStore(db=db, checks=checks,
+    store = WebhookStore(db=webhook_db, checks=checks,
                          answer_within=2 * settings.database_timeout_seconds)
     return Services(
         settings=settings, db=db, http=http, client=client, campaign_checks=checks,
+        webhook_db=webhook_db,
         toggles=ToggleService(db=db, client=client, full_pause_sync=settings.full_pause_sync,
                               lease_seconds=settings.toggle_lease_seconds),
         reconciler=Reconciler(db=db, client=client, full_pause_sync=settings.full_pause_sync,
@@ -142,6 +149,7 @@ async def open_services(settings: Settings, *, dsn: str | None = None,
 async def close_services(services: Services) -> None:
     await services.campaign_checks.close()
     await services.http.close()
+    await services.webhook_db.close()
     await services.db.close()
 
 

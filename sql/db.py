@@ -239,20 +239,23 @@ _REFUSALS = (
 
 
 async def connect(dsn: str, *, min_size: int = 1, max_size: int = 10,
-                  deadline_seconds: float = 5.0) -> Database:
+                  deadline_seconds: float = 5.0,
+                  server_settings: dict[str, str] | None = None) -> Database:
     """Create the pool. `DatabaseUnavailable` if Postgres is down, `DatabaseRefused`
     if it refuses the role, password or database of `dsn`. `deadline_seconds` bounds
-    every operation (connect, acquire, statement)."""
+    every operation (connect, acquire, statement); `server_settings` are session
+    settings of every connection of the pool."""
     try:
         return await _connect(dsn, min_size=min_size, max_size=max_size,
-                              deadline=deadline_seconds)
+                              deadline=deadline_seconds, server_settings=server_settings)
     except _REFUSALS as exc:
         raise DatabaseRefused(str(exc)) from None
     except ValueError as exc:  # a DSN asyncpg cannot parse
         raise DatabaseRefused(f"invalid DSN: {type(exc).__name__}") from None
 
 
-async def _connect(dsn: str, *, min_size: int, max_size: int, deadline: float) -> Database:
+async def _connect(dsn: str, *, min_size: int, max_size: int, deadline: float,
+                   server_settings: dict[str, str] | None) -> Database:
     async with _translated():
         pool = await asyncpg.create_pool(
             dsn,
@@ -263,5 +266,6 @@ async def _connect(dsn: str, *, min_size: int, max_size: int, deadline: float) -
             timeout=deadline,
             command_timeout=deadline,
             max_inactive_connection_lifetime=300,
+            server_settings=server_settings,
         )
     return Database(pool, timeout=deadline)

@@ -305,3 +305,13 @@ async def test_openapi_documents_the_webhook_endpoint(hooks) -> None:
     assert {"200", "400", "401", "413", "503"} <= set(op["responses"])
     ok = resolved(op["responses"]["200"]["content"]["application/json"]["schema"])
     assert ok["properties"]["status"]["enum"] == ["accepted", "duplicate"]
+
+
+async def test_the_writers_pool_keeps_one_plan_and_opens_with_the_first_event(hooks) -> None:
+    """The store writes through its own pool, whose sessions use generic plans."""
+    writers = services_of(hooks).webhook_db.pool
+    assert writers.get_size() == 0  # nothing opened before an event arrives
+    assert (await post(hooks, event())).status == 200
+    assert await writers.fetchval("SHOW plan_cache_mode") == "force_generic_plan"
+    main = services_of(hooks).db.pool
+    assert await main.fetchval("SHOW plan_cache_mode") == "auto"
