@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 TOOLS  := .venv-tools
 IMPORT_LINTER ?= import-linter>=2.0
 
-.PHONY: install test lint deploy-check demo bench soak screenshots clean
+.PHONY: install install-service test lint deploy-check demo bench soak screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The service's venv (docs/operations.md): the package and its runtime
+# dependencies only, no test or profiling tools.
+install-service:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet .
 
 $(TOOLS)/.installed: Makefile
 	$(PYTHON) -m venv $(TOOLS)
