@@ -422,7 +422,22 @@ async def machine(server: str) -> dict[str, Any]:
         await db.close()
     return {"cores": os.cpu_count(), "python": platform.python_version(),
             "postgres": pg, "platform": platform.platform(),
-            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "calibration_ms_at_start": calibration_ms()}
+
+
+def calibration_ms() -> float:
+    """Milliseconds of a fixed pure-Python loop (best of five): a shared machine's
+    speed drifts, and this says how fast it was when a run started and ended, so
+    runs can be compared (the ratios inside a run are measured side by side)."""
+    best = math.inf
+    for _ in range(5):
+        started = time.perf_counter()
+        total = 0
+        for i in range(300_000):
+            total += i * i
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 2)
 
 
 def table(results: dict[str, Any]) -> str:
@@ -480,13 +495,17 @@ async def main(only: list[str]) -> None:
             continue
         print(f"bench: {name} ...", flush=True)
         results[name] = await fn(server)
+    results["machine"]["calibration_ms_at_end"] = calibration_ms()
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     if only:
         print(json.dumps(results, indent=2))
         return
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
-    print(f"\nwritten {RESULTS.relative_to(ROOT)} in {results['total_seconds']} s")
+    m = results["machine"]
+    print(f"\nmachine calibration (lower is faster): {m['calibration_ms_at_start']} ms at the"
+          f" start, {m['calibration_ms_at_end']} ms at the end")
+    print(f"written {RESULTS.relative_to(ROOT)} in {results['total_seconds']} s")
 
 
 if __name__ == "__main__":
