@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # import-linter lives in a venv of its own: it brings rich, which structlog
-# imports at start-up whenever it is installed (~50 ms and ~8 MB per process).
+# imports at start-up whenever it is installed (~50 ms and ~5 MB per process).
 TOOLS  := .venv-tools
 IMPORT_LINTER ?= import-linter>=2.0
 

@@ -4,8 +4,9 @@
 migrations, opens the one HTTP session and builds the Instantly client with
 its rate limiter, then the toggle service, reconciler, resolver and webhook
 store on top of them (the store writes through a small pool of its own, whose
-sessions keep one plan for its statement). The server (`daemon.http.app`) and every CLI command
-use the same function, so a service is configured in exactly one place.
+sessions keep one plan for its statement). The server (`daemon.http.app`)
+and every CLI command use the same function, so a service is configured in
+exactly one place.
 """
 
 from __future__ import annotations

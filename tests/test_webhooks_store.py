@@ -69,7 +69,6 @@ async def test_a_row_postgres_refuses_fails_alone_and_the_writer_goes_on(store, 
     assert await db.fetchval("webhook_events_count") == 20
 
 
-
 async def test_payloads_are_compressed_with_lz4_where_the_server_has_it(dsn) -> None:
     """Migration 0006: lz4 where the server supports it, pglz (unchanged) where not."""
     conn = await asyncpg.connect(dsn)
