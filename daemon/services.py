@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -50,6 +50,8 @@ class Services:
     webhook_store: WebhookStore  # its writers run only in `serve` (see daemon.http.app)
     webhook_db: Database  # the writers' own pool (WRITER_SESSION), opened on first use
     webhook_health: WebhookHealth
+    # WEBHOOK_SECRET's values, unwrapped once (the receiver compares on every delivery).
+    webhook_secrets: tuple[str, ...] = field(repr=False)
 
 
 def resolve_dsn(settings: Settings, *, create: bool = True) -> str:
@@ -127,6 +129,7 @@ async def open_services(settings: Settings, *, dsn: str | None = None,
         db=db, max_rps=settings.instantly_max_rps, max_rpm=settings.instantly_max_rpm))
     checks = CampaignChecks(db=db, client=client,
                             spacing=settings.webhook_check_spacing_seconds)
+    secrets = tuple(s.get_secret_value() for s in settings.webhook_secrets)
     store = WebhookStore(db=webhook_db, checks=checks,
                          answer_within=2 * settings.database_timeout_seconds)
     return Services(
@@ -142,8 +145,8 @@ async def open_services(settings: Settings, *, dsn: str | None = None,
         webhook_store=store,
         webhook_health=WebhookHealth(
             db=db, client=client, store=store, public_url=settings.webhook_public_url,
-            secrets=tuple(s.get_secret_value() for s in settings.webhook_secrets),
-            auto_resume=settings.webhook_auto_resume),
+            secrets=secrets, auto_resume=settings.webhook_auto_resume),
+        webhook_secrets=secrets,
     )
 
 

@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable
 
 import structlog
 from aiohttp import web
-from prometheus_client import Counter, Histogram
 
 from daemon.errors import ApiError, api_error
 from daemon.http.keys import REQUEST_ID
@@ -40,28 +39,19 @@ def new_request_id() -> str:
     return f"{random.getrandbits(128):032x}"
 
 
+def request_id_from(incoming: str) -> str:
+    """The client's X-Request-ID when it is a sane token, else a new id."""
+    return incoming if _REQUEST_ID.match(incoming) else new_request_id()
+
+
 def _route_name(request: web.Request) -> str:
     resource = request.match_info.route.resource
     return resource.canonical if resource is not None else "unmatched"
 
 
-# labels() costs more than the increment it precedes; the label sets are small.
-_requests: dict[tuple[str, str, int], Counter] = {}
-_latency: dict[str, Histogram] = {}
-
-
-def _count(request: web.Request, status: int, seconds: float) -> None:
-    route = _route_name(request)
-    key = (route, request.method, status)
-    counter = _requests.get(key)
-    if counter is None:
-        counter = _requests[key] = HTTP_REQUESTS.labels(
-            route=route, method=request.method, status=str(status))
-    counter.inc()
-    histogram = _latency.get(route)
-    if histogram is None:
-        histogram = _latency[route] = HTTP_LATENCY.labels(route=route)
-    histogram.observe(seconds)
+def count_request(route: str, method: str, status: int, seconds: float) -> None:
+    HTTP_REQUESTS.inc((route, method, str(status)))
+    HTTP_LATENCY.observe(route, seconds)
 
 
 def _error_answer(exc: Exception) -> web.StreamResponse:
@@ -107,8 +97,7 @@ def api_middleware(tokens: Iterable[str], public_paths: frozenset[str], *,
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
-        incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if _REQUEST_ID.match(incoming) else new_request_id()
+        request_id = request_id_from(request.headers.get("X-Request-ID", ""))
         request[REQUEST_ID] = request_id
         # Cleared in `finally`, so nothing bound by the previous request on this
         # keep-alive connection (same task, same context) is left to clear here.
@@ -131,6 +120,7 @@ def api_middleware(tokens: Iterable[str], public_paths: frozenset[str], *,
             raise
         finally:
             structlog.contextvars.clear_contextvars()
-            _count(request, status, time.perf_counter() - started)
+            count_request(_route_name(request), request.method, status,
+                          time.perf_counter() - started)
 
     return middleware

@@ -22,6 +22,7 @@ from daemon.http.schemas import (
     WebhookEventBody,
     WebhookReceipt,
 )
+from daemon.services import Services
 from webhooks.events import InvalidEvent, parse_event, secret_matches
 from webhooks.health import SECRET_HEADER
 from webhooks.metrics import count_event
@@ -36,14 +37,20 @@ def _rejected(exc: Exception) -> Exception:
     return exc
 
 
+def refusal(services: Services, secret: str | None) -> ApiError | None:
+    """Why a delivery with this secret header is refused before its body is read, if it is."""
+    if not services.webhook_secrets:
+        return ApiError("webhooks_not_configured", retry_after=60)
+    if not secret_matches(secret, services.webhook_secrets):
+        return ApiError("invalid_webhook_secret")
+    return None
+
+
 async def receive_event(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    settings = services.settings
-    if not settings.webhook_secrets:
-        raise ApiError("webhooks_not_configured", retry_after=60)
-    secrets = tuple(s.get_secret_value() for s in settings.webhook_secrets)
-    if not secret_matches(request.headers.get(SECRET_HEADER), secrets):
-        raise _rejected(ApiError("invalid_webhook_secret"))
+    refused = refusal(services, request.headers.get(SECRET_HEADER))
+    if refused is not None:
+        raise refused if refused.code == "webhooks_not_configured" else _rejected(refused)
     try:
         event = parse_event(await read_body(request))
     except (ApiError, InvalidEvent) as exc:
