@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
 from daemon.http.app import build_app
+from daemon.http.webhook_lane import LaneAppRunner
 from daemon.logs import configure_logging
 from instantly.fake import FakeInstantlyServer
 from sql import Database, connect
@@ -117,6 +118,18 @@ async def openapi_answers() -> AsyncIterator[list[Answer]]:
     assert not found, "answers not allowed by /openapi.json:\n" + "\n".join(found)
 
 
+class LaneTestServer(TestServer):
+    """aiohttp's test server with the daemon's runner: connections start in the webhook
+    lane, as under `serve`, so every test's requests pass the lane or its hand-over."""
+
+    def __init__(self, app: Any, *, keepalive_timeout: float, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self.keepalive_timeout = keepalive_timeout
+
+    async def _make_runner(self, **kwargs: Any) -> LaneAppRunner:
+        return LaneAppRunner(self.app, keepalive_timeout=self.keepalive_timeout, **kwargs)
+
+
 @pytest.fixture
 def make_api(
     dsn: str, fake: FakeInstantlyServer, aiohttp_client: Any, openapi_answers: list[Answer],
@@ -130,8 +143,9 @@ def make_api(
         recorder(app, openapi_answers)
         token = settings.api_tokens[0].get_secret_value() if settings.api_tokens else None
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        server = {"port": port} if port else {}
-        return await aiohttp_client(app, headers=headers, server_kwargs=server)
+        server = LaneTestServer(app, keepalive_timeout=settings.keepalive_timeout_seconds,
+                                **({"port": port} if port else {}))
+        return await aiohttp_client(server, headers=headers)
 
     return factory
 

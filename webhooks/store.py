@@ -47,11 +47,12 @@ class Receipt:
     event_id: int
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     event: Event
     future: asyncio.Future[Receipt]
     received: float = field(default_factory=time.perf_counter)
+    expiry: asyncio.TimerHandle | None = None
 
 
 class WebhookStore:
@@ -83,22 +84,24 @@ class WebhookStore:
 
     async def submit(self, event: Event) -> Receipt:
         """Store and apply one event; returns once it is committed."""
-        if self._closing or not self._tasks:
-            raise DatabaseUnavailable("receiver is shutting down")
-        pending = _Pending(event, asyncio.get_running_loop().create_future())
-        self._queue.append(pending)
-        self._wakeup.set()
         # If this request is cancelled or gives up, the event stays queued and may
         # still be written: the sender retries after our 503 and de-duplication
         # absorbs it. The writer skips resolving a done future.
+        return await self.enqueue(event)
+
+    def enqueue(self, event: Event) -> asyncio.Future[Receipt]:
+        """Queue one event; the future resolves once it is committed (or fails with
+        `DatabaseUnavailable`). For callers that answer from a callback, not a task."""
+        if self._closing or not self._tasks:
+            raise DatabaseUnavailable("receiver is shutting down")
+        loop = asyncio.get_running_loop()
+        pending = _Pending(event, loop.create_future())
         # The deadline is a timer on the future itself: no task, Timeout or shield
-        # per event (they were a tenth of the path's CPU).
-        expiry = asyncio.get_running_loop().call_later(
-            self._answer_within, _expire, pending)
-        try:
-            return await pending.future
-        finally:
-            expiry.cancel()
+        # per event (they were a tenth of the path's CPU). Cancelled on settling.
+        pending.expiry = loop.call_later(self._answer_within, _expire, pending)
+        self._queue.append(pending)
+        self._wakeup.set()
+        return pending.future
 
     async def _run(self) -> None:
         # Several writers share the queue: while one batch waits for its COMMIT
@@ -151,8 +154,7 @@ class WebhookStore:
             seen.add(key)
             outcomes[(p.event.event_type, receipt.status)] += 1
             APPLY_SECONDS.observe(now - p.received)
-            if not p.future.done():
-                p.future.set_result(receipt)
+            _resolve(p, receipt)
         for (event_type, status), n in outcomes.items():  # counted per batch
             count_event(event_type, status, n)
 
@@ -204,7 +206,16 @@ def _expire(p: _Pending) -> None:
     _settle(p, DatabaseUnavailable("no commit within the deadline"))
 
 
+def _resolve(p: _Pending, receipt: Receipt) -> None:
+    if p.expiry is not None:
+        p.expiry.cancel()
+    if not p.future.done():
+        p.future.set_result(receipt)
+
+
 def _settle(p: _Pending, exc: BaseException) -> None:
+    if p.expiry is not None:
+        p.expiry.cancel()
     if not p.future.done():
         p.future.set_exception(exc)
         # Retrieved here so an abandoned (cancelled) request logs no warning.

@@ -26,6 +26,7 @@ import structlog
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
+from daemon.http.webhook_lane import WebhookLane
 from daemon.metrics import CONNECTIONS_SHED
 
 log = structlog.get_logger("daemon")
@@ -61,7 +62,9 @@ def connection_cap(configured: int, descriptors: int) -> int:
     return configured
 
 
-def _idle(handler: RequestHandler) -> bool:
+def _idle(handler: RequestHandler | WebhookLane) -> bool:
+    if isinstance(handler, WebhookLane):
+        return handler.idle
     # aiohttp's own keep-alive check (no public "is idle" in aiohttp 3.x): the
     # handler waits for the next request.
     waiter = handler._waiter

@@ -26,6 +26,7 @@ from daemon.http.limits import (
     raise_descriptor_limit,
     throttled_loop_errors,
 )
+from daemon.http.webhook_lane import LaneAppRunner
 from daemon.loop import loop_name
 
 log = structlog.get_logger("daemon")
@@ -54,7 +55,7 @@ async def serve(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(throttled_loop_errors())
     cap = connection_cap(settings.max_connections, raise_descriptor_limit())
-    runner = web.AppRunner(
+    runner = LaneAppRunner(
         build_app(settings), access_log=None, handle_signals=False, shutdown_timeout=grace,
         keepalive_timeout=settings.keepalive_timeout_seconds,
     )
