@@ -129,6 +129,16 @@ async def test_what_the_lane_does_not_take_aiohttp_answers_on_the_same_connectio
     writer.close()
 
 
+async def test_a_refused_secret_is_answered_before_the_body_is_sent(hooks, db) -> None:
+    reader, writer = await connect_to(hooks)
+    writer.write(b"POST /webhooks/instantly HTTP/1.1\r\nHost: x\r\nX-Webhook-Secret: nope\r\n"
+                 b"Content-Length: 5000\r\n\r\n")  # and no body, ever
+    status, _, body = await read_answer(reader)
+    assert (status, json.loads(body)["error"]["code"]) == (401, "invalid_webhook_secret")
+    writer.close()  # aiohttp would wait for the body it never read until its shutdown timeout
+    assert await db.fetchval("webhook_events_count") == 0
+
+
 async def test_chunked_and_expect_continue_deliveries_are_stored_through_aiohttp(hooks, db
                                                                                 ) -> None:
     raw = json.dumps(event()).encode()

@@ -125,6 +125,8 @@ class WebhookLane(asyncio.Protocol):
         self._last_io = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._finished: asyncio.Future[None] | None = None  # for shutdown()
+        # The request being received: body start, body end, header fields.
+        self._head: tuple[int, int, dict[bytes, bytes]] | None = None
 
     # -- what aiohttp's Server and ConnectionCap expect of a connection --------------
 
@@ -205,42 +207,51 @@ class WebhookLane(asyncio.Protocol):
             log.exception("webhook_lane.failed")
             self.force_close()
 
-    def _start_request(self) -> bool:
-        """Take the request at the head of the buffer; False when it is still incomplete."""
+    def _read_head(self) -> tuple[int, int, dict[bytes, bytes]] | None:
+        """Where the body of the request at the head of the buffer starts and stops, and
+        its fields; None while the head is incomplete or once the request was handed over.
+        Read once per request (a body arriving in many pieces does not re-parse it), and
+        the secret is checked before the lane waits for a byte of the body."""
         buf = self._buffer
         if not buf.startswith(_PREFIXES):
-            if len(buf) < len(_PREFIXES[0]) and any(p.startswith(buf) for p in _PREFIXES):
-                return False  # too little yet to tell
-            self._hand_off()
-            return False
+            if not (len(buf) < len(_PREFIXES[0]) and any(p.startswith(buf) for p in _PREFIXES)):
+                self._hand_off()  # another route, or nothing like a request line
+            return None
         end = buf.find(b"\r\n\r\n", 0, MAX_HEAD_BYTES)
         if end < 0:
             if len(buf) >= MAX_HEAD_BYTES:
                 self._hand_off()
-            return False
+            return None
         fields = parse_head(bytes(buf[:end + 2]))
         length = fields.get(b"content-length", b"") if fields is not None else b""
         connection = fields.get(b"connection", b"").lower() if fields is not None else b""
         if (fields is None or not length.isdigit() or len(length) > 9
                 or int(length) > MAX_BODY_BYTES
-                or connection not in (b"", b"keep-alive", b"close")):
+                or connection not in (b"", b"keep-alive", b"close")
+                or refusal(self._server.app[SERVICES], _text(fields.get(_SECRET))) is not None):
             self._hand_off()
-            return False
-        start = end + 4
-        stop = start + int(length)
+            return None
+        return end + 4, end + 4 + int(length), fields
+
+    def _start_request(self) -> bool:
+        """Take the request at the head of the buffer; False when it is still incomplete."""
+        if self._head is None:
+            self._head = self._read_head()
+            if self._head is None:
+                return False
+        start, stop, fields = self._head
+        buf = self._buffer
         if len(buf) < stop:
             return False
+        self._head = None
         services = self._server.app[SERVICES]
-        if refusal(services, _text(fields.get(_SECRET))) is not None:
-            self._hand_off()
-            return False
         try:
             event = parse_event(bytes(buf[start:stop]))
         except InvalidEvent:
             self._hand_off()
             return False
         request_id = request_id_from(_text(fields.get(b"x-request-id")) or "")
-        close = connection == b"close"
+        close = fields.get(b"connection", b"").lower() == b"close"
         started = time.perf_counter()
         try:
             future = services.webhook_store.enqueue(event)
