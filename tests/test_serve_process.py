@@ -57,6 +57,33 @@ async def test_help_lists_every_command() -> None:
         assert command in out
 
 
+def test_serve_loads_neither_the_other_commands_nor_the_console_templates() -> None:
+    """The long-running process imports what it runs: no demo, self-test or fake, and
+    jinja2 only when a console page is first rendered."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from daemon.cli import build_parser\n"
+        "build_parser(['serve']).parse_args(['serve'])\n"
+        "from daemon.http.app import build_app\n"
+        "build_app(__import__('daemon.config').config.load_settings())\n"
+        "names = ('jinja2', 'instantly.fake', 'daemon.cli.demo', 'daemon.cli.selftest')\n"
+        "print(sorted(n for n in names if n in sys.modules))\n"
+        "import pathlib, tempfile\n"
+        "from daemon.http.console.pages import Pages\n"
+        "d = pathlib.Path(tempfile.mkdtemp())\n"
+        "(d / 'p.html').write_text('<b>{{ x }}</b>')\n"
+        "print(Pages(d, filters={}).render('p.html', {'x': '<i>'}).text)\n"
+        "print('jinja2' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=False, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["[]", "<b>&lt;i&gt;</b>", "True"], out.stdout
+
+
 async def test_sigterm_lets_in_flight_requests_finish_and_exits_zero(dsn, fake) -> None:
     port = free_port()
     env = daemon_env(DATABASE_URL=dsn, INSTANTLY_BASE_URL=fake.url, INSTANTLY_API_KEY=FAKE_KEY,

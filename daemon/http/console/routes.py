@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import aiohttp_jinja2
-import jinja2
 from aiohttp import web
 
 from daemon.config import Settings
 from daemon.http.console import views
+from daemon.http.console.pages import Pages
 from daemon.http.console.session import Sessions
-from daemon.http.keys import CONSOLE_SESSIONS
+from daemon.http.keys import CONSOLE_PAGES, CONSOLE_SESSIONS
 
 PREFIX = "/ui"
 HERE = Path(__file__).parent
@@ -23,10 +22,7 @@ def _date(value: object) -> str:
 
 
 def setup_console(app: web.Application, settings: Settings) -> None:
-    env = aiohttp_jinja2.setup(
-        app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
-        undefined=jinja2.StrictUndefined)
-    env.filters["date"] = _date
+    app[CONSOLE_PAGES] = Pages(HERE / "templates", filters={"date": _date})
     app[CONSOLE_SESSIONS] = Sessions(tuple(t.get_secret_value() for t in settings.api_tokens))
     r = app.router
     r.add_get(f"{PREFIX}", views.index)

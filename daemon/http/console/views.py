@@ -13,11 +13,10 @@ import asyncio
 import base64
 import datetime as dt
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
-import aiohttp_jinja2
 import structlog
 from aiohttp import web
 from multidict import MultiDictProxy
@@ -32,7 +31,7 @@ from daemon.http.console.charts import bar_chart
 from daemon.http.console.i18n import LANG_COOKIE, Translator, choose_language
 from daemon.http.console.session import Session, Sessions, clear_cookie, set_cookie
 from daemon.http.drift import csv_download
-from daemon.http.keys import CONSOLE_SESSIONS, REQUEST_ID, SERVICES
+from daemon.http.keys import CONSOLE_PAGES, CONSOLE_SESSIONS, REQUEST_ID, SERVICES
 from daemon.http.requests import path_int, path_uuid, validate
 from daemon.http.schemas import CampaignPatch
 from daemon.services import Services
@@ -91,9 +90,14 @@ def _finish(request: web.Request, response: web.StreamResponse, ctx: Context) ->
     response.headers["X-Content-Type-Options"] = "nosniff"
 
 
+def _page(request: web.Request, name: str, context: Mapping[str, Any], *,
+          status: int = 200) -> web.Response:
+    return request.app[CONSOLE_PAGES].render(name, context, status=status)
+
+
 def _error_page(request: web.Request, ctx: Context, error: ApiError) -> web.Response:
-    response = aiohttp_jinja2.render_template(
-        "error.html", request, {**ctx, "message": ctx.t.error(error)}, status=error.status)
+    response = _page(request, "error.html", {**ctx, "message": ctx.t.error(error)},
+                     status=error.status)
     _finish(request, response, ctx)
     return response
 
@@ -179,7 +183,7 @@ async def signin_form(request: web.Request) -> web.Response:
     ctx = _context(request, session)
     ctx.update(next=request.query.get("next", "/ui/campaigns"),
                wrong=request.query.get("wrong") == "1")
-    response = aiohttp_jinja2.render_template("signin.html", request, ctx)
+    response = _page(request, "signin.html", ctx)
     if fresh:
         set_cookie(request, response, fresh)
     _finish(request, response, ctx)
@@ -248,7 +252,7 @@ async def campaigns_page(request: web.Request, ctx: Context) -> web.Response:
                first=bool(q.get("cursor")),
                filters={"client": client or "", "status": status or "",
                         "linked": q.get("linked", "")})
-    return aiohttp_jinja2.render_template("campaigns.html", request, ctx)
+    return _page(request, "campaigns.html", ctx)
 
 
 def _toast(t: Translator, new_status: str) -> str:
@@ -302,7 +306,7 @@ async def bulk(request: web.Request, ctx: Context) -> web.Response:
     ]
     ok = sum(r["ok"] for r in results)
     ctx.update(results=results, summary=t("bulk.done", ok=ok, failed=len(results) - ok))
-    return aiohttp_jinja2.render_template("bulk.html", request, ctx)
+    return _page(request, "bulk.html", ctx)
 
 
 @page
@@ -323,7 +327,7 @@ async def campaign_page(request: web.Request, ctx: Context) -> web.Response:
     ctx.update(campaign=_campaign_view(row, ctx.t), history=history, events=events,
                events_chart=bar_chart(list(per_day.values()), [d[5:] for d in per_day],
                                       title=ctx.t("detail.events_per_day")))
-    return aiohttp_jinja2.render_template("campaign.html", request, ctx)
+    return _page(request, "campaign.html", ctx)
 
 
 @action
@@ -405,7 +409,7 @@ async def drift_page(request: web.Request, ctx: Context) -> web.Response:
         "kind": kind or "", "cursor": _drift_cursor(rows[-1])}.items() if v}) if more else None
     ctx.update(groups=groups, kinds=KINDS, kind=kind or "", actions=ACTIONS, counts=counts,
                next_query=next_query, first=bool(request.query.get("cursor")))
-    return aiohttp_jinja2.render_template("drift.html", request, ctx)
+    return _page(request, "drift.html", ctx)
 
 
 @page
@@ -421,7 +425,7 @@ async def drift_csv(request: web.Request, ctx: Context) -> web.Response:
 async def confirm_page(request: web.Request, ctx: Context) -> web.Response:
     finding, chosen = await _finding_and_action(request, request.query.get("action"))
     ctx.update(finding=_finding_view(finding, ctx.t), action=chosen, stale=False)
-    return aiohttp_jinja2.render_template("confirm.html", request, ctx)
+    return _page(request, "confirm.html", ctx)
 
 
 async def _finding_and_action(request: web.Request, chosen: Any) -> tuple[Any, str]:
@@ -444,7 +448,7 @@ async def resolve(request: web.Request, ctx: Context) -> web.Response:
         finding, chosen = await _finding_and_action(request, form.get("action"))
         if _fingerprint(finding) != form.get("shown"):
             ctx.update(finding=_finding_view(finding, t), action=chosen, stale=True)
-            return aiohttp_jinja2.render_template("confirm.html", request, ctx, status=409)
+            return _page(request, "confirm.html", ctx, status=409)
         await _services(request).resolver.resolve(
             finding["id"], action=chosen, note=str(form.get("note", "")).strip() or None,
             request_id=request.get(REQUEST_ID))
@@ -478,7 +482,7 @@ async def runs_page(request: web.Request, ctx: Context) -> web.Response:
         seconds_chart=bar_chart([_seconds(r) for r in oldest_first], labels,
                                 title=ctx.t("runs.chart_seconds"), unit=" s"),
     )
-    return aiohttp_jinja2.render_template("runs.html", request, ctx)
+    return _page(request, "runs.html", ctx)
 
 
 @page
@@ -522,7 +526,7 @@ async def health_page(request: web.Request, ctx: Context) -> web.Response:
                                 title=t("col.duration"), unit=" ms"),
         calls=calls,
     )
-    return aiohttp_jinja2.render_template("health.html", request, ctx)
+    return _page(request, "health.html", ctx)
 
 
 def _hour_label(at: dt.datetime) -> str:
