@@ -31,11 +31,12 @@ def with_openapi(routes: list[Route]) -> list[Route]:
     document: dict[str, object] = {}
 
     async def openapi(request: web.Request) -> web.Response:
+        if not document:  # built on the first request: start-up builds no schema
+            document.update(build_document(everything))
         return json_response(document)
 
     everything = [*routes, Route("GET", "/openapi.json", openapi, "This document", {200: None},
                                  errors=(401,), media={"application/json": "OpenAPI 3.1"})]
-    document.update(build_document(everything))
     return everything
 
 

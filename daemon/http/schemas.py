@@ -51,13 +51,20 @@ TargetStatus = Literal["active", "paused"]
 ExternalSync = Literal["activated", "paused", "local_only", "unlinked", "noop"]
 Kind = Literal[KINDS]  # type: ignore[valid-type]
 
+class Schema(BaseModel):
+    """Every API shape: validators are built when a shape is first used, not at start-up
+    (most are used only by /openapi.json, itself built on its first request)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
 _STRICT = ConfigDict(strict=True, extra="forbid")
 _QUERY = ConfigDict(extra="ignore")
 
 
 # -- request bodies -----------------------------------------------------------
 
-class CampaignCreate(BaseModel):
+class CampaignCreate(Schema):
     model_config = _STRICT
     client_id: ClientId
     name: Text
@@ -66,7 +73,7 @@ class CampaignCreate(BaseModel):
     email_body: LongText | None = None
 
 
-class CampaignPatch(BaseModel):
+class CampaignPatch(Schema):
     """Only given fields change; `external_id: null` unlinks."""
 
     model_config = _STRICT
@@ -76,12 +83,12 @@ class CampaignPatch(BaseModel):
     email_body: LongText | None = None
 
 
-class StatusBody(BaseModel):
+class StatusBody(Schema):
     model_config = _STRICT
     status: TargetStatus
 
 
-class BulkStatusBody(BaseModel):
+class BulkStatusBody(Schema):
     model_config = _STRICT
     campaign_ids: Annotated[
         list[Annotated[uuid.UUID, Strict(False)]], Field(min_length=1, max_length=500)
@@ -89,13 +96,13 @@ class BulkStatusBody(BaseModel):
     status: TargetStatus
 
 
-class ResolveBody(BaseModel):
+class ResolveBody(Schema):
     model_config = _STRICT
     action: Literal[ACTIONS]  # type: ignore[valid-type]
     note: Annotated[str, StringConstraints(max_length=2000), AfterValidator(_no_nul)] | None = None
 
 
-class LinkBody(BaseModel):
+class LinkBody(Schema):
     """Link unlinked campaigns to remote ones of exactly the same name (dry run by default)."""
 
     model_config = _STRICT
@@ -104,7 +111,7 @@ class LinkBody(BaseModel):
     apply: bool = False
 
 
-class WebhookEventBody(BaseModel):
+class WebhookEventBody(Schema):
     """What Instantly posts (documentation only: the receiver parses bodies itself)."""
 
     model_config = ConfigDict(extra="allow")
@@ -115,7 +122,7 @@ class WebhookEventBody(BaseModel):
 
 # -- query parameters ---------------------------------------------------------
 
-class CampaignListQuery(BaseModel):
+class CampaignListQuery(Schema):
     model_config = _QUERY
     client_id: ClientId | None = None
     status: LocalStatus | None = None
@@ -125,22 +132,22 @@ class CampaignListQuery(BaseModel):
                       ] | None = None
 
 
-class HistoryQuery(BaseModel):
+class HistoryQuery(Schema):
     model_config = _QUERY
     limit: Annotated[int, Field(ge=1, le=1000)] = 100
 
 
-class ReconcileQuery(BaseModel):
+class ReconcileQuery(Schema):
     model_config = _QUERY
     wait: bool = False
 
 
-class RunListQuery(BaseModel):
+class RunListQuery(Schema):
     model_config = _QUERY
     limit: Annotated[int, Field(ge=1, le=500)] = 50
 
 
-class DriftQuery(BaseModel):
+class DriftQuery(Schema):
     model_config = _QUERY
     state: Literal[tuple(STATE_FILTERS)] = "open"  # type: ignore[valid-type]
     kind: Kind | None = None
@@ -152,16 +159,16 @@ class DriftQuery(BaseModel):
 
 # -- response bodies ----------------------------------------------------------
 
-class ErrorDetail(BaseModel):
+class ErrorDetail(Schema):
     code: str
     message: str
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(Schema):
     error: ErrorDetail
 
 
-class Campaign(BaseModel):
+class Campaign(Schema):
     id: uuid.UUID
     client_id: str
     name: str
@@ -178,12 +185,12 @@ class Campaign(BaseModel):
     events: dict[str, int]
 
 
-class CampaignPage(BaseModel):
+class CampaignPage(Schema):
     items: list[Campaign]
     next_cursor: str | None
 
 
-class StatusChange(BaseModel):
+class StatusChange(Schema):
     id: int
     campaign_id: uuid.UUID
     from_status: str | None
@@ -197,11 +204,11 @@ class StatusChange(BaseModel):
     duration_ms: int | None  # of the external call, when there was one
 
 
-class StatusChangeList(BaseModel):
+class StatusChangeList(Schema):
     items: list[StatusChange]
 
 
-class ToggleResult(BaseModel):
+class ToggleResult(Schema):
     campaign_id: uuid.UUID
     campaign_name: str
     previous_status: LocalStatus
@@ -214,13 +221,13 @@ class BulkItemOk(ToggleResult):
     ok: Literal[True]
 
 
-class BulkItemFailed(BaseModel):
+class BulkItemFailed(Schema):
     campaign_id: uuid.UUID
     ok: Literal[False]
     error: ErrorDetail
 
 
-class LinkEntry(BaseModel):
+class LinkEntry(Schema):
     campaign_id: uuid.UUID
     campaign_name: str
     client_id: str
@@ -229,7 +236,7 @@ class LinkEntry(BaseModel):
     linked: bool | None = None
 
 
-class LinkPlan(BaseModel):
+class LinkPlan(Schema):
     matched: list[LinkEntry]
     ambiguous: list[LinkEntry]
     unmatched: list[LinkEntry]
@@ -237,13 +244,13 @@ class LinkPlan(BaseModel):
     linked: int
 
 
-class BulkResult(BaseModel):
+class BulkResult(Schema):
     results: list[BulkItemOk | BulkItemFailed]
     succeeded: int
     failed: int
 
 
-class Subscription(BaseModel):
+class Subscription(Schema):
     state: Literal["active", "disabled", "missing", "secret_mismatch", "unconfigured"]
     url: str | None
     webhook_id: str | None
@@ -251,7 +258,7 @@ class Subscription(BaseModel):
     timestamp_error: str | None
 
 
-class BackfillSummary(BaseModel):
+class BackfillSummary(Schema):
     id: int
     status: Literal["succeeded", "failed"]
     window_from: str
@@ -263,12 +270,12 @@ class BackfillSummary(BaseModel):
     error: str | None
 
 
-class BackfillBody(BaseModel):
+class BackfillBody(Schema):
     model_config = _STRICT
     since: Annotated[dt.datetime, Strict(False)] | None = None
 
 
-class WebhookPassResult(BaseModel):
+class WebhookPassResult(Schema):
     """What a reconcile pass found about our webhook (null: not checked)."""
 
     subscription: Subscription | None
@@ -276,7 +283,7 @@ class WebhookPassResult(BaseModel):
     error: str | None = None
 
 
-class Run(BaseModel):
+class Run(Schema):
     id: int
     status: Literal["running", "succeeded", "failed", "skipped"]
     started_at: dt.datetime | None
@@ -291,15 +298,15 @@ class Run(BaseModel):
     webhook: WebhookPassResult | None
 
 
-class RunList(BaseModel):
+class RunList(Schema):
     items: list[Run]
 
 
-class ReconcileStarted(BaseModel):
+class ReconcileStarted(Schema):
     run_id: int
 
 
-class Finding(BaseModel):
+class Finding(Schema):
     id: int
     campaign_id: uuid.UUID | None
     campaign_name: str | None
@@ -317,19 +324,19 @@ class Finding(BaseModel):
     note: str | None
 
 
-class FindingList(BaseModel):
+class FindingList(Schema):
     items: list[Finding]
 
 
-class WebhookReceipt(BaseModel):
+class WebhookReceipt(Schema):
     status: Literal["accepted", "duplicate"]
     event_id: int
 
 
-class Health(BaseModel):
+class Health(Schema):
     status: Literal["ok"]
 
 
-class Readiness(BaseModel):
+class Readiness(Schema):
     status: Literal["ready", "not_ready"]
     checks: dict[str, bool | str | None]
