@@ -70,13 +70,19 @@ def _error_answer(exc: Exception) -> web.StreamResponse:
         log.info("http.error", status=exc.status)
         return json_response(
             {"error": {"code": "http_error", "message": exc.reason}}, status=exc.status)
-    error = api_error(exc)
+    return error_response(answer_for(exc))
+
+
+def answer_for(exc: BaseException) -> ApiError:
+    """The error map's answer for an exception, logged as the middleware logs it: an
+    unexpected one with its traceback (500 `internal_error`), an outage as a warning."""
+    error = api_error(exc) if isinstance(exc, Exception) else None
     if error is None:
-        log.exception("http.unhandled")
-        error = ApiError("internal_error")
-    elif isinstance(exc, DatabaseUnavailable):
+        log.error("http.unhandled", exc_info=exc)
+        return ApiError("internal_error")
+    if isinstance(exc, DatabaseUnavailable):
         log.warning("database.unavailable", error=str(exc))
-    return error_response(error)
+    return error
 
 
 def api_middleware(tokens: Iterable[str], public_paths: frozenset[str], *,

@@ -44,5 +44,10 @@ def error_response(error: ApiError) -> web.Response:
     """`{"error": {"code", "message"}}` with Retry-After where the error knows it."""
     headers = {}
     if error.retry_after is not None:
-        headers["Retry-After"] = str(max(1, round(error.retry_after)))
+        headers["Retry-After"] = retry_after_value(error.retry_after)
     return json_response(error.body(), status=error.status, headers=headers)
+
+
+def retry_after_value(seconds: float) -> str:
+    """Whole seconds, at least one (the header takes no fractions)."""
+    return str(max(1, round(seconds)))

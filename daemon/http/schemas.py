@@ -51,6 +51,7 @@ TargetStatus = Literal["active", "paused"]
 ExternalSync = Literal["activated", "paused", "local_only", "unlinked", "noop"]
 Kind = Literal[KINDS]  # type: ignore[valid-type]
 
+
 class Schema(BaseModel):
     """Every API shape: validators are built when a shape is first used, not at start-up
     (most are used only by /openapi.json, itself built on its first request)."""

@@ -32,11 +32,10 @@ from aiohttp import web
 from aiohttp.http import SERVER_SOFTWARE
 from aiohttp.web_protocol import RequestHandler
 
-from daemon.errors import ApiError, api_error
 from daemon.http.keys import SERVICES
-from daemon.http.middleware import count_request, request_id_from
+from daemon.http.middleware import answer_for, count_request, request_id_from
 from daemon.http.requests import MAX_BODY_BYTES
-from daemon.http.responses import encode
+from daemon.http.responses import encode, retry_after_value
 from daemon.http.webhooks import refusal
 from sql import DatabaseUnavailable
 from webhooks.events import InvalidEvent, parse_event
@@ -102,7 +101,7 @@ def answer_bytes(status: int, body: bytes, request_id: str, *,
             f"Content-Length: {len(body)}\r\nDate: {_http_date()}\r\n"
             f"Server: {SERVER_SOFTWARE}\r\nX-Request-ID: {request_id}\r\n")
     if retry_after is not None:
-        head += f"Retry-After: {max(1, round(retry_after))}\r\n"
+        head += f"Retry-After: {retry_after_value(retry_after)}\r\n"
     if close:
         head += "Connection: close\r\n"
     return head.encode("latin-1") + b"\r\n" + body
@@ -296,13 +295,8 @@ class WebhookLane(asyncio.Protocol):
     def _answer_error(self, exc: BaseException, request_id: str, close: bool,
                       started: float) -> None:
         """The answer the middleware gives for an exception, from the one error map."""
-        error = api_error(exc) if isinstance(exc, Exception) else None
         with structlog.contextvars.bound_contextvars(request_id=request_id):
-            if error is None:
-                log.error("http.unhandled", exc_info=exc)
-                error = ApiError("internal_error")
-            elif isinstance(exc, DatabaseUnavailable):
-                log.warning("database.unavailable", error=str(exc))
+            error = answer_for(exc)
         self._write(answer_bytes(error.status, encode(error.body()), request_id,
                                  retry_after=error.retry_after, close=close or self._closing),
                     error.status, started)
