@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 TOOLS  := .venv-tools
 IMPORT_LINTER ?= import-linter>=2.0
 
-.PHONY: install install-service test lint deploy-check demo bench soak screenshots clean
+.PHONY: install install-service test lint deploy-check demo bench bench-compare soak screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# This checkout against another commit, alternated in one session: make bench-compare REF=main~3
+bench-compare: $(STAMP)
+	@test -n "$(REF)" || { echo "usage: make bench-compare REF=<commit> [SECTIONS='footprint ...'] [ROUNDS=3]"; exit 64; }
+	$(BIN)/python -m bench.compare $(REF) $(SECTIONS) --rounds $(or $(ROUNDS),3)
 
 # The console's pages in English and Dutch for docs/console.md (needs Chromium).
 screenshots: $(STAMP)
