@@ -35,8 +35,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# A section the other tree's bench does not have is skipped there (its rows show "-").
 DEFAULT_SECTIONS = ("footprint", "toggle_overhead", "webhook_ingest", "reconcile_10000",
-                    "reconcile_100000")
+                    "reconcile_100000", "console_render")
 
 FAKE = "instantly/fake.py"
 PACKAGES = ("daemon", "webhooks", "reconciler", "instantly", "sql", "bench")
@@ -66,6 +67,9 @@ FIGURES: list[tuple[str, Getter, bool]] = [
     ("webhook events/s ratio c=64, daemon / naive",
      _path("webhook_ingest", "ratio_daemon_over_naive"), True),
     ("webhook events/s, daemon c=64", _path("webhook_ingest", "daemon_events_per_s"), True),
+    ("webhook daemon CPU ms per 1,000 events, c=64",
+     _path("webhook_ingest", "by_concurrency", "64", "cpu_ms_per_1000_events", "daemon",
+           "server"), False),
     ("webhook duplicates stored", _path("webhook_ingest", "duplicates_stored"), False),
     ("reconcile 10k wall, s", _path("reconcile_10000", "passes", 0, "wall_s"), False),
     ("reconcile 10k daemon CPU, s", _path("reconcile_10000", "passes", 0, "daemon_cpu_s"),
@@ -74,6 +78,8 @@ FIGURES: list[tuple[str, Getter, bool]] = [
     ("reconcile 100k daemon CPU, s", _path("reconcile_100000", "passes", 0, "daemon_cpu_s"),
      False),
     ("reconcile 100k peak RSS, MB", _path("reconcile_100000", "peak_rss_mb"), False),
+    ("console campaigns page p50, ms", _path("console_render", "campaigns_p50_ms"), False),
+    ("console drift page p50, ms", _path("console_render", "drift_p50_ms"), False),
 ]
 
 
