@@ -97,6 +97,8 @@ def verdict(ref: list[float], head: list[float], higher_is_better: bool) -> str:
     """'better'/'worse' only when the ranges over the rounds do not overlap."""
     if not ref or not head:
         return ""
+    if len(ref) < 2 or len(head) < 2:
+        return "(one round: no spread to judge by)"
     if min(head) > max(ref):
         return "better" if higher_is_better else "worse"
     if max(head) < min(ref):
