@@ -94,9 +94,19 @@ async def toggle_overhead(server: str) -> dict[str, Any]:
         for name in targets:  # warm-up
             await load(name, 200, concurrency)
         rounds: dict[str, list] = {"daemon": [], "naive": [], "direct": []}
+        # CPU per toggle of each server, of Postgres and of the fake, around each round
+        # (where a toggle's cost goes when the ratio moves).
+        servers = {"daemon": daemon, "naive": naive}
+        cpu: dict[str, list[dict[str, float]]] = {"daemon": [], "naive": []}
         for _ in range(5):
             for name in targets:
+                if name in servers:
+                    before, fake0 = cpu_snapshot(servers[name]), fake.cpu_seconds()
                 rounds[name].append(await load(name, total, concurrency))
+                if name in servers:
+                    used = cpu_per_1000(before, cpu_snapshot(servers[name]), total)
+                    used["fake"] = round((fake.cpu_seconds() - fake0) * 1e6 / total, 1)
+                    cpu[name].append(used)
         best = {k: sorted(v, key=lambda r: r.rps)[2] for k, v in rounds.items()}
         serial: dict[str, list] = {"daemon": [], "direct": []}
         for _ in range(3):
@@ -115,6 +125,9 @@ async def toggle_overhead(server: str) -> dict[str, Any]:
             "direct_fake": best["direct"].summary(),
             "ratio_daemon_over_naive": round(ratio, 3),
             "concurrency1_p50_ms": {"daemon": round(d_p50, 2), "direct_fake": round(c_p50, 2)},
+            "cpu_ms_per_1000_toggles": {
+                name: {k: median([c[k] for c in runs]) for k in runs[0]}
+                for name, runs in cpu.items()},
             "added_p50_ms": round(added, 2),
             "ratios_per_round": [round(d.rps / n.rps, 3) for d, n in zip(
                 rounds["daemon"], rounds["naive"], strict=True)],
@@ -444,11 +457,16 @@ def table(results: dict[str, Any]) -> str:
     t, w = results["toggle_overhead"], results["webhook_ingest"]
     r10, r100 = results["reconcile_10000"], results["reconcile_100000"]
     f = results["footprint"]
+    tc = t["cpu_ms_per_1000_toggles"]
     rows = [
         ("Toggle rps, daemon / naive", f"{t['daemon']['rps']} / {t['naive']['rps']}",
          f"ratio {t['ratio_daemon_over_naive']}", "≥ 0.8", t["ratio_met"]),
         ("Toggle added p50 vs direct (c=1)", f"{t['added_p50_ms']} ms", "", "≤ 3 ms",
          t["latency_met"]),
+        ("Toggle CPU ms per 1,000 toggles: daemon / naive / Postgres under daemon / under"
+         " naive", f"{tc['daemon']['server']} / {tc['naive']['server']} / "
+         f"{tc['daemon']['postgres']} / {tc['naive']['postgres']}", "", "lower is better",
+         True),
         ("Webhook events/s, daemon / naive (c=64)",
          f"{w['daemon_events_per_s']} / {w['naive_events_per_s']}",
          f"ratio {w['ratio_daemon_over_naive']} (c=8: {w['ratio_at_8']})", "≥ 2.0", w["met"]),
