@@ -9,8 +9,8 @@ round. Each tree runs its own bench code, fake service and migrations, so the
 comparison holds across layout and schema changes; a figure that a tree's bench
 does not report is shown as "-".
 
-With --same-fake, this checkout's fake service (instantly/fake.py, scaffolding
-of the bench, not the product) replaces the other tree's in its worktree, so
+With --same-fake, this checkout's fake service (instantly/fake.py, the stand-in
+the bench measures against) replaces the other tree's in its worktree, so
 both daemons are measured against the same answers: a fake that grew richer
 answers (bigger listing pages) does not read as a slower daemon.
 
@@ -142,7 +142,8 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.compare", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("ref", help="the commit to compare with (any git revision)")
-    parser.add_argument("sections", nargs="*", default=list(DEFAULT_SECTIONS))
+    parser.add_argument("sections", nargs="*", default=list(DEFAULT_SECTIONS),
+                        help=f"bench sections (default: {' '.join(DEFAULT_SECTIONS)})")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--same-fake", action="store_true",
                         help="run both benches against this checkout's fake service")
