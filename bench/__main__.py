@@ -100,13 +100,13 @@ async def toggle_overhead(server: str) -> dict[str, Any]:
         cpu: dict[str, list[dict[str, float]]] = {"daemon": [], "naive": []}
         for _ in range(5):
             for name in targets:
-                if name in servers:
-                    before, fake0 = cpu_snapshot(servers[name]), fake.cpu_seconds()
+                if name not in servers:
+                    rounds[name].append(await load(name, total, concurrency))
+                    continue
+                before = cpu_snapshot(servers[name], fake=fake)
                 rounds[name].append(await load(name, total, concurrency))
-                if name in servers:
-                    used = cpu_per_1000(before, cpu_snapshot(servers[name]), total)
-                    used["fake"] = round((fake.cpu_seconds() - fake0) * 1e6 / total, 1)
-                    cpu[name].append(used)
+                cpu[name].append(cpu_per_1000(before, cpu_snapshot(servers[name], fake=fake),
+                                              total))
         best = {k: sorted(v, key=lambda r: r.rps)[2] for k, v in rounds.items()}
         serial: dict[str, list] = {"daemon": [], "direct": []}
         for _ in range(3):

@@ -151,8 +151,10 @@ def main(argv: list[str]) -> None:
     commit, head = _short(args.ref), _short("HEAD")
     with tempfile.TemporaryDirectory(prefix="bench-compare-") as tmp:
         other = Path(tmp) / commit
-        subprocess.run(["git", "worktree", "add", "--detach", str(other), commit], cwd=ROOT,
-                       check=True, capture_output=True)
+        added = subprocess.run(["git", "worktree", "add", "--detach", str(other), commit],
+                               cwd=ROOT, capture_output=True, text=True)
+        if added.returncode != 0:
+            raise SystemExit(f"bench.compare: git worktree add failed: {added.stderr.strip()}")
         try:
             if args.same_fake:
                 shutil.copyfile(ROOT / FAKE, other / FAKE)

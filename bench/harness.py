@@ -209,8 +209,9 @@ async def run_load(
     return LoadResult(total, len(errors), time.perf_counter() - start, latencies)
 
 
-def cpu_snapshot(server: Proc) -> dict[str, float]:
-    """CPU seconds so far of the server, all Postgres processes, and this load generator."""
+def cpu_snapshot(server: Proc, **others: Proc) -> dict[str, float]:
+    """CPU seconds so far of the server, all Postgres processes, this load generator
+    and any `others` (by their keyword)."""
     def total(p: psutil.Process) -> float:
         t = p.cpu_times()
         return t.user + t.system
@@ -223,7 +224,8 @@ def cpu_snapshot(server: Proc) -> dict[str, float]:
             except psutil.Error:
                 pass
     return {"server": server.cpu_seconds(), "postgres": postgres,
-            "load_generator": total(psutil.Process())}
+            "load_generator": total(psutil.Process()),
+            **{name: proc.cpu_seconds() for name, proc in others.items()}}
 
 
 def cpu_per_1000(before: dict[str, float], after: dict[str, float], requests: int
