@@ -221,18 +221,28 @@ async def test_drift_pages_through_many_findings(make_api, fake, page, db) -> No
     assert await page.locator("tr[id^=finding-]").count() == 100
 
 
+def _csrf_of(page: str) -> str:
+    return page.split('name="csrf" value="')[1].split('"')[0]
+
+
+async def sign_in_over_http(http: aiohttp.ClientSession, base: str) -> str:
+    """Sign in through the form (no browser); the signed-in session's CSRF token."""
+    async with http.get(f"{base}/ui/signin") as resp:
+        csrf = _csrf_of(await resp.text())
+    async with http.post(f"{base}/ui/signin", data={"csrf": csrf, "token": API_TOKEN},
+                         allow_redirects=False) as resp:
+        assert resp.status == 303
+    async with http.get(f"{base}/ui/campaigns") as resp:
+        return _csrf_of(await resp.text())
+
+
 async def test_post_without_csrf_token_is_refused_and_changes_nothing(make_api, fake) -> None:
     api = await make_api()
     campaign, _ = await linked_campaign(api, fake, name="Guarded")
     base = str(api.make_url("")).rstrip("/")
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
         # A signed-in session (cookie) but a form without its token.
-        async with http.get(f"{base}/ui/signin") as resp:
-            text = await resp.text()
-        csrf = text.split('name="csrf" value="')[1].split('"')[0]
-        async with http.post(f"{base}/ui/signin", data={"csrf": csrf, "token": API_TOKEN},
-                             allow_redirects=False) as resp:
-            assert resp.status == 303
+        await sign_in_over_http(http, base)
         async with http.post(f"{base}/ui/campaigns/{campaign['id']}/toggle",
                              data={"back": "/ui/campaigns"}, allow_redirects=False) as resp:
             assert resp.status == 403
@@ -242,6 +252,38 @@ async def test_post_without_csrf_token_is_refused_and_changes_nothing(make_api, 
     after = (await (await api.get(f"/campaigns/{campaign['id']}")).json())["status"]
     assert after == campaign["status"]
     assert not fake.state.calls_to(method="POST", path_contains="/activate")
+
+
+async def test_console_changes_are_audited_as_the_console(make_api, fake) -> None:
+    """The history tells the ops console's changes from the agency's API calls."""
+    api = await make_api()
+    base = str(api.make_url("")).rstrip("/")
+    switched, _ = await linked_campaign(api, fake, name="Switched in the console")
+    in_bulk, _ = await linked_campaign(api, fake, name="Bulk in the console")
+    by_api, _ = await linked_campaign(api, fake, name="Switched through the API")
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        csrf = await sign_in_over_http(http, base)
+        async with http.post(f"{base}/ui/campaigns/{switched['id']}/toggle",
+                             data={"csrf": csrf, "back": "/ui/campaigns"},
+                             allow_redirects=False) as resp:
+            assert resp.status == 303
+        async with http.post(f"{base}/ui/campaigns/bulk",
+                             data={"csrf": csrf, "action": "activate", "ids": in_bulk["id"]},
+                             allow_redirects=False) as resp:
+            assert resp.status == 200  # the page of results
+    assert (await api.post(f"/campaigns/{by_api['id']}/toggle")).status == 200
+    paused = await api.post("/campaigns/status",
+                            json={"campaign_ids": [by_api["id"]], "status": "paused"})
+    assert paused.status == 200
+
+    async def audit(campaign: dict) -> list[tuple[str, str, str | None]]:
+        body = await (await api.get(f"/campaigns/{campaign['id']}/history")).json()
+        return sorted((c["source"], c["to_status"], c["external_action"])
+                      for c in body["items"])
+
+    assert await audit(switched) == [("console", "active", "activate")]
+    assert await audit(in_bulk) == [("console", "active", "activate")]
+    assert await audit(by_api) == [("api", "active", "activate"), ("bulk", "paused", None)]
 
 
 def test_every_error_sentence_has_a_dutch_form_that_never_names_the_service() -> None:

@@ -166,17 +166,18 @@ async def set_campaign_status(request: web.Request) -> web.Response:
 
 
 async def set_statuses(services: Services, campaign_ids: Sequence[uuid.UUID], status: str, *,
-                       request_id: str | None) -> list[ToggleOutcome | ApiError]:
+                       request_id: str | None, source: str = "bulk",
+                       ) -> list[ToggleOutcome | ApiError]:
     """Set each campaign's status through the toggle path, BULK_CONCURRENCY at a time:
     per campaign, in order, its result or the error users may see (the API's bulk
-    endpoint and the console's bulk form alike)."""
+    endpoint and the console's bulk form alike, each audited with its own source)."""
     semaphore = asyncio.Semaphore(BULK_CONCURRENCY)
 
     async def one(campaign_id: uuid.UUID) -> ToggleOutcome | ApiError:
         async with semaphore:
             try:
                 return await services.toggles.set_status(
-                    campaign_id, status, source="bulk", request_id=request_id)
+                    campaign_id, status, source=source, request_id=request_id)
             except Exception as exc:
                 error = api_error(exc)
                 if error is None:

@@ -51,6 +51,9 @@ LocalStatus = Literal["draft", "active", "paused", "completed"]
 TargetStatus = Literal["active", "paused"]
 ExternalSync = Literal["activated", "paused", "local_only", "unlinked", "noop"]
 Kind = Literal[KINDS]  # type: ignore[valid-type]
+# Who made a status change (the audit's `source`); the migrations' CHECK says the
+# same, and tests/test_sql_rules.py holds the two together.
+Source = Literal["api", "bulk", "console", "webhook", "reconciler", "resolution"]
 
 
 class Schema(BaseModel):
@@ -197,7 +200,7 @@ class StatusChange(Schema):
     campaign_id: uuid.UUID
     from_status: str | None
     to_status: str | None
-    source: Literal["api", "bulk", "webhook", "reconciler", "resolution"]
+    source: Source
     external_action: Literal["activate", "pause"] | None
     outcome: str
     error_code: str | None

@@ -33,6 +33,13 @@ SELECT event_type, count, last_at FROM campaign_event_counts
 -- What the SQL function remote_as_local says for each code (pinned to Python by a test).
 SELECT code, remote_as_local(code) AS local FROM unnest($1::int[]) AS code;
 
+-- name: audit_sources_allowed
+-- The values the CHECK on status_changes.source allows (pinned to the API's list by a test).
+SELECT m[1] AS source
+  FROM pg_constraint c,
+       regexp_matches(pg_get_constraintdef(c.oid), '''([a-z_]+)''', 'g') AS m
+ WHERE c.conrelid = 'status_changes'::regclass AND c.conname = 'status_changes_source_check';
+
 -- name: webhook_events_of
 SELECT id, event_type, outcome, payload FROM webhook_events
  WHERE campaign_external_id = $1 ORDER BY id;

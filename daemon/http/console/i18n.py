@@ -141,6 +141,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, Dutch)
     "remote.4": ("active (subsequences)", "actief (vervolgreeksen)"),
     "source.api": ("request", "verzoek"),
     "source.bulk": ("bulk change", "bulkwijziging"),
+    "source.console": ("ops console", "beheerconsole"),
     "source.webhook": ("webhook event", "webhook-gebeurtenis"),
     "source.reconciler": ("reconcile pass", "controleronde"),
     "source.resolution": ("drift resolution", "oplossing afwijking"),

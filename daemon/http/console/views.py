@@ -265,7 +265,7 @@ async def toggle(request: web.Request, ctx: Context) -> web.Response:
     try:
         campaign_id = path_uuid(request, missing="campaign_not_found")
         result = await _services(request).toggles.toggle(
-            campaign_id, source="api", request_id=request.get(REQUEST_ID))
+            campaign_id, source="console", request_id=request.get(REQUEST_ID))
     except Exception as exc:
         error = api_error(exc)
         if error is None:
@@ -296,7 +296,7 @@ async def bulk(request: web.Request, ctx: Context) -> web.Response:
         return _back(request, "error", t("bulk.none"), "/ui/campaigns")
     unique = list(dict.fromkeys(ids))
     outcomes = await set_statuses(_services(request), unique, target,
-                                  request_id=request.get(REQUEST_ID))
+                                  request_id=request.get(REQUEST_ID), source="console")
     results = [
         {"id": str(cid), "ok": False, "message": t.error(outcome)}
         if isinstance(outcome, ApiError) else
