@@ -20,19 +20,14 @@ from daemon.http.requests import path_uuid, read_json_object, read_model, read_q
 from daemon.http.responses import json_response
 from daemon.http.route import Route
 from daemon.http.schemas import (
-    BulkResult,
     BulkStatusBody,
     Campaign,
     CampaignCreate,
     CampaignListQuery,
-    CampaignPage,
     CampaignPatch,
     HistoryQuery,
     LinkBody,
-    LinkPlan,
     StatusBody,
-    StatusChangeList,
-    ToggleResult,
 )
 from daemon.services import Services
 from daemon.toggle import ToggleResult as ToggleOutcome
@@ -216,26 +211,26 @@ async def link_campaigns(request: web.Request) -> web.Response:
 
 
 ROUTES = [
-    Route("POST", "/campaigns", create_campaign, "Create a campaign", {201: Campaign},
+    Route("POST", "/campaigns", create_campaign, "Create a campaign", {201: "Campaign"},
           errors=(400, 401, 409, 413, 503), body=CampaignCreate),
-    Route("GET", "/campaigns", list_campaigns, "List campaigns", {200: CampaignPage},
+    Route("GET", "/campaigns", list_campaigns, "List campaigns", {200: "CampaignPage"},
           query=CampaignListQuery),
     Route("POST", "/campaigns/status", bulk_set_status, "Set the status of many campaigns",
-          {200: BulkResult}, errors=(400, 401, 409, 413, 422, 503), body=BulkStatusBody,
+          {200: "BulkResult"}, errors=(400, 401, 409, 413, 422, 503), body=BulkStatusBody,
           idempotency_key=True),
     Route("POST", "/campaigns/link", link_campaigns,
           "Link campaigns to remote ones of the same name (dry run unless apply)",
-          {200: LinkPlan}, errors=(400, 401, 413, 429, 502, 503, 504), body=LinkBody),
-    Route("GET", "/campaigns/{id}", get_campaign, "Get a campaign", {200: Campaign},
+          {200: "LinkPlan"}, errors=(400, 401, 413, 429, 502, 503, 504), body=LinkBody),
+    Route("GET", "/campaigns/{id}", get_campaign, "Get a campaign", {200: "Campaign"},
           errors=(400, 401, 404, 503), path_id="uuid"),
-    Route("PATCH", "/campaigns/{id}", patch_campaign, "Update a campaign", {200: Campaign},
+    Route("PATCH", "/campaigns/{id}", patch_campaign, "Update a campaign", {200: "Campaign"},
           errors=(400, 401, 404, 409, 413, 503), body=CampaignPatch, path_id="uuid"),
     Route("GET", "/campaigns/{id}/history", campaign_history, "Status change history",
-          {200: StatusChangeList}, errors=(400, 401, 404, 503), query=HistoryQuery,
+          {200: "StatusChangeList"}, errors=(400, 401, 404, 503), query=HistoryQuery,
           path_id="uuid"),
     Route("POST", "/campaigns/{id}/toggle", toggle_campaign, "Toggle a campaign",
-          {200: ToggleResult}, errors=EXTERNAL_ERRORS, path_id="uuid", idempotency_key=True),
+          {200: "ToggleResult"}, errors=EXTERNAL_ERRORS, path_id="uuid", idempotency_key=True),
     Route("PUT", "/campaigns/{id}/status", set_campaign_status, "Set a campaign's status",
-          {200: ToggleResult}, errors=EXTERNAL_ERRORS, body=StatusBody, path_id="uuid",
+          {200: "ToggleResult"}, errors=EXTERNAL_ERRORS, body=StatusBody, path_id="uuid",
           idempotency_key=True),
 ]

@@ -8,7 +8,7 @@ from daemon.http.keys import REQUEST_ID, SERVICES
 from daemon.http.requests import path_int, read_model, read_query
 from daemon.http.responses import json_response
 from daemon.http.route import Route
-from daemon.http.schemas import DriftQuery, Finding, FindingList, ResolveBody
+from daemon.http.schemas import DriftQuery, ResolveBody
 from reconciler.findings import STATE_FILTERS, finding_json, findings_csv
 
 
@@ -44,9 +44,9 @@ async def resolve_finding(request: web.Request) -> web.Response:
 
 
 ROUTES = [
-    Route("GET", "/drift", list_drift, "Drift findings", {200: FindingList}, query=DriftQuery,
+    Route("GET", "/drift", list_drift, "Drift findings", {200: "FindingList"}, query=DriftQuery,
           media={"text/csv": "with format=csv"}),
     Route("POST", "/drift/{id}/resolve", resolve_finding, "Resolve a drift finding",
-          {200: Finding}, errors=(400, 401, 404, 409, 422, 429, 502, 503, 504),
+          {200: "Finding"}, errors=(400, 401, 404, 409, 422, 429, 502, 503, 504),
           body=ResolveBody, path_id="int"),
 ]

@@ -3,6 +3,8 @@
 Parameters come from each route's query model, bodies and responses from
 its pydantic models (`model_json_schema`); nothing is copied by hand. The
 test suite validates every response it receives against this document.
+Response models are looked up by the names the routes give, in
+`daemon/http/response_models.py`, imported here on the first build.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from typing import Any
 from pydantic import BaseModel
 
 from daemon.http.route import Route
-from daemon.http.schemas import ErrorBody
 
 _REF = "#/components/schemas/{model}"
 
@@ -53,17 +54,27 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
     return params
 
 
+def response_model(name: str) -> type[BaseModel]:
+    """The response model a route names (a name that is not one is a programming error)."""
+    from daemon.http import response_models
+
+    model = getattr(response_models, name, None)
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise LookupError(f"no response model {name!r} in daemon/http/response_models.py")
+    return model
+
+
 def _operation(route: Route, components: _Components) -> dict[str, Any]:
     responses: dict[str, Any] = {}
-    for status, model in route.ok.items():
+    for status, name in route.ok.items():
         content: dict[str, Any] = {}
-        if model is not None:
-            content["application/json"] = {"schema": components.ref(model)}
+        if name is not None:
+            content["application/json"] = {"schema": components.ref(response_model(name))}
         for media in route.media:
             text = not media.endswith("json")
             content.setdefault(media, {"schema": {"type": "string" if text else "object"}})
         responses[str(status)] = {"description": route.summary, "content": content}
-    error = {"application/json": {"schema": components.ref(ErrorBody)}}
+    error = {"application/json": {"schema": components.ref(response_model("ErrorBody"))}}
     statuses = [*route.errors, *((415,) if route.body is not None and not route.public else ())]
     for status in statuses:
         responses[str(status)] = {"description": "error", "content": error}

@@ -11,7 +11,7 @@ from daemon.http.keys import BACKGROUND, SERVICES
 from daemon.http.requests import path_int, read_query
 from daemon.http.responses import json_response
 from daemon.http.route import Route
-from daemon.http.schemas import ReconcileQuery, ReconcileStarted, Run, RunList, RunListQuery
+from daemon.http.schemas import ReconcileQuery, RunListQuery
 from daemon.passes import finish_pass
 from reconciler.findings import run_json
 
@@ -45,9 +45,9 @@ async def get_run(request: web.Request) -> web.Response:
 
 ROUTES = [
     Route("POST", "/reconcile", start_reconcile, "Start a reconcile pass",
-          {202: ReconcileStarted, 200: Run}, errors=(400, 401, 409, 503), query=ReconcileQuery),
-    Route("GET", "/reconcile/runs", list_runs, "Reconcile run history", {200: RunList},
+          {202: "ReconcileStarted", 200: "Run"}, errors=(400, 401, 409, 503), query=ReconcileQuery),
+    Route("GET", "/reconcile/runs", list_runs, "Reconcile run history", {200: "RunList"},
           query=RunListQuery),
-    Route("GET", "/reconcile/runs/{id}", get_run, "One reconcile run", {200: Run},
+    Route("GET", "/reconcile/runs/{id}", get_run, "One reconcile run", {200: "Run"},
           errors=(400, 401, 404, 503), path_id="int"),
 ]

@@ -23,8 +23,9 @@ class Route:
     path: str
     handler: Handler
     summary: str
-    # success status → response model (None: the body is not JSON, see `media`)
-    ok: dict[int, type[BaseModel] | None]
+    # success status → the name of its model in daemon/http/response_models.py (named,
+    # not imported, so start-up does not build them); None: not JSON, see `media`
+    ok: dict[int, str | None]
     errors: tuple[int, ...] = (400, 401, 503)
     query: type[BaseModel] | None = None
     body: type[BaseModel] | None = None

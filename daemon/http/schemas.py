@@ -1,12 +1,10 @@
-"""API shapes, one source: request bodies, query parameters and response bodies.
+"""API shapes, one source: request bodies and query parameters here, response bodies
+in `daemon/http/response_models.py`.
 
 Bodies are validated strictly (wrong types are errors, never coerced);
 query parameters are text, so their models parse leniently ("50", "true").
 Strings may not contain NUL (Postgres text cannot store it) and are
 bounded, so bad input is a 400 naming the field, never a database error.
-Response models are not applied on the hot path: they define the shapes in
-`/openapi.json`, and the test suite validates every response it receives
-against that document.
 
 No `from __future__ import annotations` here: with string annotations pydantic
 evaluates each one when the class is created, ~4 ms of every start-up.
@@ -125,6 +123,11 @@ class WebhookEventBody(Schema):
     timestamp: str | None = None
 
 
+class BackfillBody(Schema):
+    model_config = _STRICT
+    since: Annotated[dt.datetime, Strict(False)] | None = None
+
+
 # -- query parameters ---------------------------------------------------------
 
 class CampaignListQuery(Schema):
@@ -162,16 +165,8 @@ class DriftQuery(Schema):
     limit: Annotated[int, Field(ge=1, le=10_000)] = 1000
 
 
-# -- response bodies ----------------------------------------------------------
-
-class ErrorDetail(Schema):
-    code: str
-    message: str
-
-
-class ErrorBody(Schema):
-    error: ErrorDetail
-
+# -- the campaign object (its fields are the keys of every campaign the API answers,
+# so it is defined at start-up; the other response bodies are in response_models.py)
 
 class Campaign(Schema):
     id: uuid.UUID
@@ -188,160 +183,3 @@ class Campaign(Schema):
     updated_at: dt.datetime
     status_changed_at: dt.datetime
     events: dict[str, int]
-
-
-class CampaignPage(Schema):
-    items: list[Campaign]
-    next_cursor: str | None
-
-
-class StatusChange(Schema):
-    id: int
-    campaign_id: uuid.UUID
-    from_status: str | None
-    to_status: str | None
-    source: Source
-    external_action: Literal["activate", "pause"] | None
-    outcome: str
-    error_code: str | None
-    request_id: str | None
-    at: dt.datetime
-    duration_ms: int | None  # of the external call, when there was one
-
-
-class StatusChangeList(Schema):
-    items: list[StatusChange]
-
-
-class ToggleResult(Schema):
-    campaign_id: uuid.UUID
-    campaign_name: str
-    previous_status: LocalStatus
-    new_status: LocalStatus
-    external_sync: ExternalSync
-    message: str
-
-
-class BulkItemOk(ToggleResult):
-    ok: Literal[True]
-
-
-class BulkItemFailed(Schema):
-    campaign_id: uuid.UUID
-    ok: Literal[False]
-    error: ErrorDetail
-
-
-class LinkEntry(Schema):
-    campaign_id: uuid.UUID
-    campaign_name: str
-    client_id: str
-    external_id: str | None = None
-    candidates: list[str] | None = None
-    linked: bool | None = None
-
-
-class LinkPlan(Schema):
-    matched: list[LinkEntry]
-    ambiguous: list[LinkEntry]
-    unmatched: list[LinkEntry]
-    applied: bool
-    linked: int
-
-
-class BulkResult(Schema):
-    results: list[BulkItemOk | BulkItemFailed]
-    succeeded: int
-    failed: int
-
-
-class Subscription(Schema):
-    state: Literal["active", "disabled", "missing", "secret_mismatch", "unconfigured"]
-    url: str | None
-    webhook_id: str | None
-    event_type: str | None
-    timestamp_error: str | None
-
-
-class BackfillSummary(Schema):
-    id: int
-    status: Literal["succeeded", "failed"]
-    window_from: str
-    window_to: str
-    read: int
-    stored: int
-    duplicates: int
-    rejected: int
-    error: str | None
-
-
-class BackfillBody(Schema):
-    model_config = _STRICT
-    since: Annotated[dt.datetime, Strict(False)] | None = None
-
-
-class WebhookPassResult(Schema):
-    """What a reconcile pass found about our webhook (null: not checked)."""
-
-    subscription: Subscription | None
-    backfill: BackfillSummary | None
-    error: str | None = None
-
-
-class Run(Schema):
-    id: int
-    status: Literal["running", "succeeded", "failed", "skipped"]
-    started_at: dt.datetime | None
-    finished_at: dt.datetime | None
-    remote_campaigns: int | None
-    local_linked: int | None
-    api_calls: int | None
-    findings_opened: int | None
-    findings_resolved: int | None
-    error: str | None
-    remote_unlinked: int | None
-    webhook: WebhookPassResult | None
-
-
-class RunList(Schema):
-    items: list[Run]
-
-
-class ReconcileStarted(Schema):
-    run_id: int
-
-
-class Finding(Schema):
-    id: int
-    campaign_id: uuid.UUID | None
-    campaign_name: str | None
-    client_id: str | None
-    external_id: str | None
-    kind: Kind
-    local_status: str | None
-    remote_status: int | None
-    expected: bool
-    state: Literal["open", "acknowledged", "resolved"]
-    first_seen_at: dt.datetime
-    last_seen_at: dt.datetime
-    resolved_at: dt.datetime | None
-    resolution: str | None
-    note: str | None
-
-
-class FindingList(Schema):
-    items: list[Finding]
-
-
-class WebhookReceipt(Schema):
-    status: Literal["accepted", "duplicate"]
-    event_id: int
-
-
-class Health(Schema):
-    status: Literal["ok"]
-
-
-class Readiness(Schema):
-    status: Literal["ready", "not_ready"]
-    checks: dict[str, bool | str | None]

@@ -17,10 +17,7 @@ from daemon.http.responses import json_response
 from daemon.http.route import Route
 from daemon.http.schemas import (
     BackfillBody,
-    BackfillSummary,
-    Subscription,
     WebhookEventBody,
-    WebhookReceipt,
 )
 from daemon.services import Services
 from webhooks.events import InvalidEvent, parse_event, secret_matches
@@ -78,13 +75,13 @@ async def backfill(request: web.Request) -> web.Response:
 
 ROUTES = [
     Route("POST", "/webhooks/instantly", receive_event,
-          "Receive an event from the external campaign service", {200: WebhookReceipt},
+          "Receive an event from the external campaign service", {200: "WebhookReceipt"},
           errors=(400, 401, 413, 503), body=WebhookEventBody, public=True,
           headers=(SECRET_HEADER,)),
     Route("GET", "/webhooks/subscription", subscription,
-          "Our webhook at the external service, checked now", {200: Subscription},
+          "Our webhook at the external service, checked now", {200: "Subscription"},
           errors=(401, 429, 502, 503, 504)),
     Route("POST", "/webhooks/backfill", backfill,
-          "Store the failed deliveries of the delivery log since a time", {200: BackfillSummary},
+          "Store the failed deliveries of the delivery log since a time", {200: "BackfillSummary"},
           errors=(400, 401, 409, 413, 429, 502, 503, 504), body=BackfillBody),
 ]

@@ -1,0 +1,177 @@
+"""Response bodies as pydantic models: the shapes `/openapi.json` documents.
+
+They are not applied on the hot path: the test suite validates every response
+it receives against the document. Routes name them (`Route.ok`) by class name,
+so this module is imported only when the document is first built, not at
+start-up (two dozen model classes a long-running process would otherwise hold).
+
+No `from __future__ import annotations` here: with string annotations pydantic
+evaluates each one when the class is created.
+"""
+
+import datetime as dt
+import uuid
+from typing import Literal
+
+from daemon.http.schemas import Campaign, ExternalSync, Kind, LocalStatus, Schema, Source
+
+
+class ErrorDetail(Schema):
+    code: str
+    message: str
+
+
+class ErrorBody(Schema):
+    error: ErrorDetail
+
+
+class CampaignPage(Schema):
+    items: list[Campaign]
+    next_cursor: str | None
+
+
+class StatusChange(Schema):
+    id: int
+    campaign_id: uuid.UUID
+    from_status: str | None
+    to_status: str | None
+    source: Source
+    external_action: Literal["activate", "pause"] | None
+    outcome: str
+    error_code: str | None
+    request_id: str | None
+    at: dt.datetime
+    duration_ms: int | None  # of the external call, when there was one
+
+
+class StatusChangeList(Schema):
+    items: list[StatusChange]
+
+
+class ToggleResult(Schema):
+    campaign_id: uuid.UUID
+    campaign_name: str
+    previous_status: LocalStatus
+    new_status: LocalStatus
+    external_sync: ExternalSync
+    message: str
+
+
+class BulkItemOk(ToggleResult):
+    ok: Literal[True]
+
+
+class BulkItemFailed(Schema):
+    campaign_id: uuid.UUID
+    ok: Literal[False]
+    error: ErrorDetail
+
+
+class LinkEntry(Schema):
+    campaign_id: uuid.UUID
+    campaign_name: str
+    client_id: str
+    external_id: str | None = None
+    candidates: list[str] | None = None
+    linked: bool | None = None
+
+
+class LinkPlan(Schema):
+    matched: list[LinkEntry]
+    ambiguous: list[LinkEntry]
+    unmatched: list[LinkEntry]
+    applied: bool
+    linked: int
+
+
+class BulkResult(Schema):
+    results: list[BulkItemOk | BulkItemFailed]
+    succeeded: int
+    failed: int
+
+
+class Subscription(Schema):
+    state: Literal["active", "disabled", "missing", "secret_mismatch", "unconfigured"]
+    url: str | None
+    webhook_id: str | None
+    event_type: str | None
+    timestamp_error: str | None
+
+
+class BackfillSummary(Schema):
+    id: int
+    status: Literal["succeeded", "failed"]
+    window_from: str
+    window_to: str
+    read: int
+    stored: int
+    duplicates: int
+    rejected: int
+    error: str | None
+
+
+class WebhookPassResult(Schema):
+    """What a reconcile pass found about our webhook (null: not checked)."""
+
+    subscription: Subscription | None
+    backfill: BackfillSummary | None
+    error: str | None = None
+
+
+class Run(Schema):
+    id: int
+    status: Literal["running", "succeeded", "failed", "skipped"]
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    remote_campaigns: int | None
+    local_linked: int | None
+    api_calls: int | None
+    findings_opened: int | None
+    findings_resolved: int | None
+    error: str | None
+    remote_unlinked: int | None
+    webhook: WebhookPassResult | None
+
+
+class RunList(Schema):
+    items: list[Run]
+
+
+class ReconcileStarted(Schema):
+    run_id: int
+
+
+class Finding(Schema):
+    id: int
+    campaign_id: uuid.UUID | None
+    campaign_name: str | None
+    client_id: str | None
+    external_id: str | None
+    kind: Kind
+    local_status: str | None
+    remote_status: int | None
+    expected: bool
+    state: Literal["open", "acknowledged", "resolved"]
+    first_seen_at: dt.datetime
+    last_seen_at: dt.datetime
+    resolved_at: dt.datetime | None
+    resolution: str | None
+    note: str | None
+
+
+class FindingList(Schema):
+    items: list[Finding]
+
+
+class WebhookReceipt(Schema):
+    status: Literal["accepted", "duplicate"]
+    event_id: int
+
+
+class Health(Schema):
+    status: Literal["ok"]
+
+
+class Readiness(Schema):
+    status: Literal["ready", "not_ready"]
+    checks: dict[str, bool | str | None]
