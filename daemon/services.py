@@ -15,7 +15,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 import aiohttp
 import structlog
@@ -28,7 +27,7 @@ from reconciler.linking import Linker
 from reconciler.resolution import Resolver
 from reconciler.runner import Reconciler
 from sql import Database, DatabaseUnavailable, connect
-from sql.migrate import migrate
+from sql.migrate import migrate, require_current_schema
 from webhooks.checks import CampaignChecks
 from webhooks.health import WebhookHealth
 from webhooks.store import WRITER_SESSION, WRITERS, WebhookStore
@@ -170,10 +169,18 @@ async def services_context(settings: Settings, *, dsn: str | None = None,
         await close_services(services)
 
 
-def existing_services(settings: Settings) -> Any:
+@asynccontextmanager
+async def existing_services(settings: Settings, *, read_only: bool = False
+                            ) -> AsyncIterator[Services]:
     """The services on a database that must already exist (every CLI command but serve,
-    migrate and demo): never creates an embedded one, waits 5 s at most for Postgres."""
-    return services_context(settings, create_database=False, wait_seconds=5.0)
+    migrate and demo): never creates an embedded one, waits 5 s at most for Postgres.
+    `read_only` commands (drift) apply no migration, so a role with SELECT alone can
+    run them; they refuse with `SchemaBehind` when one is missing."""
+    async with services_context(settings, create_database=False, wait_seconds=5.0,
+                                run_migrations=not read_only) as services:
+        if read_only:
+            await require_current_schema(services.db)
+        yield services
 
 
 @asynccontextmanager

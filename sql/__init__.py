@@ -12,6 +12,7 @@ tests and benchmarks; it is not shipped.
 from sql.db import (
     Connection,
     Database,
+    DatabasePermissionDenied,
     DatabaseRefused,
     DatabaseUnavailable,
     UniqueViolation,
@@ -20,6 +21,7 @@ from sql.db import (
 from sql.queries import QUERIES
 
 __all__ = [
-    "QUERIES", "Connection", "Database", "DatabaseRefused", "DatabaseUnavailable",
+    "QUERIES", "Connection", "Database", "DatabasePermissionDenied", "DatabaseRefused",
+    "DatabaseUnavailable",
     "UniqueViolation", "connect",
 ]

@@ -53,6 +53,11 @@ class DatabaseRefused(Exception):
     a configuration mistake, not an outage (waiting will not fix it)."""
 
 
+class DatabasePermissionDenied(DatabaseRefused):
+    """The role may connect but lacks a grant for what it tried (Postgres's sentence
+    names the table or schema): a configuration mistake too."""
+
+
 def _is_outage(exc: BaseException) -> bool:
     if isinstance(exc, asyncpg.exceptions.InterfaceError):
         # InterfaceError also covers programming mistakes; only treat the
@@ -68,6 +73,8 @@ async def _translated() -> AsyncIterator[None]:
         yield
     except DatabaseUnavailable:
         raise
+    except asyncpg.InsufficientPrivilegeError as exc:
+        raise DatabasePermissionDenied(str(exc)) from None
     except asyncpg.PostgresError as exc:
         if _is_outage(exc):
             raise DatabaseUnavailable(type(exc).__name__) from exc

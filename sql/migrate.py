@@ -40,8 +40,24 @@ async def migrate(db: Database) -> list[str]:
     return applied_now
 
 
+class SchemaBehind(Exception):
+    """The database lacks migrations this code needs (a command that only reads
+    does not apply them: its role may not be allowed to)."""
+
+    def __init__(self, pending: list[str]) -> None:
+        super().__init__(f"{len(pending)} migration(s) not applied, first {pending[0]}")
+        self.pending = pending
+
+
 async def pending_migrations(db: Database) -> list[str]:
     """Versions on disk not yet applied (for /readyz)."""
     exists = await db.fetchval("migrations_table_exists")
     done = {r["version"] for r in await db.fetch("applied_migrations")} if exists else set()
     return [v for v, _ in migration_files() if v not in done]
+
+
+async def require_current_schema(db: Database) -> None:
+    """Raise `SchemaBehind` unless every migration is applied (reads only)."""
+    pending = await pending_migrations(db)
+    if pending:
+        raise SchemaBehind(pending)

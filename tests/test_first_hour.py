@@ -11,6 +11,7 @@ import signal
 import socket
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import psutil
@@ -18,6 +19,7 @@ import pytest
 
 from daemon.cli import build_parser, main
 from daemon.cli.linking import link_command, remote_list_command
+from sql.migrate import migration_files
 from tests.factories import ROOT, create_campaign, linked_campaign, make_settings
 from tests.processes import daemon_env, free_port, run_cli, start_daemon, wait_ready
 
@@ -109,6 +111,40 @@ async def test_an_unknown_role_names_the_server_database_and_role(server_dsn) ->
     line = one_line(err)
     assert "role 'no_such_role_x'" in line and "refused the connection" in line
     assert "DATABASE_URL" in line
+
+
+async def test_drift_needs_only_select_and_a_missing_grant_is_one_line(dsn, db) -> None:
+    """Ops may read drift with a role that has SELECT alone (drift applies no migration);
+    a command that needs more names Postgres's refusal and the role, exit 78."""
+    role, password = f"isync_ro_{os.getpid()}", "ro-pw-1"
+    parts = urlsplit(dsn)
+    ro_dsn = urlunsplit(parts._replace(
+        netloc=f"{role}:{password}@{parts.hostname}:{parts.port or 5432}"))
+    await db.pool.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+    try:
+        await db.pool.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+        env = daemon_env(DATABASE_URL=ro_dsn, LOG_LEVEL="error")
+        code, out, err = await run_cli("drift", env=env)
+        assert (code, out.strip()) == (0, "no drift"), err
+        code, out, err = await run_cli("reconcile", env=env)
+        assert code == 78
+        line = one_line(err)
+        assert "permission denied for" in line and f"role '{role}'" in line
+        assert "grant" in line and password not in line
+    finally:
+        await db.pool.execute(f"DROP OWNED BY {role}")
+        await db.pool.execute(f"DROP ROLE {role}")
+
+
+async def test_drift_on_a_schema_behind_the_code_says_so_and_migrates_nothing(dsn, db) -> None:
+    latest = migration_files()[-1][0]
+    await db.pool.execute("DELETE FROM schema_migrations WHERE version = $1", latest)
+    code, out, err = await run_cli("drift", env=daemon_env(DATABASE_URL=dsn, LOG_LEVEL="error"))
+    assert (code, out) == (1, "")
+    line = one_line(err)
+    assert f"1 migration(s) not applied, first {latest}" in line
+    assert "instantly-sync migrate" in line
+    assert latest not in {r["version"] for r in await db.fetch("applied_migrations")}
 
 
 async def test_an_unreachable_database_names_host_and_port_within_its_deadline() -> None:

@@ -22,7 +22,8 @@ from daemon.embedded_db import NoEmbeddedDatabase
 from daemon.http.server import PortBusy
 from daemon.logs import configure_logging
 from daemon.loop import run
-from sql import DatabaseRefused, DatabaseUnavailable
+from sql import DatabasePermissionDenied, DatabaseRefused, DatabaseUnavailable
+from sql.migrate import SchemaBehind
 
 # Each command's module under daemon.cli, in the order `--help` lists them. Only the
 # module of the command given is imported: `serve` does not load the demo, the
@@ -83,7 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(args.func(args, settings), choice=settings.event_loop)
     except KeyboardInterrupt:
         return EXIT_OK
-    except (NoEmbeddedDatabase, DatabaseRefused, DatabaseUnavailable, PortBusy) as exc:
+    except (NoEmbeddedDatabase, DatabaseRefused, DatabaseUnavailable, PortBusy,
+            SchemaBehind) as exc:
         line, code = _operator_line(exc, settings)
         print(f"instantly-sync: {line}", file=sys.stderr)
         return code
@@ -94,8 +96,15 @@ def _operator_line(exc: Exception, settings: Settings) -> tuple[str, int]:
         return (f"no database at {exc.pgdata}: run this command where `serve` runs (or set"
                 " DATA_DIR to that .instantly-sync directory), or set DATABASE_URL",
                 EXIT_ERROR)
+    if isinstance(exc, DatabasePermissionDenied):
+        return (f"{database_place(settings)}: {exc}; the role lacks a grant this command"
+                " needs (docs/operations.md, Postgres)", EXIT_CONFIG)
     if isinstance(exc, DatabaseRefused):
         return f"{database_place(settings)} refused the connection: {exc}", EXIT_CONFIG
+    if isinstance(exc, SchemaBehind):
+        return (f"the database at {database_place(settings)} is behind this version ({exc});"
+                " run `instantly-sync migrate` with a role that may change the schema",
+                EXIT_ERROR)
     if isinstance(exc, PortBusy):
         return str(exc), EXIT_ERROR
     return (f"database unreachable at {database_place(settings)} ({exc}); check DATABASE_URL"

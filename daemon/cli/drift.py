@@ -33,7 +33,7 @@ async def findings(services: Services, states: list[str]) -> list[dict[str, Any]
 
 
 async def drift_command(args: argparse.Namespace, settings: Settings) -> int:
-    async with existing_services(settings) as services:
+    async with existing_services(settings, read_only=True) as services:
         items = await findings(services, STATE_FILTERS[args.state])
     if args.format == "json":
         print(json.dumps(json.loads(dumps({"items": items})), indent=2, ensure_ascii=False))
