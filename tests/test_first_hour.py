@@ -117,9 +117,9 @@ async def test_drift_needs_only_select_and_a_missing_grant_is_one_line(dsn, db) 
     """Ops may read drift with a role that has SELECT alone (drift applies no migration);
     a command that needs more names Postgres's refusal and the role, exit 78."""
     role, password = f"isync_ro_{os.getpid()}", "ro-pw-1"
-    parts = urlsplit(dsn)
+    parts = urlsplit(dsn)  # the same server (host and port, or a socket in the query)
     ro_dsn = urlunsplit(parts._replace(
-        netloc=f"{role}:{password}@{parts.hostname}:{parts.port or 5432}"))
+        netloc=f"{role}:{password}@{parts.netloc.rpartition('@')[2]}"))
     await db.pool.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
     try:
         await db.pool.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
