@@ -16,7 +16,7 @@ from daemon.config import Settings
 from daemon.embedded_db import NoEmbeddedDatabase
 from daemon.services import client_context, services_context
 from instantly.errors import ExternalError
-from sql import DatabaseRefused, DatabaseUnavailable
+from sql import DatabasePermissionDenied, DatabaseRefused, DatabaseUnavailable
 from sql.migrate import pending_migrations
 
 
@@ -32,6 +32,9 @@ async def _database_ok(settings: Settings) -> bool:
             pending = await pending_migrations(services.db)
     except NoEmbeddedDatabase as exc:
         _line(False, "database", f"none at {exc.pgdata} (set DATA_DIR or DATABASE_URL)")
+        return False
+    except DatabasePermissionDenied as exc:
+        _line(False, "database", f"{place}: {exc} (the role lacks a grant)")
         return False
     except DatabaseRefused as exc:
         _line(False, "database", f"{place} refused the connection: {exc}")
