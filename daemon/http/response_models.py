@@ -4,6 +4,8 @@ They are not applied on the hot path: the test suite validates every response
 it receives against the document. Routes name them (`Route.ok`) by class name,
 so this module is imported only when the document is first built, not at
 start-up (two dozen model classes a long-running process would otherwise hold).
+`Campaign` is defined in schemas.py (its fields key every campaign answer) and
+imported here, so routes name it like the others.
 
 No `from __future__ import annotations` here: with string annotations pydantic
 evaluates each one when the class is created.

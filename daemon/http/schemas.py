@@ -1,5 +1,5 @@
-"""API shapes, one source: request bodies and query parameters here, response bodies
-in `daemon/http/response_models.py`.
+"""API shapes, one source: request bodies, query parameters and the campaign object
+here; the other response bodies in `daemon/http/response_models.py`.
 
 Bodies are validated strictly (wrong types are errors, never coerced);
 query parameters are text, so their models parse leniently ("50", "true").
