@@ -89,7 +89,7 @@ LogLevel = Annotated[Literal["debug", "info", "warning", "error", "critical"],
 
 
 class Settings(BaseModel):
-    """The process's configuration (SPEC section 3), frozen after start-up."""
+    """The process's configuration (README, Configuration), frozen after start-up."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True,
                               hide_input_in_errors=True)
@@ -140,13 +140,10 @@ class Settings(BaseModel):
         "on SIGTERM, how long in-flight requests may finish; the process exits within"
         " this plus 5 s (calls still running are abandoned, their lease left for the"
         " reconciler)", ge=0, le=600)
-    max_connections: int = _var(
-        1000, "MAX_CONNECTIONS", "http",
-        "most client connections held at once; over it the longest-idle one is closed"
-        " (lowered at start-up to fit the descriptor limit)", ge=8, le=1_000_000)
     keepalive_timeout_seconds: float = _var(
         75.0, "KEEPALIVE_TIMEOUT_SECONDS", "http",
-        "an idle keep-alive connection is closed after this long", gt=0, le=3600)
+        "a connection is closed when it has not sent a complete request this long after"
+        " opening, or has been idle this long after an answer", gt=0, le=3600)
     event_loop: EventLoop = _var(
         "auto", "EVENT_LOOP", "http",
         "auto: uvloop where it is installed, else asyncio's own; or force one of them")

@@ -32,6 +32,8 @@ ERRORS: dict[str, tuple[int, str]] = {
     "invalid_parameter": (400, "Invalid query parameter {name}: {detail}."),
     "invalid_id": (400, "The id in the path is not a valid UUID."),
     "body_too_large": (413, "Request body is larger than {limit} bytes."),
+    "invalid_encoding": (400, "Request body does not match its Content-Encoding."),
+    "request_incomplete": (400, "The connection closed before the request body was complete."),
     "unsupported_media_type": (415, "Request body must be JSON (Content-Type: application/json)."),
     # campaigns and toggles
     "campaign_not_found": (404, "Campaign not found."),
@@ -47,7 +49,7 @@ ERRORS: dict[str, tuple[int, str]] = {
         409, "A request with this Idempotency-Key is still in progress.",
     ),
     "invalid_idempotency_key": (400, "Idempotency-Key must be 1 to 200 printable characters."),
-    # external service (SPEC section 6, exact sentences)
+    # external service (docs/behaviour.md §6, exact sentences)
     "external_config_missing": (
         503, "External service configuration missing. Contact administrator.",
     ),

@@ -86,10 +86,3 @@ TOGGLES = Counter(
     "Status changes by outcome (external_sync value, or the error code)",
     ["outcome"],
 )
-CONNECTIONS_SHED = Counter(
-    "instantly_sync_connections_shed_total",
-    "Client connections closed at MAX_CONNECTIONS (evicted: an idle one made room;"
-    " refused: none was idle)",
-    ["outcome"],
-)
-

@@ -81,7 +81,7 @@ class FakeState:
 
     def __init__(self) -> None:
         self.campaigns: dict[str, dict[str, Any]] = {}
-        self._ids: list[str] = []
+        self.ids_sorted: list[str] = []
         self.webhooks: dict[str, dict[str, Any]] = {}
         self.webhook_events: list[dict[str, Any]] = []
         self.faults: list[Fault] = []
@@ -112,7 +112,7 @@ class FakeState:
             "daily_limit": 50, "stop_on_reply": True, "email_list": [],
         }
         if campaign_id not in self.campaigns:
-            bisect.insort(self._ids, campaign_id)
+            bisect.insort(self.ids_sorted, campaign_id)
         self.campaigns[campaign_id] = campaign
         return campaign
 
@@ -129,7 +129,7 @@ class FakeState:
             }
             self.campaigns[campaign_id] = campaign
             made.append(campaign)
-        self._ids = sorted(self.campaigns)
+        self.ids_sorted = sorted(self.campaigns)
         return made
 
     def set_status(self, campaign_id: str, status: int) -> dict[str, Any]:
@@ -140,12 +140,12 @@ class FakeState:
 
     def delete_campaign(self, campaign_id: str) -> None:
         if self.campaigns.pop(campaign_id, None) is not None:
-            index = bisect.bisect_left(self._ids, campaign_id)
-            del self._ids[index]
+            index = bisect.bisect_left(self.ids_sorted, campaign_id)
+            del self.ids_sorted[index]
 
     def page(self, *, limit: int, starting_after: str | None) -> tuple[list[dict], str | None]:
-        start = bisect.bisect_right(self._ids, starting_after) if starting_after else 0
-        ids = self._ids[start:start + limit]
+        start = bisect.bisect_right(self.ids_sorted, starting_after) if starting_after else 0
+        ids = self.ids_sorted[start:start + limit]
         items = [self.campaigns[i] for i in ids]
         # Test seam: a campaign listed again at the top of the next page, as a
         # server whose ordering shifts under concurrent writes would do.
@@ -333,7 +333,7 @@ async def list_campaigns(request: web.Request) -> web.Response:
     search = request.query.get("search")
     status = request.query.get("status")
     if search or status:
-        items = [c for c in (state.campaigns[i] for i in state._ids)
+        items = [c for c in (state.campaigns[i] for i in state.ids_sorted)
                  if (not search or search.lower() in c["name"].lower())
                  and (status is None or str(c["status"]) == status)]
         after = request.query.get("starting_after")
@@ -342,7 +342,7 @@ async def list_campaigns(request: web.Request) -> web.Response:
         page = items[:limit]
         cursor = page[-1]["id"] if len(page) == limit else None
     elif state.endless_listing:
-        first = state.campaigns[state._ids[0]]
+        first = state.campaigns[state.ids_sorted[0]]
         page, cursor = [first] * limit, str(uuid.uuid4())
     else:
         page, cursor = state.page(limit=limit, starting_after=request.query.get("starting_after"))
@@ -358,7 +358,7 @@ async def campaigns_analytics(request: web.Request) -> web.Response:
         {"campaign_id": c["id"], "campaign_name": c["name"], "campaign_status": c["status"],
          "campaign_is_evergreen": False, "leads_count": 0, "contacted_count": 0,
          "emails_sent_count": 0}
-        for c in (state.campaigns[i] for i in state._ids)
+        for c in (state.campaigns[i] for i in state.ids_sorted)
     ])
 
 
@@ -688,7 +688,7 @@ class FakeInstantlyServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = self._runner.addresses[0][1]  # the port the kernel chose when given 0
         self.url = f"http://{self._host}:{port}"
         return self
 

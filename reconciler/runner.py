@@ -19,6 +19,7 @@ import asyncio
 import math
 import time
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,46 +63,35 @@ class _Counts:
     resolved: int = 0
 
 
+@dataclass(frozen=True, kw_only=True)
 class Reconciler:
     """Runs passes; one instance per process (see module docstring)."""
 
-    def __init__(
-        self,
-        *,
-        db: Database,
-        client: InstantlyClient,
-        full_pause_sync: bool,
-        lease_seconds: int,
-        max_seconds: float = 900,
-        page_size: int = 100,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._db = db
-        self._client = client
-        self._full_pause_sync = full_pause_sync
-        self._lease_seconds = lease_seconds
-        self._max_seconds = max_seconds
-        self._page_size = page_size
-        self._clock = clock
+    db: Database
+    client: InstantlyClient
+    full_pause_sync: bool
+    lease_seconds: int
+    max_seconds: float = 900
+    page_size: int = 100
+    clock: Callable[[], float] = time.time
 
     async def start(self, *, trigger: str) -> PassHandle:
         """Take the lock and open the run row; `ReconcileBusy` if a pass runs."""
-        # The pass's set-based statements over every campaign get 12 deadlines each.
-        conn_cm = self._db.connection(statement_seconds=self._db.timeout * 12)
-        conn = await conn_cm.__aenter__()
+        # Held until the pass ends: the connection, then the lock on it (released
+        # first). The pass's set-based statements get 12 deadlines each.
+        held = AsyncExitStack()
         try:
+            conn = await held.enter_async_context(
+                self.db.connection(statement_seconds=self.db.timeout * 12))
             if not await conn.fetchval("try_advisory_lock", RECONCILE_LOCK_KEY):
                 raise ReconcileBusy
-            try:
-                run = await conn.fetchrow("run_start", trigger)
-                await conn.execute("run_abandon_stale", run["id"])
-            except BaseException:
-                await conn.execute("advisory_unlock", RECONCILE_LOCK_KEY)
-                raise
-        except BaseException as exc:
-            await conn_cm.__aexit__(type(exc), exc, exc.__traceback__)
+            held.push_async_callback(conn.execute, "advisory_unlock", RECONCILE_LOCK_KEY)
+            run = await conn.fetchrow("run_start", trigger)
+            await conn.execute("run_abandon_stale", run["id"])
+        except BaseException:
+            await held.aclose()
             raise
-        return PassHandle(self, conn, conn_cm, run["id"], run["started_at"])
+        return PassHandle(self, conn, held, run["id"], run["started_at"])
 
     async def run_once(self, *, trigger: str) -> dict[str, Any]:
         """Start and finish a pass; returns the run summary."""
@@ -109,7 +99,7 @@ class Reconciler:
         return await handle.execute()
 
     async def refresh_metrics(self) -> None:
-        rows = await self._db.fetch("findings_open_counts")
+        rows = await self.db.fetch("findings_open_counts")
         FINDINGS.clear()
         OLDEST_FINDING.clear()
         for r in rows:
@@ -122,11 +112,11 @@ class Reconciler:
 class PassHandle:
     """A started pass: holds the locked connection until `execute` ends."""
 
-    def __init__(self, owner: Reconciler, conn: Connection, conn_cm: Any, run_id: int,
+    def __init__(self, owner: Reconciler, conn: Connection, held: AsyncExitStack, run_id: int,
                  started_at: Any) -> None:
         self._r = owner
         self._conn = conn
-        self._conn_cm = conn_cm
+        self._held = held
         self.run_id = run_id
         self.started_at = started_at  # campaigns changed after this are judged next pass
 
@@ -139,7 +129,7 @@ class PassHandle:
             status, error = await self._pass(stats, counts)
         except ListingTooLong:
             status, error = "failed", (
-                f"listing failed: not finished within {self._r._max_seconds:g} s"
+                f"listing failed: not finished within {self._r.max_seconds:g} s"
                 " (RECONCILE_MAX_SECONDS)")
             log.warning("reconcile.listing_failed", run_id=self.run_id, error=error)
         except ExternalError as exc:
@@ -158,26 +148,23 @@ class PassHandle:
     async def _finish(self, status: str, error: str | None, stats: CallStats,
                       counts: _Counts, started: float) -> dict[str, Any]:
         conn = self._conn
+        row = None
         try:
-            try:
+            async with self._held:  # then the lock is released and the connection returned
                 await conn.execute("remote_listing_drop")
                 row = await conn.fetchrow(
                     "run_finish", self.run_id, status, counts.remote, counts.linked,
                     stats.calls, counts.opened, counts.resolved, error, counts.unlinked,
                 )
-            finally:
-                await conn.execute("advisory_unlock", RECONCILE_LOCK_KEY)
         except DatabaseUnavailable:
             # The server drops the session (and with it the lock); the row is
             # marked failed by the next pass.
             row = None
-        finally:
-            await self._conn_cm.__aexit__(None, None, None)
         elapsed = time.perf_counter() - started
         PASS_SECONDS.labels(status=status).observe(elapsed)
         PASS_API_CALLS.set(stats.calls)
         if status == "succeeded":
-            LAST_SUCCESS.set(self._r._clock())
+            LAST_SUCCESS.set(self._r.clock())
         log.info("reconcile.done", run_id=self.run_id, status=status, error=error,
                  api_calls=stats.calls, remote=counts.remote, linked=counts.linked,
                  opened=counts.opened, resolved=counts.resolved,
@@ -193,13 +180,13 @@ class PassHandle:
 
     async def _pass(self, stats: CallStats, counts: _Counts) -> tuple[str, str | None]:
         r = self._r
-        if not r._client.configured:
+        if not r.client.configured:
             return "skipped", "no API key configured"
         conn = self._conn
         await conn.execute("remote_listing_create")
         await conn.execute("remote_listing_clear")
         try:
-            async with asyncio.timeout(r._max_seconds):
+            async with asyncio.timeout(r.max_seconds):
                 await self._list(stats, await self._max_pages())
         except TimeoutError:
             raise ListingTooLong from None
@@ -212,12 +199,12 @@ class PassHandle:
             counts.unlinked = await conn.fetchval("remote_unlinked_count")
             await self._settle_leases(counts)
             await conn.execute("record_remote_status")
-            await conn.execute("current_drift", r._lease_seconds, r._full_pause_sync,
+            await conn.execute("current_drift", r.lease_seconds, r.full_pause_sync,
                                self.started_at)
             await conn.execute("findings_touch", self.run_id)
             counts.opened += _affected(await conn.execute("findings_open_new", self.run_id))
             counts.resolved += _affected(
-                await conn.execute("findings_clear_gone", self.run_id, r._lease_seconds,
+                await conn.execute("findings_clear_gone", self.run_id, r.lease_seconds,
                                    self.started_at)
             )
         return "succeeded", None
@@ -227,14 +214,14 @@ class PassHandle:
         or the local linked count needs, plus 100 pages for campaigns created since
         (or never linked)."""
         expected = max(await self._conn.fetchval("remote_expected_count"), 1)
-        return 2 * math.ceil(expected / self._r._page_size) + 100
+        return 2 * math.ceil(expected / self._r.page_size) + 100
 
     async def _list(self, stats: CallStats, max_pages: int) -> None:
         """Stream every remote page into the temp table `remote_listing`."""
         conn = self._conn
         buffer: list[tuple[str, int | None]] = []
-        pages = self._r._client.iter_campaign_pages(
-            limit=self._r._page_size, stats=stats, max_pages=max_pages)
+        pages = self._r.client.iter_campaign_pages(
+            limit=self._r.page_size, stats=stats, max_pages=max_pages)
         async for page in pages:
             for item in page:
                 if isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"]:
@@ -249,7 +236,7 @@ class PassHandle:
     async def _settle_leases(self, counts: _Counts) -> None:
         """Toggles that crashed between the remote call and the local commit."""
         conn = self._conn
-        for lease in await conn.fetch("expired_leases", self._r._lease_seconds):
+        for lease in await conn.fetch("expired_leases", self._r.lease_seconds):
             remote = lease["remote"]
             landed = remote_as_local(remote) == lease["pending_status"]
             if landed:

@@ -6,15 +6,15 @@ shutting down, a path that silently drops packets) surfaces as
 reconnects on its own once the server returns. Every operation has a
 deadline (`timeout`, DATABASE_TIMEOUT_SECONDS): waiting for a connection and
 running the statement. A connection whose statement timed out is discarded,
-never reset (a reset over a dead path would wait as long again), and sockets
-use TCP keepalives so a dead idle connection is noticed.
+never reset (a reset over a dead path would wait as long again). asyncpg has
+no public way to set TCP keepalives on its sockets; the deadlines are what
+notice a peer that vanished (docs/architecture.md).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -208,19 +208,7 @@ class Database:
             self.pool.terminate()
 
 
-def _keepalive(conn: asyncpg.Connection) -> None:
-    """TCP keepalives on our side: a peer that vanished is noticed in about 30 s."""
-    sock = conn._transport.get_extra_info("socket") if conn._transport else None
-    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
-        return
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-    for option, value in (("TCP_KEEPIDLE", 10), ("TCP_KEEPINTVL", 5), ("TCP_KEEPCNT", 3)):
-        if hasattr(socket, option):
-            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
-
-
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    _keepalive(conn)
     # jsonb in and out as Python objects.
     await conn.set_type_codec(
         "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"

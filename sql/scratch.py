@@ -1,4 +1,4 @@
-"""Create and drop scratch databases (selftest), by generated names only.
+"""Create, empty and drop scratch databases (selftest, tests), by generated names only.
 
 Identifiers cannot be query parameters, so names are checked against a
 strict pattern before they are quoted into the statement.
@@ -43,5 +43,47 @@ async def drop_database(server_dsn: str, name: str) -> None:
     conn = await asyncpg.connect(server_dsn)
     try:
         await conn.execute(f"DROP DATABASE IF EXISTS {_checked(name)} WITH (FORCE)")
+    finally:
+        await conn.close()
+
+
+# Seeded by migrations: emptied tables get these rows back.
+_SEEDED = {"external_call_pace": "INSERT INTO external_call_pace (id, next_at)"
+                                 " VALUES (1, '-infinity')"}
+
+
+async def reset_database(server_dsn: str, name: str, *, template: str) -> bool:
+    """Empty database `name` as if just copied from `template`; False where it cannot
+    be (missing, or its migration record differs from the template's: copy it anew)."""
+    try:
+        conn = await asyncpg.connect(dsn_for(server_dsn, _checked(name).strip('"')))
+    except asyncpg.InvalidCatalogNameError:
+        return False
+    try:
+        applied = await conn.fetchval("SELECT array_agg(version ORDER BY version)"
+                                      " FROM schema_migrations")
+        tpl = await asyncpg.connect(dsn_for(server_dsn, _checked(template).strip('"')))
+        try:
+            expected = await tpl.fetchval("SELECT array_agg(version ORDER BY version)"
+                                          " FROM schema_migrations")
+        finally:
+            await tpl.close()
+        if applied != expected:
+            return False
+        await conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                           " WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        tables = [r["tablename"] for r in await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            " AND tablename <> 'schema_migrations' ORDER BY tablename")]
+        async with conn.transaction():
+            await conn.execute("SET LOCAL lock_timeout = '5s'")
+            await conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
+                               + " RESTART IDENTITY CASCADE")
+            for table, seed in _SEEDED.items():
+                if table in tables:
+                    await conn.execute(seed)
+        return True
+    except asyncpg.PostgresError:
+        return False
     finally:
         await conn.close()

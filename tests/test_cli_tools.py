@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+import pytest
+
 from daemon.cli.check import check_command
 from daemon.cli.selftest import run_fake_selftest
 from tests.factories import FAKE_KEY, make_settings
@@ -39,6 +41,7 @@ async def test_check_reports_an_unreachable_database(fake, capsys) -> None:
     assert "[FAIL] database       unreachable at 127.0.0.1:9, database 'nope'" in out
 
 
+@pytest.mark.slow
 async def test_selftest_runs_every_scenario(server_dsn, capsys) -> None:
     settings = make_settings(None, DATABASE_URL=server_dsn, LOG_LEVEL="critical")
     code = await run_fake_selftest(settings)

@@ -1,4 +1,5 @@
-"""Bounded connections: idle sockets cannot lock out new clients or flood the log."""
+"""Hoarded sockets: idle ones are closed at the keep-alive timeout, so they cannot lock
+out new clients for long, and running out of descriptors does not flood the log."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ import contextlib
 import signal
 
 import aiohttp
+import pytest
 
-from daemon.http.limits import RESERVED_DESCRIPTORS, connection_cap, throttled_loop_errors
+from daemon.http.limits import throttled_loop_errors
+from tests.factories import wait_for
 from tests.processes import daemon_env, free_port, start_daemon, wait_ready
+
+pytestmark = pytest.mark.process
 
 DESCRIPTOR_LIMIT = 256
 
@@ -32,34 +37,39 @@ async def stop(proc: asyncio.subprocess.Process) -> bytes:
     return err
 
 
-async def test_idle_connections_beyond_the_descriptor_limit_do_not_lock_out_a_new_client(
+async def test_idle_connections_beyond_the_descriptor_limit_lock_out_no_one_for_long(
         dsn) -> None:
     port = free_port()
-    proc = await start_daemon(daemon_env(DATABASE_URL=dsn, PORT=str(port)),
+    proc = await start_daemon(daemon_env(DATABASE_URL=dsn, PORT=str(port),
+                                         KEEPALIVE_TIMEOUT_SECONDS="1"),
                               descriptor_limit=DESCRIPTOR_LIMIT)
     idle: list[asyncio.StreamWriter] = []
     try:
         await wait_ready(port, proc)
         # More idle sockets than the daemon has descriptors, in waves so the
         # kernel's accept queue takes them all.
-        for _ in range(3):
+        for _ in range(2):
             idle += await open_idle(port, 150)
         assert len(idle) > DESCRIPTOR_LIMIT
-        # A new client (the health probe) is served at once, and again.
-        for _ in range(3):
-            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=1)) as http:
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
-                    assert resp.status == 200
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
-            metrics = await (await http.get(f"http://127.0.0.1:{port}/metrics")).text()
-        assert 'instantly_sync_connections_shed_total{outcome="evicted"}' in metrics
+
+        # A new client (the health probe) is served once the idle ones have timed out.
+        async def healthy() -> bool:
+            try:
+                async with aiohttp.ClientSession(
+                        timeout=aiohttp.ClientTimeout(total=2)) as http, \
+                        http.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                    return resp.status == 200
+            except (aiohttp.ClientError, TimeoutError):
+                return False
+
+        await wait_for(healthy, within=20)
     finally:
         for writer in idle:
             writer.close()
         err = await stop(proc)
     assert proc.returncode == 0
-    # The cap was lowered to fit the descriptors, and nothing flooded the log.
-    assert b"limits.max_connections_lowered" in err
+    # accept() failed with EMFILE on every retry meanwhile; the log says so once per
+    # interval, not per failure.
     assert len(err) < 20_000, err[-2000:]
 
 
@@ -80,12 +90,6 @@ async def test_idle_keep_alive_connection_is_closed_after_the_timeout(dsn) -> No
         writer.close()
     finally:
         await stop(proc)
-
-
-def test_cap_is_lowered_to_fit_the_descriptor_limit() -> None:
-    assert connection_cap(1000, 100_000) == 1000
-    assert connection_cap(1000, 1024) == 1024 - RESERVED_DESCRIPTORS
-    assert connection_cap(1000, 10) == 8
 
 
 def test_loop_errors_are_logged_once_per_interval_with_the_suppressed_count(capsys) -> None:

@@ -28,7 +28,9 @@ SHOTS = Path(__file__).parent / "screenshots"
 if CHROMIUM is None:
     if os.environ.get("CI"):  # .ci/run installs it: a missing browser is a broken CI
         raise RuntimeError("Chromium is not installed (apt-get install chromium)")
-    pytestmark = pytest.mark.skip(reason="Chromium is not installed")
+    pytestmark = [pytest.mark.browser, pytest.mark.skip(reason="Chromium is not installed")]
+else:
+    pytestmark = pytest.mark.browser
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ DEADLINE = 1.0
 MARGIN = 2.5  # scheduling on a loaded 2-core machine; far below the old 120 s stall
 
 
+@pytest.mark.slow
 async def test_a_silently_dropping_path_gives_503s_within_the_deadline(make_api, fake, dsn, db
                                                                        ) -> None:
     proxy = await TcpProxy(*proxy_target(dsn)).start()
@@ -83,6 +84,7 @@ def test_a_programming_error_is_not_an_outage() -> None:
     assert not _is_outage(asyncpg.exceptions.InterfaceError("the number of arguments"))
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 async def test_toggles_racing_passes_leave_no_phantom_drift(make_api, fake, db) -> None:
     """FULL_PAUSE_SYNC toggles and passes race for 20 s: every finding left open is real."""

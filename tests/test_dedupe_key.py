@@ -76,6 +76,7 @@ values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
                       | st.dictionaries(text, inner, max_size=4), max_leaves=20)
 
 
+@pytest.mark.slow
 @seed(20261126)
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(text, values, max_size=6), st.booleans(), st.booleans())

@@ -150,9 +150,8 @@ async def test_webhooks_crud_emit_and_delivery_log(fake, http) -> None:
     app.router.add_post("/hook", hook)
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
     try:
         async with http.post(f"{fake.url}/api/v2/webhooks", headers=AUTH, json={
             "target_hook_url": f"http://127.0.0.1:{port}/hook", "event_type": "all_events",
@@ -205,6 +204,7 @@ async def test_control_endpoints_over_http(fake, http) -> None:
     assert fake.state.campaigns == {}
 
 
+@pytest.mark.slow
 async def test_a_hundred_thousand_campaigns_list_completely(http) -> None:
     fake = await FakeInstantlyServer(api_key=FAKE_KEY, rate_limit_per_second=100_000).start()
     fake.state.add_campaigns(100_000, status=1)

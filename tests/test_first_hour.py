@@ -23,6 +23,8 @@ from sql.migrate import migration_files
 from tests.factories import ROOT, create_campaign, linked_campaign, make_settings
 from tests.processes import daemon_env, free_port, run_cli, start_daemon, wait_ready
 
+pytestmark = pytest.mark.process
+
 
 def one_line(err: str) -> str:
     """The error output is exactly one line, not a traceback."""

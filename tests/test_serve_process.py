@@ -7,9 +7,12 @@ import contextlib
 import signal
 
 import aiohttp
+import pytest
 
 from tests.factories import FAKE_KEY, wait_for
 from tests.processes import daemon_env, free_port, run_cli, start_daemon, wait_ready
+
+pytestmark = pytest.mark.process
 
 TOKEN = "proc-token-123456"
 SECRET = "proc-webhook-secret-987"

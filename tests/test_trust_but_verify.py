@@ -206,6 +206,7 @@ def windows_over(times: list[float], limit: int) -> list[list[float]]:
             if times[i + limit] - times[i] < 1.0]
 
 
+@pytest.mark.process
 async def test_replicas_share_one_budget(dsn, fake) -> None:
     """Three `serve` processes on one database never exceed the per-second budget."""
     ports = [free_port() for _ in range(3)]

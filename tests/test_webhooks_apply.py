@@ -1,4 +1,4 @@
-"""SPEC section 7, applying events: counts, completions, unknowns, retention."""
+"""docs/behaviour.md §4, applying events: counts, completions, unknowns, retention."""
 
 from __future__ import annotations
 
@@ -132,6 +132,7 @@ async def test_the_event_time_never_decides_only_the_remote_status(
     assert (await db.fetchrow("campaign_get", campaign["id"]))["status"] == status
 
 
+@pytest.mark.slow
 async def test_the_answer_never_waits_for_the_check(hooks, fake, db) -> None:
     _campaign, ext = await linked_campaign(hooks, fake, remote_status=3)
     fake.state.add_fault(method="GET", path=ext, delay_ms=3000)  # the check is slow

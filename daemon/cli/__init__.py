@@ -18,7 +18,7 @@ from typing import NoReturn
 from daemon.cli.exits import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from daemon.cli.explain import database_place
 from daemon.config import ConfigError, Settings, load_settings
-from daemon.embedded_db import NoEmbeddedDatabase
+from daemon.embedded_db import EmbeddedNotInstalled, NoEmbeddedDatabase
 from daemon.http.server import PortBusy
 from daemon.logs import configure_logging
 from daemon.loop import run
@@ -84,6 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(args.func(args, settings), choice=settings.event_loop)
     except KeyboardInterrupt:
         return EXIT_OK
+    except EmbeddedNotInstalled as exc:
+        print(f"instantly-sync: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     except (NoEmbeddedDatabase, DatabaseRefused, DatabaseUnavailable, PortBusy,
             SchemaBehind) as exc:
         line, code = _operator_line(exc, settings)

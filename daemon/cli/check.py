@@ -11,7 +11,7 @@ import argparse
 
 from daemon.cli.exits import EXIT_ERROR, EXIT_OK
 from daemon.cli.explain import database_place, external_problem
-from daemon.cli.helptext import DATABASE, EXTERNAL, help_args
+from daemon.cli.helptext import DATABASE, EXTERNAL, Subcommands, help_args
 from daemon.config import Settings
 from daemon.embedded_db import NoEmbeddedDatabase
 from daemon.services import client_context, services_context
@@ -72,7 +72,7 @@ async def check_command(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK if database_ok and external_ok else EXIT_ERROR
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subcommands) -> None:
     parser = subparsers.add_parser(
         "check", help="check configuration, database and the API key (one list call)",
         description="Check the configuration, the database (reachable, migrated) and the"

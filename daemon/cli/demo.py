@@ -18,7 +18,7 @@ import signal
 import aiohttp
 from aiohttp import web
 
-from daemon.cli.helptext import DATABASE, help_args
+from daemon.cli.helptext import DATABASE, Subcommands, help_args
 from daemon.config import Settings, load_settings
 from daemon.http.app import build_app
 from daemon.http.server import PortBusy, start_site
@@ -176,7 +176,7 @@ async def run_demo(*, port: int = 8080, fake_port: int = 8081) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subcommands) -> None:
     parser = subparsers.add_parser(
         "demo", help="embedded Postgres + fake + daemon with seeded campaigns",
         description="Start a fake external API, the daemon and 20 seeded campaigns, and"

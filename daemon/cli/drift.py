@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from daemon.cli.exits import EXIT_OK
-from daemon.cli.helptext import DATABASE, LOGGING, help_args
+from daemon.cli.helptext import DATABASE, LOGGING, Subcommands, help_args
 from daemon.config import Settings
 from daemon.http.responses import dumps
 from daemon.services import Services, existing_services
@@ -44,7 +44,7 @@ async def drift_command(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subcommands) -> None:
     parser = subparsers.add_parser(
         "drift", help="list drift findings",
         description="List drift findings (open by default) as a table, JSON or CSV.",

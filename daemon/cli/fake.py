@@ -6,7 +6,7 @@ import argparse
 import os
 
 from daemon.cli.exits import EXIT_OK
-from daemon.cli.helptext import help_args
+from daemon.cli.helptext import Subcommands, help_args
 from daemon.config import Settings
 from instantly.fake import run_forever
 
@@ -18,7 +18,7 @@ async def fake_command(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subcommands) -> None:
     parser = subparsers.add_parser(
         "fake-instantly", help="run the fake Instantly API server",
         description="Run the fake external API (for trying and testing) until Ctrl-C.",

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import Any, Protocol
 
 from daemon.config import variables
+
+
+class Subcommands(Protocol):
+    """What `register` uses of `ArgumentParser.add_subparsers()` (its class is private)."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser: ...
+
 
 DATABASE = ("DATABASE_URL", "DATA_DIR")
 EXTERNAL = ("INSTANTLY_API_KEY", "INSTANTLY_BASE_URL", "INSTANTLY_TIMEOUT_SECONDS",

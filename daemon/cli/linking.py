@@ -13,7 +13,7 @@ import sys
 
 from daemon.cli.exits import EXIT_ERROR, EXIT_OK
 from daemon.cli.explain import external_problem
-from daemon.cli.helptext import DATABASE, EXTERNAL, help_args
+from daemon.cli.helptext import DATABASE, EXTERNAL, Subcommands, help_args
 from daemon.config import Settings
 from daemon.services import existing_services
 from instantly.errors import ExternalError
@@ -63,7 +63,7 @@ async def link_command(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subcommands) -> None:
     remote = subparsers.add_parser(
         "remote", help="the external service's campaigns",
         **help_args(*DATABASE, *EXTERNAL, example="instantly-sync remote list --unlinked"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from daemon.cli.exits import EXIT_OK
-from daemon.cli.helptext import DATABASE, LOGGING, help_args
+from daemon.cli.helptext import DATABASE, LOGGING, Subcommands, help_args
 from daemon.config import Settings
 from daemon.services import services_context
 
@@ -17,7 +17,7 @@ async def migrate_command(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subcommands) -> None:
     parser = subparsers.add_parser(
         "migrate", help="apply database migrations and exit",
         description="Apply pending migrations (creating the embedded database if"

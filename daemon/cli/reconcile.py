@@ -6,7 +6,7 @@ import argparse
 
 from daemon.cli.drift import drift_table, findings
 from daemon.cli.exits import EXIT_DRIFT, EXIT_ERROR, EXIT_OK
-from daemon.cli.helptext import DATABASE, EXTERNAL, LOGGING, help_args
+from daemon.cli.helptext import DATABASE, EXTERNAL, LOGGING, Subcommands, help_args
 from daemon.config import Settings
 from daemon.passes import run_pass
 from daemon.services import existing_services
@@ -34,7 +34,7 @@ async def reconcile_command(args: argparse.Namespace, settings: Settings) -> int
     return EXIT_DRIFT if unexpected else EXIT_OK
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subcommands) -> None:
     parser = subparsers.add_parser(
         "reconcile", help="run one reconcile pass and print open drift",
         description="Run one pass and print the open drift. Exit 0: no unexpected drift"

@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from daemon.cli.helptext import DATABASE, help_args
+from daemon.cli.helptext import DATABASE, Subcommands, help_args
 from daemon.config import Settings, load_settings
 from daemon.errors import api_error
 from daemon.logs import configure_logging
@@ -292,7 +292,7 @@ async def selftest_command(args: argparse.Namespace, settings: Settings) -> int:
     return await run_fake_selftest(settings)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subcommands) -> None:
     parser = subparsers.add_parser(
         "selftest", help="run the toggle and error scenarios against a fake (or --real)",
         description="Run every toggle and error-handling scenario against a fake external"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from daemon.cli.helptext import help_args
+from daemon.cli.helptext import Subcommands, help_args
 from daemon.config import Settings, require_safe_bind
 from daemon.http.server import serve
 
@@ -13,7 +13,7 @@ async def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     return await serve(settings)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subcommands) -> None:
     parser = subparsers.add_parser(
         "serve", help="run the HTTP API, webhook receiver and scheduler",
         description="Run the HTTP API, the webhook receiver and the reconcile scheduler"

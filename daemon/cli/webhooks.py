@@ -15,7 +15,7 @@ import sys
 from urllib.parse import urlsplit
 
 from daemon.cli.exits import EXIT_CONFIG, EXIT_DRIFT, EXIT_ERROR, EXIT_OK, EXIT_USAGE
-from daemon.cli.helptext import DATABASE, help_args
+from daemon.cli.helptext import DATABASE, Subcommands, help_args
 from daemon.config import Settings
 from daemon.errors import api_error
 from daemon.services import client_context, existing_services
@@ -154,7 +154,7 @@ def _since(raw: str) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subcommands) -> None:
     hook_vars = ("INSTANTLY_API_KEY", "INSTANTLY_BASE_URL", "WEBHOOK_SECRET", "WEBHOOK_PUBLIC_URL")
     webhooks = subparsers.add_parser(
         "webhooks", help="manage the external service's webhook",

@@ -10,6 +10,7 @@ with no detail; every answer is counted.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
 import time
@@ -29,6 +30,8 @@ from webhooks.events import secret_matches
 
 log = structlog.get_logger("daemon.http")
 
+# Counted for a request whose handler was cancelled: nginx's "client closed request".
+CLIENT_CLOSED = 499
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
@@ -123,6 +126,9 @@ def api_middleware(tokens: Iterable[str], public_paths: frozenset[str], *,
             return response
         except web.HTTPException as exc:  # a redirect, passed on as aiohttp expects
             status = exc.status
+            raise
+        except asyncio.CancelledError:
+            status = CLIENT_CLOSED  # the client went away (or the server is stopping)
             raise
         finally:
             structlog.contextvars.clear_contextvars()

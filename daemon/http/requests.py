@@ -25,7 +25,10 @@ async def read_body(request: web.Request) -> bytes:
     """The raw body (read once, cached by aiohttp), or 413 `body_too_large`.
 
     The app's `client_max_size` is MAX_BODY_BYTES, so aiohttp stops reading
-    as soon as a body without Content-Length grows past it.
+    as soon as a body without Content-Length grows past it. A body that does not
+    decode as its Content-Encoding says is 400 `invalid_encoding`; a client that
+    disconnects mid-body gets 400 `request_incomplete` (which it never reads: the
+    point is that nothing is logged as a server fault).
     """
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise ApiError("body_too_large", limit=MAX_BODY_BYTES)
@@ -33,6 +36,10 @@ async def read_body(request: web.Request) -> bytes:
         return await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise ApiError("body_too_large", limit=MAX_BODY_BYTES) from None
+    except web.RequestPayloadError:
+        raise ApiError("invalid_encoding") from None
+    except ConnectionResetError:
+        raise ApiError("request_incomplete") from None
 
 
 def require_json(request: web.Request) -> None:

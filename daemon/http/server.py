@@ -19,14 +19,7 @@ from aiohttp import web
 
 from daemon.config import Settings
 from daemon.http.app import build_app
-from daemon.http.limits import (
-    LISTEN_BACKLOG,
-    ConnectionCap,
-    connection_cap,
-    raise_descriptor_limit,
-    throttled_loop_errors,
-)
-from daemon.http.webhook_lane import LaneAppRunner
+from daemon.http.limits import LISTEN_BACKLOG, raise_descriptor_limit, throttled_loop_errors
 from daemon.loop import loop_name
 
 log = structlog.get_logger("daemon")
@@ -54,21 +47,19 @@ async def serve(settings: Settings) -> int:
     grace = settings.shutdown_grace_seconds
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(throttled_loop_errors())
-    cap = connection_cap(settings.max_connections, raise_descriptor_limit())
-    runner = LaneAppRunner(
+    descriptors = raise_descriptor_limit()
+    runner = web.AppRunner(
         build_app(settings), access_log=None, handle_signals=False, shutdown_timeout=grace,
         keepalive_timeout=settings.keepalive_timeout_seconds,
     )
     await runner.setup()
-    assert runner.server is not None  # set by setup()
-    ConnectionCap(runner.server, cap)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
         await start_site(runner, settings.host, settings.port, setting="PORT (or HOST)")
         log.info("http.listening", host=settings.host, port=settings.port,
-                 authenticated=bool(settings.api_tokens), max_connections=cap,
+                 authenticated=bool(settings.api_tokens), descriptor_limit=descriptors,
                  event_loop=loop_name())
         await stop.wait()
         log.info("http.stopping", grace_seconds=grace)

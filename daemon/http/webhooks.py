@@ -1,4 +1,4 @@
-"""POST /webhooks/instantly: the receiver's HTTP surface (SPEC section 7).
+"""POST /webhooks/instantly: the receiver's HTTP surface (docs/behaviour.md §4).
 
 Order matters: the secret is checked before a byte of the body is read, the
 body is bounded while it is read, and the 200 goes out only after the
@@ -19,7 +19,6 @@ from daemon.http.schemas import (
     BackfillBody,
     WebhookEventBody,
 )
-from daemon.services import Services
 from webhooks.events import InvalidEvent, parse_event, secret_matches
 from webhooks.health import SECRET_HEADER
 from webhooks.metrics import count_event
@@ -34,20 +33,12 @@ def _rejected(exc: Exception) -> Exception:
     return exc
 
 
-def refusal(services: Services, secret: str | None) -> ApiError | None:
-    """Why a delivery with this secret header is refused before its body is read, if it is."""
-    if not services.webhook_secrets:
-        return ApiError("webhooks_not_configured", retry_after=60)
-    if not secret_matches(secret, services.webhook_secrets):
-        return ApiError("invalid_webhook_secret")
-    return None
-
-
 async def receive_event(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    refused = refusal(services, request.headers.get(SECRET_HEADER))
-    if refused is not None:
-        raise refused if refused.code == "webhooks_not_configured" else _rejected(refused)
+    if not services.webhook_secrets:
+        raise ApiError("webhooks_not_configured", retry_after=60)
+    if not secret_matches(request.headers.get(SECRET_HEADER), services.webhook_secrets):
+        raise _rejected(ApiError("invalid_webhook_secret"))
     try:
         event = parse_event(await read_body(request))
     except (ApiError, InvalidEvent) as exc:

@@ -175,6 +175,8 @@ ERRORS_NL: dict[str, str] = {
     "invalid_parameter": "Ongeldige parameter {name}: {detail}.",
     "invalid_id": "Het id in het adres is geen geldige UUID.",
     "body_too_large": "De inhoud van het verzoek is groter dan {limit} bytes.",
+    "invalid_encoding": "De inhoud van het verzoek past niet bij de Content-Encoding.",
+    "request_incomplete": "De verbinding sloot voordat de inhoud van het verzoek binnen was.",
     "unsupported_media_type": "De inhoud moet JSON zijn (Content-Type: application/json).",
     "campaign_not_found": "Campagne niet gevonden.",
     "external_id_in_use": "Die externe campagne is al aan een andere campagne gekoppeld.",

@@ -1,8 +1,8 @@
-"""The webhook lane (daemon/http/webhook_lane.py): deliveries answered in front of
-aiohttp, everything else handed over to it on the same connection.
+"""POST /webhooks/instantly on the wire: deliveries as bytes on raw sockets.
 
 Raw sockets on loopback, so the bytes on the wire are what is asserted: the
-answers, their order on one connection, and the hand-over's exact bytes.
+answers, their order on one connection, and how malformed or hostile bytes are
+answered (as aiohttp answers them: the route is an ordinary aiohttp route).
 """
 
 from __future__ import annotations
@@ -15,14 +15,13 @@ import aiohttp
 import asyncpg
 import pytest
 
-from daemon.http.webhook_lane import WebhookLane, parse_head
 from daemon.metrics import HTTP_REQUESTS
 from tests.factories import event, new_uuid, wait_for
 from tests.openapi_check import Answer, problems
 from tests.processes import daemon_env, free_port, start_daemon, wait_ready
 from tests.tcp_proxy import TcpProxy, dsn_via_proxy, proxy_target
 
-SECRET = "lane-secret"
+SECRET = "wire-secret"
 
 
 @pytest.fixture
@@ -64,11 +63,7 @@ async def connect_to(client) -> tuple[asyncio.StreamReader, asyncio.StreamWriter
     return reader, writer
 
 
-def connections(client) -> list:
-    return list(client.server.runner.server._connections)
-
-
-async def test_a_delivery_is_answered_by_the_lane_as_the_route_documents(hooks, db) -> None:
+async def test_a_delivery_is_answered_as_the_route_documents(hooks, db) -> None:
     counted = ("/webhooks/instantly", "POST", "200")
     before = HTTP_REQUESTS.value(counted)
     reader, writer = await connect_to(hooks)
@@ -81,8 +76,6 @@ async def test_a_delivery_is_answered_by_the_lane_as_the_route_documents(hooks, 
     receipt = json.loads(body)
     assert receipt["status"] == "accepted"
     assert await db.fetchval("webhook_events_count") == 1
-    # Still the lane's connection: it was not handed over to aiohttp.
-    assert any(isinstance(c, WebhookLane) for c in connections(hooks))
     assert not problems([Answer("POST", "/webhooks/instantly", 200, "application/json", body)])
     assert HTTP_REQUESTS.value(counted) == before + 1
     metrics = await (await hooks.get("/metrics")).text()
@@ -116,7 +109,7 @@ async def test_pipelined_and_fragmented_deliveries_are_answered_in_order(hooks, 
      + b"\r\nContent-Length: 99999999\r\n\r\n", 413, "body_too_large"),
     (b"GET /webhooks/instantly HTTP/1.1\r\nHost: x\r\n\r\n", 405, "method_not_allowed"),
 ])
-async def test_what_the_lane_does_not_take_aiohttp_answers_on_the_same_connection(
+async def test_refused_requests_after_a_delivery_are_answered_on_the_same_connection(
         hooks, db, request_bytes, status, code) -> None:
     reader, writer = await connect_to(hooks)
     writer.write(delivery(event()) + request_bytes)
@@ -124,7 +117,6 @@ async def test_what_the_lane_does_not_take_aiohttp_answers_on_the_same_connectio
     got, headers, body = await read_answer(reader)
     assert (got, json.loads(body)["error"]["code"]) == (status, code)
     assert "x-request-id" in headers
-    assert not any(isinstance(c, WebhookLane) for c in connections(hooks))
     assert await db.fetchval("webhook_events_count") == 1
     writer.close()
 
@@ -139,7 +131,7 @@ async def test_a_refused_secret_is_answered_before_the_body_is_sent(hooks, db) -
     assert await db.fetchval("webhook_events_count") == 0
 
 
-async def test_chunked_and_expect_continue_deliveries_are_stored_through_aiohttp(hooks, db
+async def test_chunked_and_expect_continue_deliveries_are_stored(hooks, db
                                                                                 ) -> None:
     raw = json.dumps(event()).encode()
     reader, writer = await connect_to(hooks)
@@ -173,7 +165,7 @@ async def test_api_requests_after_a_delivery_and_connection_close(hooks) -> None
     writer.close()
 
 
-async def test_idle_and_stalled_lane_connections_close_after_the_keep_alive_timeout(hooks
+async def test_idle_and_stalled_connections_close_after_the_keep_alive_timeout(hooks
                                                                                     ) -> None:
     idle = await connect_to(hooks)
     stalled = await connect_to(hooks)
@@ -184,7 +176,7 @@ async def test_idle_and_stalled_lane_connections_close_after_the_keep_alive_time
         writer.close()
 
 
-async def test_database_down_is_a_503_from_the_lane_then_it_recovers(make_api, dsn) -> None:
+async def test_database_down_is_a_503_then_it_recovers(make_api, dsn) -> None:
     proxy = await TcpProxy(*proxy_target(dsn)).start()
     try:
         client = await make_api(dsn_override=dsn_via_proxy(dsn, proxy.port),
@@ -197,7 +189,6 @@ async def test_database_down_is_a_503_from_the_lane_then_it_recovers(make_api, d
         status, headers, body = await read_answer(reader)
         assert status == 503 and "retry-after" in headers
         assert "Instantly" not in body.decode()
-        assert any(isinstance(c, WebhookLane) for c in connections(client))
         assert not problems([Answer("POST", "/webhooks/instantly", 503, "application/json",
                                     body)])
         await proxy.restore()
@@ -212,27 +203,9 @@ async def test_database_down_is_a_503_from_the_lane_then_it_recovers(make_api, d
         await proxy.close()
 
 
-def test_parse_head_takes_only_the_plain_form() -> None:
-    line = b"POST /webhooks/instantly HTTP/1.1\r\n"
-    assert parse_head(line + b"Content-Length: 2\r\nX-A:  b c \r\n") == {
-        b"content-length": b"2", b"x-a": b"b c"}
-    assert parse_head(b"POST /webhooks/instantly?x=1 HTTP/1.1\r\nA: b\r\n") == {b"a": b"b"}
-    for head in (
-        b"POST /webhooks/instantlyX HTTP/1.1\r\n",  # another path
-        b"POST /webhooks/instantly HTTP/1.0\r\n",  # another version
-        line + b"Content-Length: 2\r\nContent-Length: 2\r\n",  # repeated field
-        line + b"Transfer-Encoding: chunked\r\n",
-        line + b"Expect: 100-continue\r\n",
-        line + b"Bad Name: x\r\n",
-        line + b" folded: x\r\n",
-        line + b"A: b\x00c\r\n",
-        line + b"A: b\nC: d\r\n",
-    ):
-        assert parse_head(head) is None, head
-
-
+@pytest.mark.process
 async def test_sigterm_answers_a_delivery_waiting_for_its_commit(dsn, fake) -> None:
-    """In flight at shutdown: the lane waits (within the grace) for the commit."""
+    """In flight at shutdown: the answer waits (within the grace) for the commit."""
     port = free_port()
     proc = await start_daemon(daemon_env(DATABASE_URL=dsn, WEBHOOK_SECRET=SECRET,
                                          PORT=str(port), INSTANTLY_BASE_URL=fake.url))
@@ -271,3 +244,138 @@ async def test_sigterm_answers_a_delivery_waiting_for_its_commit(dsn, fake) -> N
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+# -- hostile and malformed bytes: answered as aiohttp answers them --------------------------
+
+def _head(*fields: str, line: str = "POST /webhooks/instantly HTTP/1.1") -> bytes:
+    return ("\r\n".join((line, *fields)) + "\r\n\r\n").encode()
+
+
+_BODY = json.dumps(event()).encode()
+
+
+@pytest.mark.parametrize("request_bytes", [
+    pytest.param(_head(f"X-Webhook-Secret: {SECRET}", f"Content-Length: {len(_BODY)}") + _BODY,
+                 id="no-host"),
+    pytest.param(_head("Host: x", f"X-Webhook-Secret: {SECRET}", "X-Long: " + "a" * 9000,
+                       f"Content-Length: {len(_BODY)}") + _BODY, id="header-line-too-long"),
+    pytest.param(_head("Host: x", f"X-Webhook-Secret: {SECRET}",
+                       *(f"X-F{i}: v" for i in range(200)),
+                       f"Content-Length: {len(_BODY)}") + _BODY, id="too-many-headers"),
+    pytest.param(_head("Host: x", f"X-Webhook-Secret: {SECRET}", f"Content-Length: {len(_BODY)}",
+                       line="POST /webhooks/instantly?" + "q" * 9000 + " HTTP/1.1") + _BODY,
+                 id="request-line-too-long"),
+    pytest.param(_head("Host: x", f"X-Webhook-Secret: {SECRET}", "Content-Encoding: br",
+                       "Content-Type: application/json", f"Content-Length: {len(_BODY)}")
+                 + _BODY, id="br-encoding-plain-body"),
+    pytest.param(_head(f"X-Webhook-Secret: {SECRET}", f"Content-Length: {len(_BODY)}",
+                       "Host: x").replace(b"\r\n", b"\n") + _BODY, id="bare-lf"),
+    pytest.param(_head("Host: x", f"X-Webhook-Secret: {SECRET}", "Content-Encoding: gzip",
+                       f"Content-Length: {len(_BODY)}") + _BODY, id="gzip-encoding-not-gzip"),
+])
+async def test_malformed_deliveries_are_a_400_and_store_nothing(hooks, db, request_bytes
+                                                                ) -> None:
+    errors_before = HTTP_REQUESTS.value(("/webhooks/instantly", "POST", "500"))
+    reader, writer = await connect_to(hooks)
+    writer.write(request_bytes)
+    status, _, _ = await read_answer(reader)  # at once: no keep-alive wait
+    assert status == 400
+    writer.close()
+    assert await db.fetchval("webhook_events_count") == 0
+    assert HTTP_REQUESTS.value(("/webhooks/instantly", "POST", "500")) == errors_before
+
+
+async def test_a_head_sent_a_byte_at_a_time_is_closed_at_the_keep_alive_timeout(hooks) -> None:
+    """Slow-loris: bytes that trickle in do not keep a connection open past the timeout
+    (0.5 s here); the head below would take 40 s at this pace."""
+    reader, writer = await connect_to(hooks)
+    head = _head("Host: x", "X-Padding: " + "p" * 150)
+    sent = 0
+    async with asyncio.timeout(20):
+        for byte in head:
+            try:
+                writer.write(bytes([byte]))
+                await writer.drain()
+                sent += 1
+                if await asyncio.wait_for(reader.read(1), 0.2) == b"":
+                    break  # closed by the server
+            except TimeoutError:
+                continue  # nothing to read yet: send the next byte
+            except ConnectionError:
+                break
+    assert sent < len(head), "the whole head was accepted"
+
+
+async def test_half_sent_heads_do_not_lock_out_other_clients(hooks) -> None:
+    for _ in range(8):
+        _, writer = await connect_to(hooks)
+        writer.write(b"P")
+        await writer.drain()
+    for _ in range(3):
+        assert (await hooks.get("/healthz")).status == 200
+
+
+async def test_bytes_behind_a_waiting_delivery_are_not_read_without_bound(make_api, db,
+                                                                          dsn) -> None:
+    """While a delivery waits for its commit, the server stops reading the bytes that
+    follow it on the connection (flow control), instead of buffering them all."""
+    client = await make_api(WEBHOOK_SECRET=SECRET, DATABASE_TIMEOUT_SECONDS="30")
+    conn = await asyncpg.connect(dsn)
+    sent = 0
+    try:
+        async with conn.transaction():
+            await conn.execute("LOCK TABLE webhook_events IN EXCLUSIVE MODE")
+            reader, writer = await connect_to(client)
+            writer.write(delivery(event()))
+            await writer.drain()
+
+            async def waiting() -> bool:
+                return await conn.fetchval(
+                    "SELECT count(*) FROM pg_locks WHERE NOT granted") > 0
+
+            await wait_for(waiting)
+            chunk = b"x" * (1 << 20)
+            while sent < (96 << 20):
+                writer.write(chunk)
+                try:
+                    await asyncio.wait_for(writer.drain(), 2)
+                except TimeoutError:
+                    break  # the server stopped reading
+                sent += len(chunk)
+        assert sent < (48 << 20), f"{sent >> 20} MiB read behind a waiting delivery"
+        status, _, body = await read_answer(reader)  # the lock is gone: it commits
+        assert (status, json.loads(body)["status"]) == (200, "accepted")
+        writer.close()
+    finally:
+        await conn.close()
+
+
+@pytest.mark.process
+async def test_a_client_gone_mid_body_is_not_a_server_error(dsn) -> None:
+    """Under `serve` a handler reading a body its client abandoned sees the connection
+    reset: that is the client's fault, answered 400 (never read), with no traceback."""
+    port = free_port()
+    proc = await start_daemon(daemon_env(DATABASE_URL=dsn, WEBHOOK_SECRET=SECRET,
+                                         PORT=str(port)))
+    try:
+        await wait_ready(port, proc)
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(_head("Host: x", f"X-Webhook-Secret: {SECRET}", "Content-Length: 5000")
+                     + b'{"event_type": ')
+        await writer.drain()
+        writer.close()
+        url = f"http://127.0.0.1:{port}/metrics"
+
+        async def counted(status: str) -> bool:
+            async with aiohttp.ClientSession() as http, http.get(url) as resp:
+                return ('instantly_sync_http_requests_total{method="POST",route='
+                        f'"/webhooks/instantly",status="{status}"}} 1.0') in await resp.text()
+
+        await wait_for(lambda: counted("400"))
+        assert not await counted("500")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0
+    assert b"Traceback" not in err and b"http.unhandled" not in err, err[-2000:]
