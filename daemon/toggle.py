@@ -1,6 +1,6 @@
 """The toggle path: external call first, local commit only on success.
 
-Invariants (SPEC section 6):
+Invariants (docs/behaviour.md §3):
 - a linked campaign's local status changes only after the external call
   succeeded; a failed call leaves it as it was and writes an audit row;
 - no database transaction is open while the external call runs: a lease

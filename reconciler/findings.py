@@ -1,7 +1,7 @@
 """Drift findings and reconcile runs: their kinds, states, shapes and CSV form.
 
 The vocabulary every reader of drift shares (HTTP, CLI, CSV): what kinds of
-drift a pass can find (SPEC section 8), which states a finding moves through,
+drift a pass can find (docs/behaviour.md §5), which states a finding moves through,
 and which fields a finding or a run shows.
 """
 

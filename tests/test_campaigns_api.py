@@ -1,4 +1,4 @@
-"""SPEC section 5: campaign CRUD, listing, bad input, auth and request ids."""
+"""docs/behaviour.md §3: campaign CRUD, listing, bad input, auth and request ids."""
 
 from __future__ import annotations
 

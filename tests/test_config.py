@@ -1,4 +1,4 @@
-"""SPEC section 3: every variable validated at start-up, secrets never shown."""
+"""README, Configuration: every variable validated at start-up, secrets never shown."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Idempotency-Key semantics and bulk status changes (SPEC section 5)."""
+"""Idempotency-Key semantics and bulk status changes (docs/behaviour.md §3)."""
 
 from __future__ import annotations
 

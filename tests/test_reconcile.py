@@ -1,4 +1,4 @@
-"""SPEC section 8: the reconcile pass, drift findings, resolution and the lock."""
+"""docs/behaviour.md §5: the reconcile pass, drift findings, resolution and the lock."""
 
 from __future__ import annotations
 

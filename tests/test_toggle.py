@@ -1,4 +1,4 @@
-"""SPEC section 6: the toggle path's atomic rule, flag, error table and races."""
+"""docs/behaviour.md §3: the toggle path's atomic rule, flag, error table and races."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC section 7, the HTTP receiver: authenticated, bounded, parsed, stored once.
+"""docs/behaviour.md §4, the HTTP receiver: authenticated, bounded, parsed, stored once.
 
 Apply semantics are in test_webhooks_apply.py, the batching writer on its own
 in test_webhooks_store.py, the CLI and the end-to-end path through the fake

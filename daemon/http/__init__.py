@@ -1,4 +1,4 @@
-"""The HTTP API (SPEC section 5): app assembly, middleware, one module per resource.
+"""The HTTP API (docs/behaviour.md §3-§6): app assembly, middleware, one module per resource.
 
 Handlers parse input (`requests`), call a service from `daemon.services`,
 and answer with `responses`; errors propagate to the middleware, which maps

@@ -1,4 +1,4 @@
-"""Campaigns, toggles and bulk status changes (SPEC sections 5 and 6)."""
+"""Campaigns, toggles and bulk status changes (docs/behaviour.md §3)."""
 
 from __future__ import annotations
 

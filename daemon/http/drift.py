@@ -1,4 +1,4 @@
-"""Drift findings: list (JSON or CSV) and resolve (SPEC section 8)."""
+"""Drift findings: list (JSON or CSV) and resolve (docs/behaviour.md §5)."""
 
 from __future__ import annotations
 

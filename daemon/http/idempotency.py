@@ -1,4 +1,4 @@
-"""`Idempotency-Key` for toggle, set-status and bulk (SPEC section 5).
+"""`Idempotency-Key` for toggle, set-status and bulk (docs/behaviour.md §3).
 
 The same key with the same request replays the stored response and changes
 nothing; with another request it is 422; while the first still runs, 409.

@@ -1,4 +1,4 @@
-"""Reconcile passes on demand and their history (SPEC section 8)."""
+"""Reconcile passes on demand and their history (docs/behaviour.md §5)."""
 
 from __future__ import annotations
 

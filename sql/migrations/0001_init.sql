@@ -1,4 +1,4 @@
--- The whole schema of SPEC section 4. Later changes get their own numbered file.
+-- The first schema. Later changes get their own numbered file (never an edit here).
 
 CREATE TABLE campaigns (
     id                uuid PRIMARY KEY DEFAULT gen_random_uuid(),

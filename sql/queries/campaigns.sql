@@ -75,7 +75,7 @@ SELECT id FROM upd;
 
 -- name: campaign_claim_for_change
 -- Read a campaign for a status change and decide, in the same statement, the
--- external action it needs (SPEC section 6): 'activate' when a linked campaign
+-- external action it needs (docs/behaviour.md §3): 'activate' when a linked campaign
 -- becomes active, 'pause' when it becomes paused and FULL_PAUSE_SYNC is on,
 -- else NULL. When there is an action and no live lease, claim the lease.
 -- The row returned is as it was before.
