@@ -57,6 +57,19 @@ def _path(*keys: str | int) -> Getter:
     return get
 
 
+def _median_of_rounds(*keys: str | int, field: str) -> Getter:
+    """The median over rounds of `field` in the list of round summaries at `keys`."""
+    def get(results: dict[str, Any]) -> float | None:
+        value: Any = results
+        try:
+            for key in keys:
+                value = value[key]
+            return float(statistics.median(r[field] for r in value))
+        except (KeyError, IndexError, TypeError, statistics.StatisticsError):
+            return None
+    return get
+
+
 # (measure, getter, True when higher is better)
 FIGURES: list[tuple[str, Getter, bool]] = [
     ("idle RSS, MB", _path("footprint", "idle_rss_mb"), False),
@@ -71,6 +84,13 @@ FIGURES: list[tuple[str, Getter, bool]] = [
     ("webhook events/s ratio c=64, daemon / naive",
      _path("webhook_ingest", "ratio_daemon_over_naive"), True),
     ("webhook events/s, daemon c=64", _path("webhook_ingest", "daemon_events_per_s"), True),
+    ("webhook events/s ratio c=8, daemon / naive", _path("webhook_ingest", "ratio_at_8"), True),
+    ("webhook ack p50 at c=8, daemon, ms",
+     _median_of_rounds("webhook_ingest", "by_concurrency", "8", "daemon", field="p50_ms"),
+     False),
+    ("webhook ack p99 at c=8, daemon, ms",
+     _median_of_rounds("webhook_ingest", "by_concurrency", "8", "daemon", field="p99_ms"),
+     False),
     ("webhook daemon CPU ms per 1,000 events, c=64",
      _path("webhook_ingest", "by_concurrency", "64", "cpu_ms_per_1000_events", "daemon",
            "server"), False),
