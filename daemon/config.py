@@ -32,6 +32,8 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 
+from daemon.validation import first_problem
+
 
 class ConfigError(Exception):
     """An environment variable has an invalid value; the message names it."""
@@ -267,29 +269,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 
 def _one_line(exc: ValidationError, raw: Mapping[str, str]) -> str:
     """The first problem as `NAME must ...` (a secret's value is never echoed)."""
-    err = exc.errors(include_url=False, include_input=False)[0]
-    alias = str(err["loc"][0])
+    loc, why = first_problem(exc, Settings)
+    alias = str(loc[0])
     info = Settings.model_fields[_BY_ALIAS[alias]]
     secret = "Secret" in str(info.annotation)
-    given = "" if secret else f", got {raw.get(alias, '')!r}"
-    kind, ctx = err["type"], err.get("ctx") or {}
-    bounds = {type(m).__name__: m for m in info.metadata}
-    if kind in ("greater_than_equal", "less_than_equal"):
-        low, high = bounds["Ge"].ge, bounds["Le"].le
-        return f"{alias} must be between {low} and {high}{given}"
-    if kind == "int_parsing" or kind == "int_from_float":
-        return f"{alias} must be an integer{given}"
-    if kind == "float_parsing":
-        return f"{alias} must be a number{given}"
-    if kind == "bool_parsing":
-        return f"{alias} must be true or false{given}"
-    if kind == "literal_error":
-        return f"{alias} must be one of {ctx.get('expected', '')}{given}"
-    if kind == "too_long":
-        return f"{alias} accepts at most {ctx.get('max_length')} comma-separated values"
-    if kind == "value_error":
-        return f"{alias} {ctx.get('error', err['msg'])!s}"
-    return f"{alias} is invalid: {err['msg']}"
+    # A validator's own sentence already says what it got.
+    given = "" if secret or exc.errors()[0]["type"] == "value_error" \
+        else f", got {raw.get(alias, '')!r}"
+    return f"{alias} {why}{given}"
 
 
 def require_safe_bind(settings: Settings) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from daemon.toggle import ToggleError
 from instantly.errors import ExternalError, ExternalRateLimited, ExternalRefused
+from instantly.statuses import RemoteStatus
 from reconciler.resolution import ResolutionError
 from reconciler.runner import ReconcileBusy
 from sql import DatabaseUnavailable
@@ -119,9 +120,12 @@ class ApiError(Exception):
 
 # What a remote status code means, in the words of the sentence above.
 REMOTE_STATE_WORDS = {
-    0: "a draft", 1: "active", 2: "paused", 3: "completed", 4: "active",
-    -1: "blocked because its sending accounts are unhealthy",
-    -2: "held by bounce protection", -99: "blocked because the account is suspended",
+    RemoteStatus.DRAFT: "a draft", RemoteStatus.ACTIVE: "active",
+    RemoteStatus.PAUSED: "paused", RemoteStatus.COMPLETED: "completed",
+    RemoteStatus.RUNNING_SUBSEQUENCES: "active",
+    RemoteStatus.ACCOUNTS_UNHEALTHY: "blocked because its sending accounts are unhealthy",
+    RemoteStatus.BOUNCE_PROTECTION: "held by bounce protection",
+    RemoteStatus.ACCOUNT_SUSPENDED: "blocked because the account is suspended",
 }
 _DONE = {"activate": "activated", "pause": "paused"}
 

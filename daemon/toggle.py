@@ -25,6 +25,7 @@ from daemon.metrics import TOGGLES
 from instantly.client import InstantlyClient
 from instantly.errors import ExternalError
 from sql import Database
+from sql.statuses import LocalStatus
 
 log = structlog.get_logger("daemon.toggle")
 
@@ -135,7 +136,7 @@ class ToggleService:
         )
         if row is None:
             raise CampaignNotFound
-        if row["status"] == "completed":
+        if row["status"] == LocalStatus.COMPLETED:
             raise CampaignCompleted
         new_status = row["target"]
         if row["status"] == new_status:

@@ -43,13 +43,12 @@ from instantly.errors import (
     ExternalUnreachable,
 )
 from instantly.metrics import EXTERNAL_CALLS, EXTERNAL_LATENCY
+from instantly.statuses import CONFIRMS
 
 log = structlog.get_logger("instantly")
 
 # A campaign is 1 MB at most in practice; anything larger is not an answer we can use.
 MAX_ANSWER_BYTES = 2 * 1024 * 1024
-# The statuses that confirm each action (4, running subsequences, is active).
-CONFIRMS = {"activate": frozenset({1, 4}), "pause": frozenset({2})}
 
 
 @dataclass

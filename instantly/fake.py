@@ -25,6 +25,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from instantly.statuses import RemoteStatus
+
 WORKSPACE_ID = "0199a3f0-0000-7000-8000-00000000feed"
 
 
@@ -63,8 +65,17 @@ class Fault:
 # What activate / pause leave a campaign at, by its status before the call.
 # Undocumented for suspended (-99), unhealthy (-1), bounce-protected (-2) and
 # completed (3) campaigns: by default they stay as they are (the unhelpful case).
-ACTIVATE_OUTCOMES = {0: 1, 1: 1, 2: 1, 4: 4, 3: 3, -1: -1, -2: -2, -99: -99}
-PAUSE_OUTCOMES = {0: 0, 1: 2, 2: 2, 4: 2, 3: 3, -1: -1, -2: -2, -99: -99}
+_HEALTH = {s: s for s in (RemoteStatus.ACCOUNTS_UNHEALTHY, RemoteStatus.BOUNCE_PROTECTION,
+                          RemoteStatus.ACCOUNT_SUSPENDED, RemoteStatus.COMPLETED)}
+ACTIVATE_OUTCOMES = {RemoteStatus.DRAFT: RemoteStatus.ACTIVE,
+                     RemoteStatus.ACTIVE: RemoteStatus.ACTIVE,
+                     RemoteStatus.PAUSED: RemoteStatus.ACTIVE,
+                     RemoteStatus.RUNNING_SUBSEQUENCES: RemoteStatus.RUNNING_SUBSEQUENCES,
+                     **_HEALTH}
+PAUSE_OUTCOMES = {RemoteStatus.DRAFT: RemoteStatus.DRAFT,
+                  RemoteStatus.ACTIVE: RemoteStatus.PAUSED,
+                  RemoteStatus.PAUSED: RemoteStatus.PAUSED,
+                  RemoteStatus.RUNNING_SUBSEQUENCES: RemoteStatus.PAUSED, **_HEALTH}
 SCHEDULE = {"name": "Weekdays", "timing": {"from": "09:00", "to": "17:00"},
             "days": {"0": False, "1": True, "2": True, "3": True, "4": True, "5": True,
                      "6": False}, "timezone": "America/Chicago"}

@@ -17,9 +17,7 @@ from daemon.cli.helptext import DATABASE, EXTERNAL, Subcommands, help_args
 from daemon.config import Settings
 from daemon.services import existing_services
 from instantly.errors import ExternalError
-
-STATUS_WORDS = {0: "draft", 1: "active", 2: "paused", 3: "completed", 4: "active",
-                -1: "unhealthy", -2: "bounce-prot", -99: "suspended"}
+from instantly.statuses import status_words
 
 
 async def remote_list_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -31,10 +29,10 @@ async def remote_list_command(args: argparse.Namespace, settings: Settings) -> i
             return EXIT_ERROR
     if args.unlinked:
         campaigns = [c for c in campaigns if c.linked_to is None]
-    print(f"{'EXTERNAL ID':<38} {'STATUS':<11} {'LINKED TO':<38} NAME")
+    print(f"{'EXTERNAL ID':<38} {'STATUS':<21} {'LINKED TO':<38} NAME")
     for c in campaigns:
-        status = STATUS_WORDS.get(c.status, str(c.status)) if c.status is not None else "?"
-        print(f"{c.id:<38} {status:<11} {c.linked_to or '-':<38} {c.name}")
+        status = status_words(c.status)
+        print(f"{c.id:<38} {status:<21} {c.linked_to or '-':<38} {c.name}")
     unlinked = sum(1 for c in campaigns if c.linked_to is None)
     print(f"{len(campaigns)} remote campaign(s), {unlinked} not linked")
     return EXIT_OK

@@ -57,7 +57,7 @@ def build_app(settings: Settings, *, dsn: str | None = None) -> web.Application:
         client_max_size=MAX_BODY_BYTES,
     )
     for route in routes:
-        app.router.add_route(route.method, route.path, route.handler)
+        app.router.add_route(route.method, route.path, route.endpoint())
     setup_console(app, settings)
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:

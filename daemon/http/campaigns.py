@@ -16,7 +16,14 @@ from aiohttp import web
 from daemon.errors import ApiError, api_error
 from daemon.http.idempotency import Answer, idempotent
 from daemon.http.keys import REQUEST_ID, SERVICES
-from daemon.http.requests import path_uuid, read_json_object, read_model, read_query, validate
+from daemon.http.requests import path_uuid
+from daemon.http.response_models import (
+    BulkResult,
+    CampaignPage,
+    LinkPlan,
+    StatusChangeList,
+    ToggleResult,
+)
 from daemon.http.responses import json_response
 from daemon.http.route import Route
 from daemon.http.schemas import (
@@ -65,8 +72,7 @@ def decode_campaign_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
         raise ApiError("invalid_parameter", name="cursor", detail="is not a valid cursor") from None
 
 
-async def create_campaign(request: web.Request) -> web.Response:
-    body = await read_model(request, CampaignCreate)
+async def create_campaign(request: web.Request, *, body: CampaignCreate) -> web.Response:
     try:
         row = await request.app[SERVICES].db.fetchrow(
             "campaign_insert", body.client_id, body.name, body.external_id,
@@ -77,8 +83,7 @@ async def create_campaign(request: web.Request) -> web.Response:
     return json_response(campaign_json(row), status=201)
 
 
-async def list_campaigns(request: web.Request) -> web.Response:
-    query = read_query(request, CampaignListQuery)
+async def list_campaigns(request: web.Request, *, query: CampaignListQuery) -> web.Response:
     after_at, after_id = decode_campaign_cursor(query.cursor) if query.cursor else (None, None)
     rows = await request.app[SERVICES].db.fetch(
         "campaign_list", query.client_id, query.status, query.linked, after_at, after_id,
@@ -98,9 +103,8 @@ async def get_campaign(request: web.Request) -> web.Response:
     return json_response(campaign_json(row))
 
 
-async def patch_campaign(request: web.Request) -> web.Response:
+async def patch_campaign(request: web.Request, *, body: CampaignPatch) -> web.Response:
     campaign_id = path_uuid(request)
-    body = validate(CampaignPatch, await read_json_object(request))
     given = body.model_fields_set
     if "name" in given and body.name is None:
         raise ApiError("invalid_body", detail="name: must not be null")
@@ -118,9 +122,8 @@ async def patch_campaign(request: web.Request) -> web.Response:
     return json_response(campaign_json(row))
 
 
-async def campaign_history(request: web.Request) -> web.Response:
+async def campaign_history(request: web.Request, *, query: HistoryQuery) -> web.Response:
     campaign_id = path_uuid(request)
-    query = read_query(request, HistoryQuery)
     db = request.app[SERVICES].db
     if await db.fetchrow("campaign_get", campaign_id) is None:
         raise ApiError("campaign_not_found")
@@ -146,9 +149,8 @@ async def toggle_campaign(request: web.Request) -> web.Response:
     return await idempotent(request, services.db, run, abandon_after=_abandon_after(request))
 
 
-async def set_campaign_status(request: web.Request) -> web.Response:
+async def set_campaign_status(request: web.Request, *, body: StatusBody) -> web.Response:
     campaign_id = path_uuid(request)
-    body = await read_model(request, StatusBody)
     services = request.app[SERVICES]
 
     async def run() -> Answer:
@@ -182,8 +184,7 @@ async def set_statuses(services: Services, campaign_ids: Sequence[uuid.UUID], st
     return list(await asyncio.gather(*(one(cid) for cid in campaign_ids)))
 
 
-async def bulk_set_status(request: web.Request) -> web.Response:
-    body = await read_model(request, BulkStatusBody)
+async def bulk_set_status(request: web.Request, *, body: BulkStatusBody) -> web.Response:
     if len(set(body.campaign_ids)) != len(body.campaign_ids):
         raise ApiError("invalid_body", detail="campaign_ids: must not contain duplicates")
     services = request.app[SERVICES]
@@ -203,34 +204,33 @@ async def bulk_set_status(request: web.Request) -> web.Response:
     return await idempotent(request, services.db, run, abandon_after=_abandon_after(request))
 
 
-async def link_campaigns(request: web.Request) -> web.Response:
+async def link_campaigns(request: web.Request, *, body: LinkBody) -> web.Response:
     """Match unlinked campaigns to remote ones by name; link them only with `apply`."""
-    body = await read_model(request, LinkBody)
     plan = await request.app[SERVICES].linker.by_name(client_id=body.client_id, apply=body.apply)
     return json_response(plan.as_dict())
 
 
 ROUTES = [
-    Route("POST", "/campaigns", create_campaign, "Create a campaign", {201: "Campaign"},
+    Route("POST", "/campaigns", create_campaign, "Create a campaign", {201: Campaign},
           errors=(400, 401, 409, 413, 503), body=CampaignCreate),
-    Route("GET", "/campaigns", list_campaigns, "List campaigns", {200: "CampaignPage"},
+    Route("GET", "/campaigns", list_campaigns, "List campaigns", {200: CampaignPage},
           query=CampaignListQuery),
     Route("POST", "/campaigns/status", bulk_set_status, "Set the status of many campaigns",
-          {200: "BulkResult"}, errors=(400, 401, 409, 413, 422, 503), body=BulkStatusBody,
+          {200: BulkResult}, errors=(400, 401, 409, 413, 422, 503), body=BulkStatusBody,
           idempotency_key=True),
     Route("POST", "/campaigns/link", link_campaigns,
           "Link campaigns to remote ones of the same name (dry run unless apply)",
-          {200: "LinkPlan"}, errors=(400, 401, 413, 429, 502, 503, 504), body=LinkBody),
-    Route("GET", "/campaigns/{id}", get_campaign, "Get a campaign", {200: "Campaign"},
+          {200: LinkPlan}, errors=(400, 401, 413, 429, 502, 503, 504), body=LinkBody),
+    Route("GET", "/campaigns/{id}", get_campaign, "Get a campaign", {200: Campaign},
           errors=(400, 401, 404, 503), path_id="uuid"),
-    Route("PATCH", "/campaigns/{id}", patch_campaign, "Update a campaign", {200: "Campaign"},
+    Route("PATCH", "/campaigns/{id}", patch_campaign, "Update a campaign", {200: Campaign},
           errors=(400, 401, 404, 409, 413, 503), body=CampaignPatch, path_id="uuid"),
     Route("GET", "/campaigns/{id}/history", campaign_history, "Status change history",
-          {200: "StatusChangeList"}, errors=(400, 401, 404, 503), query=HistoryQuery,
+          {200: StatusChangeList}, errors=(400, 401, 404, 503), query=HistoryQuery,
           path_id="uuid"),
     Route("POST", "/campaigns/{id}/toggle", toggle_campaign, "Toggle a campaign",
-          {200: "ToggleResult"}, errors=EXTERNAL_ERRORS, path_id="uuid", idempotency_key=True),
+          {200: ToggleResult}, errors=EXTERNAL_ERRORS, path_id="uuid", idempotency_key=True),
     Route("PUT", "/campaigns/{id}/status", set_campaign_status, "Set a campaign's status",
-          {200: "ToggleResult"}, errors=EXTERNAL_ERRORS, body=StatusBody, path_id="uuid",
+          {200: ToggleResult}, errors=EXTERNAL_ERRORS, body=StatusBody, path_id="uuid",
           idempotency_key=True),
 ]

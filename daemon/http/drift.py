@@ -5,15 +5,15 @@ from __future__ import annotations
 from aiohttp import web
 
 from daemon.http.keys import REQUEST_ID, SERVICES
-from daemon.http.requests import path_int, read_model, read_query
+from daemon.http.requests import path_int
+from daemon.http.response_models import Finding, FindingList
 from daemon.http.responses import json_response
 from daemon.http.route import Route
 from daemon.http.schemas import DriftQuery, ResolveBody
 from reconciler.findings import STATE_FILTERS, finding_json, findings_csv
 
 
-async def list_drift(request: web.Request) -> web.Response:
-    query = read_query(request, DriftQuery)
+async def list_drift(request: web.Request, *, query: DriftQuery) -> web.Response:
     rows = await request.app[SERVICES].db.fetch(
         "finding_list", STATE_FILTERS[query.state], query.kind, query.client_id,
         query.expected, query.limit,
@@ -32,9 +32,8 @@ def csv_download(items: list[dict]) -> web.Response:
     )
 
 
-async def resolve_finding(request: web.Request) -> web.Response:
+async def resolve_finding(request: web.Request, *, body: ResolveBody) -> web.Response:
     finding_id = path_int(request)
-    body = await read_model(request, ResolveBody)
     services = request.app[SERVICES]
     finding = await services.resolver.resolve(
         finding_id, action=body.action, note=body.note, request_id=request[REQUEST_ID]
@@ -44,9 +43,9 @@ async def resolve_finding(request: web.Request) -> web.Response:
 
 
 ROUTES = [
-    Route("GET", "/drift", list_drift, "Drift findings", {200: "FindingList"}, query=DriftQuery,
+    Route("GET", "/drift", list_drift, "Drift findings", {200: FindingList}, query=DriftQuery,
           media={"text/csv": "with format=csv"}),
     Route("POST", "/drift/{id}/resolve", resolve_finding, "Resolve a drift finding",
-          {200: "Finding"}, errors=(400, 401, 404, 409, 422, 429, 502, 503, 504),
+          {200: Finding}, errors=(400, 401, 404, 409, 422, 429, 502, 503, 504),
           body=ResolveBody, path_id="int"),
 ]

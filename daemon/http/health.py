@@ -6,6 +6,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from daemon.http.keys import SCHEDULER, SERVICES
+from daemon.http.response_models import Health, Readiness
 from daemon.http.responses import json_response
 from daemon.http.route import Route
 from sql import DatabaseUnavailable
@@ -57,8 +58,8 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 ROUTES = [
-    Route("GET", "/healthz", healthz, "Liveness", {200: "Health"}, errors=(), public=True),
-    Route("GET", "/readyz", readyz, "Readiness", {200: "Readiness", 503: "Readiness"}, errors=(),
+    Route("GET", "/healthz", healthz, "Liveness", {200: Health}, errors=(), public=True),
+    Route("GET", "/readyz", readyz, "Readiness", {200: Readiness, 503: Readiness}, errors=(),
           public=True),
     Route("GET", "/metrics", metrics, "Prometheus metrics", {200: None}, errors=(),
           public=True, media={"text/plain": "Prometheus text format"}),

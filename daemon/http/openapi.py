@@ -3,8 +3,6 @@
 Parameters come from each route's query model, bodies and responses from
 its pydantic models (`model_json_schema`); nothing is copied by hand. The
 test suite validates every response it receives against this document.
-Response models are looked up by the names the routes give, in
-`daemon/http/response_models.py`, imported here on the first build.
 """
 
 from __future__ import annotations
@@ -13,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from daemon.http.response_models import ErrorBody
 from daemon.http.route import Route
 
 _REF = "#/components/schemas/{model}"
@@ -54,27 +53,17 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
     return params
 
 
-def response_model(name: str) -> type[BaseModel]:
-    """The response model a route names (a name that is not one is a programming error)."""
-    from daemon.http import response_models
-
-    model = getattr(response_models, name, None)
-    if not (isinstance(model, type) and issubclass(model, BaseModel)):
-        raise LookupError(f"no response model {name!r} in daemon/http/response_models.py")
-    return model
-
-
 def _operation(route: Route, components: _Components) -> dict[str, Any]:
     responses: dict[str, Any] = {}
-    for status, name in route.ok.items():
+    for status, model in route.ok.items():
         content: dict[str, Any] = {}
-        if name is not None:
-            content["application/json"] = {"schema": components.ref(response_model(name))}
+        if model is not None:
+            content["application/json"] = {"schema": components.ref(model)}
         for media in route.media:
             text = not media.endswith("json")
             content.setdefault(media, {"schema": {"type": "string" if text else "object"}})
         responses[str(status)] = {"description": route.summary, "content": content}
-    error = {"application/json": {"schema": components.ref(response_model("ErrorBody"))}}
+    error = {"application/json": {"schema": components.ref(ErrorBody)}}
     statuses = [*route.errors, *((415,) if route.body is not None and not route.public else ())]
     for status in statuses:
         responses[str(status)] = {"description": "error", "content": error}

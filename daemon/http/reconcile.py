@@ -8,7 +8,8 @@ from aiohttp import web
 
 from daemon.errors import ApiError
 from daemon.http.keys import BACKGROUND, SERVICES
-from daemon.http.requests import path_int, read_query
+from daemon.http.requests import path_int
+from daemon.http.response_models import ReconcileStarted, Run, RunList
 from daemon.http.responses import json_response
 from daemon.http.route import Route
 from daemon.http.schemas import ReconcileQuery, RunListQuery
@@ -16,9 +17,8 @@ from daemon.passes import finish_pass
 from reconciler.findings import run_json
 
 
-async def start_reconcile(request: web.Request) -> web.Response:
+async def start_reconcile(request: web.Request, *, query: ReconcileQuery) -> web.Response:
     """202 with the run id (the pass goes on in the background), or 200 when `wait=true`."""
-    query = read_query(request, ReconcileQuery)
     services = request.app[SERVICES]
     handle = await services.reconciler.start(trigger="api")  # ReconcileBusy → 409
     if query.wait:
@@ -30,8 +30,7 @@ async def start_reconcile(request: web.Request) -> web.Response:
     return json_response({"run_id": handle.run_id}, status=202)
 
 
-async def list_runs(request: web.Request) -> web.Response:
-    query = read_query(request, RunListQuery)
+async def list_runs(request: web.Request, *, query: RunListQuery) -> web.Response:
     rows = await request.app[SERVICES].db.fetch("run_list", query.limit)
     return json_response({"items": [run_json(r) for r in rows]})
 
@@ -45,9 +44,9 @@ async def get_run(request: web.Request) -> web.Response:
 
 ROUTES = [
     Route("POST", "/reconcile", start_reconcile, "Start a reconcile pass",
-          {202: "ReconcileStarted", 200: "Run"}, errors=(400, 401, 409, 503), query=ReconcileQuery),
-    Route("GET", "/reconcile/runs", list_runs, "Reconcile run history", {200: "RunList"},
+          {202: ReconcileStarted, 200: Run}, errors=(400, 401, 409, 503), query=ReconcileQuery),
+    Route("GET", "/reconcile/runs", list_runs, "Reconcile run history", {200: RunList},
           query=RunListQuery),
-    Route("GET", "/reconcile/runs/{id}", get_run, "One reconcile run", {200: "Run"},
+    Route("GET", "/reconcile/runs/{id}", get_run, "One reconcile run", {200: Run},
           errors=(400, 401, 404, 503), path_id="int"),
 ]

@@ -15,6 +15,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from daemon.errors import ApiError
+from daemon.validation import first_problem
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -76,15 +77,9 @@ def validate(model: type[M], data: dict[str, Any]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ApiError("invalid_body", detail=describe(exc)) from None
-
-
-def describe(exc: ValidationError) -> str:
-    """The first problem of a body, as `field: reason` (no input values echoed)."""
-    err: dict[str, Any] = exc.errors(include_url=False, include_input=False)[0]
-    loc = ".".join(str(part) for part in err["loc"]) or "body"
-    msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
-    return f"{loc}: {msg}"
+        loc, why = first_problem(exc, model)
+        where = ".".join(str(part) for part in loc) or "body"
+        raise ApiError("invalid_body", detail=f"{where}: {why}") from None
 
 
 def read_query(request: web.Request, model: type[M]) -> M:
@@ -96,42 +91,8 @@ def read_query(request: web.Request, model: type[M]) -> M:
     try:
         return model.model_validate(given)
     except ValidationError as exc:
-        err = exc.errors(include_url=False, include_input=False)[0]
-        name = str(err["loc"][0])
-        raise ApiError("invalid_parameter", name=name, detail=_query_detail(model, name, err)
-                       ) from None
-
-
-def _query_detail(model: type[BaseModel], name: str, err: dict[str, Any]) -> str:
-    kind, ctx = err["type"], err.get("ctx") or {}
-    bound = _bounds(model, name)
-    if kind in ("greater_than_equal", "less_than_equal"):
-        return f"must be between {bound.get('ge')} and {bound.get('le')}"
-    if kind.startswith("int_"):
-        return "must be an integer"
-    if kind == "bool_parsing":
-        return "must be true or false"
-    if kind == "literal_error":
-        return f"must be one of {ctx.get('expected', '')}"
-    if kind in ("string_too_short", "string_too_long"):
-        return f"must be 1 to {bound.get('max_length')} characters"
-    if kind == "string_pattern_mismatch":
-        return f"is not a valid {name}"
-    return str(ctx.get("error", err["msg"]))
-
-
-def _bounds(model: type[BaseModel], name: str) -> dict[str, Any]:
-    """ge, le and max_length of a field, also inside `X | None` (for error sentences)."""
-    found: dict[str, Any] = {}
-    stack: list[Any] = [*model.model_fields[name].metadata, model.model_fields[name].annotation]
-    while stack:
-        item = stack.pop()
-        for attr in ("ge", "le", "max_length"):
-            if getattr(item, attr, None) is not None:
-                found.setdefault(attr, getattr(item, attr))
-        stack.extend(getattr(item, "__metadata__", ()))
-        stack.extend(a for a in getattr(item, "__args__", ()) if a is not type(None))
-    return found
+        loc, why = first_problem(exc, model)
+        raise ApiError("invalid_parameter", name=str(loc[0]), detail=why) from None
 
 
 def path_uuid(request: web.Request, name: str = "id", *, missing: str | None = None

@@ -1,9 +1,9 @@
 """Response bodies as pydantic models: the shapes `/openapi.json` documents.
 
 They are not applied on the hot path: the test suite validates every response
-it receives against the document. Routes name them (`Route.ok`) by class name,
-so this module is imported only when the document is first built, not at
-start-up (two dozen model classes a long-running process would otherwise hold).
+it receives against the document. Routes reference them as classes (`Route.ok`),
+so a wrong name fails at import, not when the document is first built; their
+validators and schemas are built on first use (`Schema`'s `defer_build`).
 `Campaign` is defined in schemas.py (its fields key every campaign answer) and
 imported here, so routes name it like the others.
 

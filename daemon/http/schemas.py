@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints
 
 from reconciler.findings import ACTIONS, KINDS, STATE_FILTERS
+from sql.statuses import LocalStatus as LocalStatusEnum
 
 
 def _no_nul(value: str) -> str:
@@ -45,8 +46,9 @@ ExternalId = Annotated[
                       r"[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"),
     AfterValidator(_external_id),
 ]
-LocalStatus = Literal["draft", "active", "paused", "completed"]
-TargetStatus = Literal["active", "paused"]
+# The words of sql.statuses.LocalStatus, as the literal strings the API reads and writes.
+LocalStatus = Literal[tuple(s.value for s in LocalStatusEnum)]  # type: ignore[valid-type]
+TargetStatus = Literal[LocalStatusEnum.ACTIVE.value, LocalStatusEnum.PAUSED.value]
 ExternalSync = Literal["activated", "paused", "local_only", "unlinked", "noop"]
 Kind = Literal[KINDS]  # type: ignore[valid-type]
 # Who made a status change (the audit's `source`); the migrations' CHECK says the

@@ -12,7 +12,8 @@ from aiohttp import web
 
 from daemon.errors import ApiError
 from daemon.http.keys import SERVICES
-from daemon.http.requests import read_body, read_json_object, validate
+from daemon.http.requests import read_body
+from daemon.http.response_models import BackfillSummary, Subscription, WebhookReceipt
 from daemon.http.responses import json_response
 from daemon.http.route import Route
 from daemon.http.schemas import (
@@ -52,12 +53,9 @@ async def subscription(request: web.Request) -> web.Response:
     return json_response((await request.app[SERVICES].webhook_health.check()).as_dict())
 
 
-async def backfill(request: web.Request) -> web.Response:
+async def backfill(request: web.Request, *, body: BackfillBody) -> web.Response:
     """Store what the delivery log shows failed since `since` (default: the high-water mark)."""
     services = request.app[SERVICES]
-    raw = await read_body(request)
-    body = validate(BackfillBody, await read_json_object(request)) if raw.strip() \
-        else BackfillBody()
     if not services.webhook_health.configured:
         raise ApiError("webhook_url_not_configured")
     summary = await services.webhook_health.backfill(trigger="api", since=body.since)
@@ -66,13 +64,14 @@ async def backfill(request: web.Request) -> web.Response:
 
 ROUTES = [
     Route("POST", "/webhooks/instantly", receive_event,
-          "Receive an event from the external campaign service", {200: "WebhookReceipt"},
-          errors=(400, 401, 413, 503), body=WebhookEventBody, public=True,
+          "Receive an event from the external campaign service", {200: WebhookReceipt},
+          errors=(400, 401, 413, 503), body=WebhookEventBody, body_read="handler", public=True,
           headers=(SECRET_HEADER,)),
     Route("GET", "/webhooks/subscription", subscription,
-          "Our webhook at the external service, checked now", {200: "Subscription"},
+          "Our webhook at the external service, checked now", {200: Subscription},
           errors=(401, 429, 502, 503, 504)),
     Route("POST", "/webhooks/backfill", backfill,
-          "Store the failed deliveries of the delivery log since a time", {200: "BackfillSummary"},
-          errors=(400, 401, 409, 413, 429, 502, 503, 504), body=BackfillBody),
+          "Store the failed deliveries of the delivery log since a time", {200: BackfillSummary},
+          errors=(400, 401, 409, 413, 429, 502, 503, 504), body=BackfillBody,
+          body_read="optional"),
 ]

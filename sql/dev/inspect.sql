@@ -52,3 +52,10 @@ SELECT id, event_type, outcome, payload FROM webhook_events ORDER BY id;
 
 -- name: webhook_rejects_count
 SELECT count(*) FROM webhook_rejects;
+
+-- name: campaign_statuses_allowed
+-- The values the CHECK on campaigns.status allows (pinned to LocalStatus by a test).
+SELECT m[1] AS status
+  FROM pg_constraint c,
+       regexp_matches(pg_get_constraintdef(c.oid), '''([a-z_]+)''', 'g') AS m
+ WHERE c.conrelid = 'campaigns'::regclass AND c.conname = 'campaigns_status_check';

@@ -37,6 +37,7 @@ from daemon.http.schemas import CampaignPatch
 from daemon.services import Services
 from reconciler.findings import ACTIONS, KINDS, STATE_FILTERS, finding_json
 from sql import UniqueViolation
+from sql.statuses import LocalStatus
 
 log = structlog.get_logger("daemon.console")
 
@@ -225,8 +226,8 @@ def _campaign_view(row: Any, t: Translator) -> dict[str, Any]:
         "external_id": row["external_id"], "status": row["status"],
         "status_words": t.status(row["status"]),
         "remote_words": t.remote(row["remote_status"]) if row["external_id"] else "",
-        "events": row["events"] or {}, "on": row["status"] == "active",
-        "switchable": row["status"] != "completed",
+        "events": row["events"] or {}, "on": row["status"] == LocalStatus.ACTIVE,
+        "switchable": row["status"] != LocalStatus.COMPLETED,
         "pending": row["pending_status"] is not None,
     }
 
@@ -235,8 +236,7 @@ def _campaign_view(row: Any, t: Translator) -> dict[str, Any]:
 async def campaigns_page(request: web.Request, ctx: Context) -> web.Response:
     q = request.query
     client = q.get("client", "").strip() or None
-    status = q.get("status") if q.get("status") in ("draft", "active", "paused",
-                                                     "completed") else None
+    status = q.get("status") if q.get("status") in set(LocalStatus) else None
     linked = {"yes": True, "no": False}.get(q.get("linked", ""))
     after_at, after_id = decode_campaign_cursor(q["cursor"]) if q.get("cursor") else (None, None)
     rows = await _services(request).db.fetch(
@@ -256,7 +256,7 @@ async def campaigns_page(request: web.Request, ctx: Context) -> web.Response:
 
 
 def _toast(t: Translator, new_status: str) -> str:
-    return t("toast.activated") if new_status == "active" else t("toast.paused")
+    return t("toast.activated") if new_status == LocalStatus.ACTIVE else t("toast.paused")
 
 
 @action
@@ -285,7 +285,8 @@ async def toggle(request: web.Request, ctx: Context) -> web.Response:
 async def bulk(request: web.Request, ctx: Context) -> web.Response:
     form = request[FORM]
     t = ctx.t
-    target = {"activate": "active", "pause": "paused"}.get(str(form.get("action")))
+    target = {"activate": LocalStatus.ACTIVE, "pause": LocalStatus.PAUSED}.get(
+        str(form.get("action")))
     ids = []
     for raw in form.getall("ids", []):
         try:
