@@ -11,7 +11,8 @@ users see "external service".
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 from daemon.toggle import ToggleError
 from instantly.errors import ExternalError, ExternalRateLimited, ExternalRefused
@@ -20,6 +21,8 @@ from reconciler.resolution import ResolutionError
 from reconciler.runner import ReconcileBusy
 from sql import DatabaseUnavailable
 from webhooks.events import InvalidEvent
+
+T = TypeVar("T")
 
 # code -> (HTTP status, message). Messages with {placeholders} are formatted
 # with the keyword arguments given to ApiError.
@@ -161,3 +164,18 @@ def api_error(exc: BaseException) -> ApiError | None:
     elif isinstance(exc, DatabaseUnavailable):
         retry_after = 5
     return ApiError(code, retry_after=retry_after, **fields)
+
+
+def per_item(outcomes: Sequence[T | Exception]) -> list[T | ApiError]:
+    """Each outcome of a bulk change as it is, or its error as users see it; an exception
+    users may not see (a bug) is raised, as it would be from a single change."""
+    answers: list[T | ApiError] = []
+    for outcome in outcomes:
+        if isinstance(outcome, Exception):
+            error = api_error(outcome)
+            if error is None:
+                raise outcome
+            answers.append(error)
+        else:
+            answers.append(outcome)
+    return answers

@@ -17,6 +17,7 @@ from daemon.services import Services
 from instantly.errors import ExternalError
 from reconciler.findings import run_json
 from reconciler.runner import PassHandle
+from sql import runs
 
 log = structlog.get_logger("daemon")
 
@@ -33,7 +34,7 @@ async def finish_pass(services: Services, handle: PassHandle) -> dict[str, Any]:
         found = {"subscription": None, "backfill": None,
                  "error": f"{type(exc).__name__}: {exc}"}
         log.warning("webhook.check_failed", error=found["error"])
-    row = await services.db.fetchrow("run_set_webhook", run["id"], found)
+    row = await runs.record_webhook_step(services.db, run["id"], found)
     return run_json(row) if row is not None else {**run, "webhook": found}
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,9 @@ from instantly.client import InstantlyClient
 from instantly.errors import ExternalError
 from sql import Database
 from sql.statuses import LocalStatus
+
+# Campaigns changed at once by one bulk request (each takes a slot of the shared budget).
+BULK_CONCURRENCY = 8
 
 log = structlog.get_logger("daemon.toggle")
 
@@ -112,6 +116,29 @@ class ToggleService:
     ) -> ToggleResult:
         """Put a campaign in `status` (active|paused); already there is a no-op."""
         return await self._change(campaign_id, status, source=source, request_id=request_id)
+
+    async def set_many(
+        self,
+        campaign_ids: Sequence[uuid.UUID],
+        status: str,
+        *,
+        source: str = "bulk",
+        request_id: str | None = None,
+    ) -> list[ToggleResult | Exception]:
+        """Put each campaign in `status` through the same path, BULK_CONCURRENCY at a time;
+        per campaign, in order, its result or the error it ended with (the API's bulk
+        endpoint and the console's bulk form map errors to sentences themselves)."""
+        semaphore = asyncio.Semaphore(BULK_CONCURRENCY)
+
+        async def one(campaign_id: uuid.UUID) -> ToggleResult | Exception:
+            async with semaphore:
+                try:
+                    return await self.set_status(campaign_id, status, source=source,
+                                                 request_id=request_id)
+                except Exception as exc:
+                    return exc
+
+        return list(await asyncio.gather(*(one(cid) for cid in campaign_ids)))
 
     def _result(self, row: Any, new_status: str, external_sync: str) -> ToggleResult:
         return ToggleResult(

@@ -12,6 +12,7 @@ from daemon.config import Settings
 from daemon.http.responses import dumps
 from daemon.services import Services, existing_services
 from reconciler.findings import STATE_FILTERS, finding_json, findings_csv
+from sql import drift
 
 _COLUMNS = ("id", "kind", "expected", "state", "campaign_name", "client_id", "local_status",
             "remote_status", "external_id")
@@ -28,7 +29,7 @@ def drift_table(items: list[dict[str, Any]]) -> str:
 
 
 async def findings(services: Services, states: list[str]) -> list[dict[str, Any]]:
-    rows = await services.db.fetch("finding_list", states, None, None, None, 100_000)
+    rows = await drift.findings(services.db, states=states, limit=100_000)
     return [finding_json(r) for r in rows]
 
 

@@ -26,6 +26,7 @@ from daemon.services import Services, client_context, resolve_dsn, services_cont
 from daemon.toggle import ToggleError
 from instantly.errors import ExternalError
 from instantly.fake import FakeInstantlyServer
+from sql import campaigns
 from sql.scratch import create_database, drop_database
 from webhooks.events import parse_event
 
@@ -65,8 +66,8 @@ class _Sandbox:
         ext = None
         if remote_status is not None:
             ext = self.fake.state.add_campaign(name="selftest", status=remote_status)["id"]
-        row = await services.db.fetchrow("campaign_insert", "selftest", "Selftest campaign",
-                                         ext, None, None)
+        row = await campaigns.create(services.db, client_id="selftest",
+                                     name="Selftest campaign", external_id=ext)
         if local_status:
             await services.toggles.set_status(row["id"], local_status, source="api")
         self.fake.state.calls.clear()
@@ -74,7 +75,7 @@ class _Sandbox:
 
 
 async def _status(services: Services, campaign_id: uuid.UUID) -> str:
-    return (await services.db.fetchrow("campaign_get", campaign_id))["status"]
+    return (await campaigns.get(services.db, campaign_id))["status"]
 
 
 def _expect_error(code: str, http_status: int, *, fault: dict[str, Any] | None = None,

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import datetime as dt
 import json
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
 
-from daemon.errors import ApiError, api_error
+from daemon.errors import ApiError, per_item
 from daemon.http.idempotency import Answer, idempotent
 from daemon.http.keys import REQUEST_ID, SERVICES
 from daemon.http.requests import path_uuid
@@ -36,11 +34,8 @@ from daemon.http.schemas import (
     LinkBody,
     StatusBody,
 )
-from daemon.services import Services
-from daemon.toggle import ToggleResult as ToggleOutcome
-from sql import UniqueViolation
+from sql import UniqueViolation, campaigns
 
-BULK_CONCURRENCY = 8
 CAMPAIGN_FIELDS = tuple(Campaign.model_fields)
 EXTERNAL_ERRORS = (400, 401, 404, 409, 422, 429, 502, 503, 504)
 
@@ -74,30 +69,23 @@ def decode_campaign_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
 
 async def create_campaign(request: web.Request, *, body: CampaignCreate) -> web.Response:
     try:
-        row = await request.app[SERVICES].db.fetchrow(
-            "campaign_insert", body.client_id, body.name, body.external_id,
-            body.email_subject, body.email_body,
-        )
+        row = await campaigns.create(request.app[SERVICES].db, **body.model_dump())
     except UniqueViolation:
         raise ApiError("external_id_in_use") from None
     return json_response(campaign_json(row), status=201)
 
 
 async def list_campaigns(request: web.Request, *, query: CampaignListQuery) -> web.Response:
-    after_at, after_id = decode_campaign_cursor(query.cursor) if query.cursor else (None, None)
-    rows = await request.app[SERVICES].db.fetch(
-        "campaign_list", query.client_id, query.status, query.linked, after_at, after_id,
-        query.limit + 1,
-    )
-    limit = query.limit
-    next_cursor = encode_campaign_cursor(rows[limit - 1]) if len(rows) > limit else None
-    return json_response(
-        {"items": [campaign_json(r) for r in rows[:limit]], "next_cursor": next_cursor}
-    )
+    rows, more = await campaigns.page(
+        request.app[SERVICES].db, limit=query.limit, client_id=query.client_id,
+        status=query.status, linked=query.linked,
+        after=decode_campaign_cursor(query.cursor) if query.cursor else None)
+    next_cursor = encode_campaign_cursor(rows[-1]) if more else None
+    return json_response({"items": [campaign_json(r) for r in rows], "next_cursor": next_cursor})
 
 
 async def get_campaign(request: web.Request) -> web.Response:
-    row = await request.app[SERVICES].db.fetchrow("campaign_get", path_uuid(request))
+    row = await campaigns.get(request.app[SERVICES].db, path_uuid(request))
     if row is None:
         raise ApiError("campaign_not_found")
     return json_response(campaign_json(row))
@@ -105,16 +93,11 @@ async def get_campaign(request: web.Request) -> web.Response:
 
 async def patch_campaign(request: web.Request, *, body: CampaignPatch) -> web.Response:
     campaign_id = path_uuid(request)
-    given = body.model_fields_set
-    if "name" in given and body.name is None:
+    changes = body.model_dump(exclude_unset=True)
+    if "name" in changes and changes["name"] is None:
         raise ApiError("invalid_body", detail="name: must not be null")
     try:
-        row = await request.app[SERVICES].db.fetchrow(
-            "campaign_update", campaign_id, body.name, body.external_id,
-            body.email_subject, body.email_body,
-            "name" in given, "external_id" in given, "email_subject" in given,
-            "email_body" in given,
-        )
+        row = await campaigns.update(request.app[SERVICES].db, campaign_id, **changes)
     except UniqueViolation:
         raise ApiError("external_id_in_use") from None
     if row is None:
@@ -125,9 +108,9 @@ async def patch_campaign(request: web.Request, *, body: CampaignPatch) -> web.Re
 async def campaign_history(request: web.Request, *, query: HistoryQuery) -> web.Response:
     campaign_id = path_uuid(request)
     db = request.app[SERVICES].db
-    if await db.fetchrow("campaign_get", campaign_id) is None:
+    if await campaigns.get(db, campaign_id) is None:
         raise ApiError("campaign_not_found")
-    rows = await db.fetch("campaign_history", campaign_id, query.limit)
+    rows = await campaigns.history(db, campaign_id, limit=query.limit)
     return json_response({"items": [dict(r) for r in rows]})
 
 
@@ -162,36 +145,14 @@ async def set_campaign_status(request: web.Request, *, body: StatusBody) -> web.
     return await idempotent(request, services.db, run, abandon_after=_abandon_after(request))
 
 
-async def set_statuses(services: Services, campaign_ids: Sequence[uuid.UUID], status: str, *,
-                       request_id: str | None, source: str = "bulk",
-                       ) -> list[ToggleOutcome | ApiError]:
-    """Set each campaign's status through the toggle path, BULK_CONCURRENCY at a time:
-    per campaign, in order, its result or the error users may see (the API's bulk
-    endpoint and the console's bulk form alike, each audited with its own source)."""
-    semaphore = asyncio.Semaphore(BULK_CONCURRENCY)
-
-    async def one(campaign_id: uuid.UUID) -> ToggleOutcome | ApiError:
-        async with semaphore:
-            try:
-                return await services.toggles.set_status(
-                    campaign_id, status, source=source, request_id=request_id)
-            except Exception as exc:
-                error = api_error(exc)
-                if error is None:
-                    raise
-                return error
-
-    return list(await asyncio.gather(*(one(cid) for cid in campaign_ids)))
-
-
 async def bulk_set_status(request: web.Request, *, body: BulkStatusBody) -> web.Response:
     if len(set(body.campaign_ids)) != len(body.campaign_ids):
         raise ApiError("invalid_body", detail="campaign_ids: must not contain duplicates")
     services = request.app[SERVICES]
 
     async def run() -> Answer:
-        outcomes = await set_statuses(services, body.campaign_ids, body.status,
-                                      request_id=request[REQUEST_ID])
+        outcomes = per_item(await services.toggles.set_many(
+            body.campaign_ids, body.status, request_id=request[REQUEST_ID]))
         results = [
             {"campaign_id": str(cid), "ok": False, **outcome.body()}
             if isinstance(outcome, ApiError) else {**outcome.as_dict(), "ok": True}

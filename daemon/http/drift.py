@@ -11,13 +11,13 @@ from daemon.http.responses import json_response
 from daemon.http.route import Route
 from daemon.http.schemas import DriftQuery, ResolveBody
 from reconciler.findings import STATE_FILTERS, finding_json, findings_csv
+from sql import drift
 
 
 async def list_drift(request: web.Request, *, query: DriftQuery) -> web.Response:
-    rows = await request.app[SERVICES].db.fetch(
-        "finding_list", STATE_FILTERS[query.state], query.kind, query.client_id,
-        query.expected, query.limit,
-    )
+    rows = await drift.findings(
+        request.app[SERVICES].db, states=STATE_FILTERS[query.state], kind=query.kind,
+        client_id=query.client_id, expected=query.expected, limit=query.limit)
     items = [finding_json(r) for r in rows]
     if query.format == "csv":
         return csv_download(items)

@@ -9,7 +9,7 @@ from daemon.http.keys import SCHEDULER, SERVICES
 from daemon.http.response_models import Health, Readiness
 from daemon.http.responses import json_response
 from daemon.http.route import Route
-from sql import DatabaseUnavailable
+from sql import DatabaseUnavailable, runs
 from sql.migrate import pending_migrations
 
 
@@ -31,7 +31,7 @@ async def readyz(request: web.Request) -> web.Response:
     if database_ok:
         try:
             migrations_ok = not await pending_migrations(services.db)
-            last_success = await services.db.fetchval("run_last_success")
+            last_success = await runs.last_success(services.db)
         except DatabaseUnavailable:
             database_ok = False
     scheduler = request.app.get(SCHEDULER)

@@ -53,8 +53,8 @@ def _route_name(request: web.Request) -> str:
 
 
 def count_request(route: str, method: str, status: int, seconds: float) -> None:
-    HTTP_REQUESTS.inc((route, method, str(status)))
-    HTTP_LATENCY.observe(route, seconds)
+    HTTP_REQUESTS.labels(route, method, str(status)).inc()
+    HTTP_LATENCY.labels(route).observe(seconds)
 
 
 def _error_answer(exc: Exception) -> web.StreamResponse:

@@ -15,6 +15,7 @@ from daemon.http.route import Route
 from daemon.http.schemas import ReconcileQuery, RunListQuery
 from daemon.passes import finish_pass
 from reconciler.findings import run_json
+from sql import runs
 
 
 async def start_reconcile(request: web.Request, *, query: ReconcileQuery) -> web.Response:
@@ -31,12 +32,12 @@ async def start_reconcile(request: web.Request, *, query: ReconcileQuery) -> web
 
 
 async def list_runs(request: web.Request, *, query: RunListQuery) -> web.Response:
-    rows = await request.app[SERVICES].db.fetch("run_list", query.limit)
+    rows = await runs.recent(request.app[SERVICES].db, limit=query.limit)
     return json_response({"items": [run_json(r) for r in rows]})
 
 
 async def get_run(request: web.Request) -> web.Response:
-    row = await request.app[SERVICES].db.fetchrow("run_get", path_int(request))
+    row = await runs.get(request.app[SERVICES].db, path_int(request))
     if row is None:
         raise ApiError("run_not_found")
     return json_response(run_json(row))

@@ -21,11 +21,10 @@ import structlog
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from daemon.errors import ApiError, api_error
+from daemon.errors import ApiError, api_error, per_item
 from daemon.http.campaigns import (
     decode_campaign_cursor,
     encode_campaign_cursor,
-    set_statuses,
 )
 from daemon.http.console.charts import bar_chart
 from daemon.http.console.i18n import LANG_COOKIE, Translator, choose_language
@@ -36,7 +35,7 @@ from daemon.http.requests import path_int, path_uuid, validate
 from daemon.http.schemas import CampaignPatch
 from daemon.services import Services
 from reconciler.findings import ACTIONS, KINDS, STATE_FILTERS, finding_json
-from sql import UniqueViolation
+from sql import UniqueViolation, campaigns, drift, runs
 from sql.statuses import LocalStatus
 
 log = structlog.get_logger("daemon.console")
@@ -238,11 +237,9 @@ async def campaigns_page(request: web.Request, ctx: Context) -> web.Response:
     client = q.get("client", "").strip() or None
     status = q.get("status") if q.get("status") in set(LocalStatus) else None
     linked = {"yes": True, "no": False}.get(q.get("linked", ""))
-    after_at, after_id = decode_campaign_cursor(q["cursor"]) if q.get("cursor") else (None, None)
-    rows = await _services(request).db.fetch(
-        "campaign_list", client, status, linked, after_at, after_id, PAGE_SIZE + 1)
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
+    rows, more = await campaigns.page(
+        _services(request).db, limit=PAGE_SIZE, client_id=client, status=status, linked=linked,
+        after=decode_campaign_cursor(q["cursor"]) if q.get("cursor") else None)
     next_query = None
     if more:
         next_query = urlencode({k: v for k, v in {
@@ -296,8 +293,8 @@ async def bulk(request: web.Request, ctx: Context) -> web.Response:
     if target is None or not ids:
         return _back(request, "error", t("bulk.none"), "/ui/campaigns")
     unique = list(dict.fromkeys(ids))
-    outcomes = await set_statuses(_services(request), unique, target,
-                                  request_id=request.get(REQUEST_ID), source="console")
+    outcomes = per_item(await _services(request).toggles.set_many(
+        unique, target, request_id=request.get(REQUEST_ID), source="console"))
     results = [
         {"id": str(cid), "ok": False, "message": t.error(outcome)}
         if isinstance(outcome, ApiError) else
@@ -314,16 +311,16 @@ async def bulk(request: web.Request, ctx: Context) -> web.Response:
 async def campaign_page(request: web.Request, ctx: Context) -> web.Response:
     campaign_id = path_uuid(request, missing="campaign_not_found")
     db = _services(request).db
-    row = await db.fetchrow("campaign_get", campaign_id)
+    row = await campaigns.get(db, campaign_id)
     if row is None:
         raise ApiError("campaign_not_found")
-    history = await db.fetch("campaign_history", campaign_id, 100)
+    history = await campaigns.history(db, campaign_id, limit=100)
     events, per_day = [], {}
     if row["external_id"]:
-        events = await db.fetch("console_campaign_events", row["external_id"])
+        events = await campaigns.event_counts(db, row["external_id"])
         today = dt.datetime.now(dt.UTC).date()
         per_day = {(today - dt.timedelta(days=13 - i)).isoformat(): 0 for i in range(14)}
-        for day in await db.fetch("console_campaign_events_per_day", row["external_id"], 14):
+        for day in await campaigns.events_per_day(db, row["external_id"], days=14):
             per_day[day["day"].astimezone(dt.UTC).date().isoformat()] = day["n"]
     ctx.update(campaign=_campaign_view(row, ctx.t), history=history, events=events,
                events_chart=bar_chart(list(per_day.values()), [d[5:] for d in per_day],
@@ -342,9 +339,8 @@ async def link(request: web.Request, ctx: Context) -> web.Response:
         return _back(request, "error", t("link.invalid"), back)
     try:
         campaign_id = path_uuid(request, missing="campaign_not_found")
-        row = await _services(request).db.fetchrow(
-            "campaign_update", campaign_id, None, external_id, None, None,
-            False, True, False, False)
+        row = await campaigns.update(_services(request).db, campaign_id,
+                                     external_id=external_id)
         if row is None:
             raise ApiError("campaign_not_found")
     except UniqueViolation:
@@ -397,15 +393,14 @@ def _read_drift_cursor(cursor: str) -> tuple[str, dt.datetime, int] | None:
 @page
 async def drift_page(request: web.Request, ctx: Context) -> web.Response:
     kind = request.query.get("kind") if request.query.get("kind") in KINDS else None
-    after = _read_drift_cursor(request.query.get("cursor", "")) or (None, None, None)
     db = _services(request).db
-    rows = await db.fetch("console_open_findings", FINDINGS_PAGE + 1, kind, *after)
-    more = len(rows) > FINDINGS_PAGE
-    rows = rows[:FINDINGS_PAGE]
+    rows, more = await drift.open_page(
+        db, limit=FINDINGS_PAGE, kind=kind,
+        after=_read_drift_cursor(request.query.get("cursor", "")))
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(row["kind"], []).append(_finding_view(row, ctx.t))
-    counts = {r["kind"]: r["n"] for r in await db.fetch("console_open_counts")}
+    counts = await drift.open_counts(db)
     next_query = urlencode({k: v for k, v in {
         "kind": kind or "", "cursor": _drift_cursor(rows[-1])}.items() if v}) if more else None
     ctx.update(groups=groups, kinds=KINDS, kind=kind or "", actions=ACTIONS, counts=counts,
@@ -417,8 +412,8 @@ async def drift_page(request: web.Request, ctx: Context) -> web.Response:
 async def drift_csv(request: web.Request, ctx: Context) -> web.Response:
     """The open findings as CSV, for the signed-in session (the JSON API wants a bearer)."""
     kind = request.query.get("kind") if request.query.get("kind") in KINDS else None
-    rows = await _services(request).db.fetch(
-        "finding_list", STATE_FILTERS["open"], kind, None, None, MAX_CSV_ROWS)
+    rows = await drift.findings(_services(request).db, states=STATE_FILTERS["open"], kind=kind,
+                                limit=MAX_CSV_ROWS)
     return csv_download([finding_json(r) for r in rows])
 
 
@@ -433,7 +428,7 @@ async def _finding_and_action(request: web.Request, chosen: Any) -> tuple[Any, s
     finding_id = path_int(request, missing="finding_not_found")
     if chosen not in ACTIONS:
         raise ApiError("invalid_action")
-    row = await _services(request).db.fetchrow("finding_get", finding_id)
+    row = await drift.finding(_services(request).db, finding_id)
     if row is None:
         raise ApiError("finding_not_found")
     if row["state"] == "resolved":
@@ -473,11 +468,11 @@ def _seconds(run: Any) -> float:
 
 @page
 async def runs_page(request: web.Request, ctx: Context) -> web.Response:
-    runs = await _services(request).db.fetch("console_open_over_runs", 100)
-    oldest_first = list(reversed(runs))
+    recent = await runs.open_over_runs(_services(request).db, runs=100)
+    oldest_first = list(reversed(recent))
     labels = [f"#{r['id']}" for r in oldest_first]
     ctx.update(
-        runs=[{**dict(r), "seconds": _seconds(r)} for r in runs],
+        runs=[{**dict(r), "seconds": _seconds(r)} for r in recent],
         open_chart=bar_chart([r["open_after"] for r in oldest_first], labels,
                              title=ctx.t("runs.chart_open")),
         seconds_chart=bar_chart([_seconds(r) for r in oldest_first], labels,
@@ -503,8 +498,8 @@ async def health_page(request: web.Request, ctx: Context) -> web.Response:
         if error is None:
             raise
         unchecked = t.error(error)
-    events = await services.db.fetch("console_events_per_hour", 24)
-    calls = await services.db.fetch("console_calls_per_hour", 24)
+    events = await campaigns.events_per_hour(services.db, hours=24)
+    calls = await runs.calls_per_hour(services.db, hours=24)
     hours = _last_hours(24)
     per_hour = dict.fromkeys(hours, 0)
     by_type: dict[str, int] = {}
