@@ -166,16 +166,18 @@ def api_error(exc: BaseException) -> ApiError | None:
     return ApiError(code, retry_after=retry_after, **fields)
 
 
+def user_error(exc: BaseException) -> ApiError:
+    """The answer for `exc`; an exception users may not see (a bug) is raised again."""
+    error = api_error(exc)
+    if error is None:
+        raise exc
+    return error
+
+
 def per_item(outcomes: Sequence[T | Exception]) -> list[T | ApiError]:
     """Each outcome of a bulk change as it is, or its error as users see it; an exception
     users may not see (a bug) is raised, as it would be from a single change."""
     answers: list[T | ApiError] = []
     for outcome in outcomes:
-        if isinstance(outcome, Exception):
-            error = api_error(outcome)
-            if error is None:
-                raise outcome
-            answers.append(error)
-        else:
-            answers.append(outcome)
+        answers.append(user_error(outcome) if isinstance(outcome, Exception) else outcome)
     return answers

@@ -20,7 +20,7 @@ from typing import Any
 
 from daemon.cli.helptext import DATABASE, Subcommands, help_args
 from daemon.config import Settings, load_settings
-from daemon.errors import api_error
+from daemon.errors import user_error
 from daemon.logs import configure_logging
 from daemon.services import Services, client_context, resolve_dsn, services_context
 from daemon.toggle import ToggleError
@@ -92,8 +92,7 @@ def _expect_error(code: str, http_status: int, *, fault: dict[str, Any] | None =
             try:
                 await services.toggles.toggle(campaign_id)
             except (ToggleError, ExternalError) as exc:
-                error = api_error(exc)
-                assert error is not None
+                error = user_error(exc)
                 unchanged = await _status(services, campaign_id) == "draft"
                 made = len(box.fake.state.calls_to(path_contains="/activate"))
                 ok = (error.code == code and error.status == http_status and unchanged
@@ -277,8 +276,7 @@ async def run_real_selftest(settings: Settings, campaign: str | None) -> int:
                 restored = await client.pause(campaign)
                 print(f"PASS  restored: paused again (status {restored.get('status')})")
         except ExternalError as exc:
-            error = api_error(exc)
-            assert error is not None
+            error = user_error(exc)
             print(f"FAIL  {error.code}: {error.message}")
             return 1
     return 0

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from daemon.cli.exits import EXIT_CONFIG, EXIT_DRIFT, EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from daemon.cli.helptext import DATABASE, Subcommands, help_args
 from daemon.config import Settings
-from daemon.errors import api_error
+from daemon.errors import user_error
 from daemon.services import client_context, existing_services
 from instantly.errors import ExternalError
 from webhooks.health import SECRET_HEADER, ours
@@ -33,8 +33,7 @@ DOCUMENTED_EVENT_TYPES = (
 
 
 def _failed(command: str, exc: ExternalError) -> int:
-    error = api_error(exc)
-    assert error is not None
+    error = user_error(exc)
     print(f"webhooks {command}: {error.code}: {error.message}", file=sys.stderr)
     return EXIT_ERROR
 

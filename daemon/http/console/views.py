@@ -21,7 +21,7 @@ import structlog
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from daemon.errors import ApiError, api_error, per_item
+from daemon.errors import ApiError, per_item, user_error
 from daemon.http.campaigns import (
     decode_campaign_cursor,
     encode_campaign_cursor,
@@ -120,9 +120,7 @@ def page(handler: Page) -> Callable[[web.Request], Awaitable[web.StreamResponse]
         except web.HTTPException:
             raise
         except Exception as exc:
-            error = api_error(exc)
-            if error is None:
-                raise
+            error = user_error(exc)
             return _error_page(request, ctx, error)
         if NEW_COOKIE in request:
             set_cookie(request, response, request[NEW_COOKIE])
@@ -264,9 +262,7 @@ async def toggle(request: web.Request, ctx: Context) -> web.Response:
         result = await _services(request).toggles.toggle(
             campaign_id, source="console", request_id=request.get(REQUEST_ID))
     except Exception as exc:
-        error = api_error(exc)
-        if error is None:
-            raise
+        error = user_error(exc)
         if _wants_json(request):
             return web.json_response({"ok": False, "message": t.error(error)},
                                      status=error.status)
@@ -346,9 +342,7 @@ async def link(request: web.Request, ctx: Context) -> web.Response:
     except UniqueViolation:
         return _back(request, "error", t.error(ApiError("external_id_in_use")), back)
     except Exception as exc:
-        error = api_error(exc)
-        if error is None:
-            raise
+        error = user_error(exc)
         return _back(request, "error", t.error(error), back)
     return _back(request, "ok", t("link.saved" if external_id else "link.removed"), back)
 
@@ -450,9 +444,7 @@ async def resolve(request: web.Request, ctx: Context) -> web.Response:
             request_id=request.get(REQUEST_ID))
         await _services(request).reconciler.refresh_metrics()
     except Exception as exc:
-        error = api_error(exc)
-        if error is None:
-            raise
+        error = user_error(exc)
         return _back(request, "error", t.error(error), "/ui/drift")
     return _back(request, "ok", t("drift.resolved"), "/ui/drift")
 
@@ -494,9 +486,7 @@ async def health_page(request: web.Request, ctx: Context) -> web.Response:
     except TimeoutError:
         unchecked = t.error(ApiError("external_unreachable"))
     except Exception as exc:
-        error = api_error(exc)
-        if error is None:
-            raise
+        error = user_error(exc)
         unchecked = t.error(error)
     events = await campaigns.events_per_hour(services.db, hours=24)
     calls = await runs.calls_per_hour(services.db, hours=24)
