@@ -14,8 +14,8 @@ import signal
 import aiohttp
 import asyncpg
 import pytest
-
 from prometheus_client import REGISTRY
+
 from tests.factories import event, new_uuid, wait_for
 from tests.openapi_check import Answer, problems
 from tests.processes import daemon_env, free_port, start_daemon, wait_ready
