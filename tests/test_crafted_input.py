@@ -133,6 +133,7 @@ def examples(strategy: st.SearchStrategy, n: int) -> list:
     return found
 
 
+@pytest.mark.slow
 async def test_fuzzed_bodies_and_queries_never_earn_a_5xx(api, fake) -> None:
     """Property: whatever JSON arrives, on every JSON endpoint the answer is below 500."""
     campaign = await create_campaign(api)

@@ -147,6 +147,7 @@ async def test_failed_page_two_changes_no_finding(make_api, fake, db) -> None:
     assert kinds == {"remote_missing", "status_mismatch"}
 
 
+@pytest.mark.slow
 async def test_rate_limited_page_waits_and_succeeds(api, fake) -> None:
     fake.state.add_campaigns(150, status=1)
     fake.state.add_fault(path="/api/v2/campaigns", method="GET", status=429, retry_after=1)

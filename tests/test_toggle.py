@@ -200,6 +200,7 @@ async def test_wrong_api_key_maps_to_auth_failed(make_api, fake) -> None:
     assert (await resp.json())["error"]["code"] == "external_auth_failed"
 
 
+@pytest.mark.slow
 async def test_no_transaction_is_open_during_the_call_and_the_lease_is_visible(
     api, fake, db
 ) -> None:

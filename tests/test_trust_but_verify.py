@@ -175,6 +175,7 @@ async def test_a_repeated_cursor_fails_the_pass_and_changes_no_finding(api, fake
     assert len(fake.state.calls_to(path_contains="/api/v2/campaigns")) == 2
 
 
+@pytest.mark.slow
 async def test_an_endless_listing_ends_at_its_page_bound(api, fake, db) -> None:
     await linked_campaign(api, fake)
     fake.state.endless_listing = True  # every page full, every cursor new
@@ -189,6 +190,7 @@ async def test_an_endless_listing_ends_at_its_page_bound(api, fake, db) -> None:
     assert (await reconcile(api))["status"] == "succeeded"
 
 
+@pytest.mark.slow
 async def test_a_listing_past_reconcile_max_seconds_fails(make_api, fake, db) -> None:
     api = await make_api(RECONCILE_MAX_SECONDS="1")
     await linked_campaign(api, fake)

@@ -321,6 +321,7 @@ async def test_half_sent_heads_do_not_lock_out_other_clients(hooks) -> None:
         assert (await hooks.get("/healthz")).status == 200
 
 
+@pytest.mark.slow
 async def test_bytes_behind_a_waiting_delivery_are_not_read_without_bound(make_api, db,
                                                                           dsn) -> None:
     """While a delivery waits for its commit, the server stops reading the bytes that

@@ -207,6 +207,7 @@ async def test_a_utf8_byte_order_mark_is_tolerated(hooks) -> None:
     assert (await (await post(hooks, body)).json())["status"] == "duplicate"
 
 
+@pytest.mark.slow
 async def test_database_outage_mid_burst_loses_nothing_acknowledged(make_api, dsn) -> None:
     proxy = await TcpProxy(*proxy_target(dsn)).start()
     try:

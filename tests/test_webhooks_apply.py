@@ -164,6 +164,7 @@ async def test_account_error_schedules_the_same_check(hooks, fake, db) -> None:
     assert len(gets_of(fake, ext)) == 1
 
 
+@pytest.mark.slow
 async def test_a_failed_check_leaves_the_campaign_for_the_reconciler(hooks, fake, db) -> None:
     campaign, ext = await linked_campaign(hooks, fake, remote_status=3)
     fake.state.add_fault(method="GET", path=ext, status=500, count=20)
@@ -176,6 +177,7 @@ async def test_a_failed_check_leaves_the_campaign_for_the_reconciler(hooks, fake
     assert kinds == ["remote_completed"]
 
 
+@pytest.mark.slow
 async def test_completion_during_a_toggle_clears_its_lease(hooks, fake, db) -> None:
     campaign, ext = await linked_campaign(hooks, fake)
     fake.state.add_fault(path="/activate", hold_ms=1000)  # the activation answers late
@@ -248,6 +250,7 @@ async def test_retention_runs_as_a_daily_job_with_the_configured_days(make_api, 
     assert await count(db) == 1
 
 
+@pytest.mark.slow
 async def test_a_campaign_is_read_at_most_once_per_interval(make_api, fake, db) -> None:
     """Per-lead completions arriving one after another (each after the last check
     finished) share reads: the next read waits for the interval, it is not one per event."""
