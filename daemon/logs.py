@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import structlog
+from aiohttp import web
 
 _REDACTED = "[redacted]"
 
@@ -44,6 +45,21 @@ class SecretScrubber:
         if not self._secrets:
             return event
         return {k: self._clean(v) for k, v in event.items()}
+
+
+class ClientFaultsAreNotServerErrors(logging.Filter):
+    """aiohttp logs "Unhandled exception" with a traceback when the body of a request
+    we answered without reading it (a refused webhook secret) turns out not to decode
+    as its Content-Encoding says while it drains it. That is the client's fault: one
+    warning line without the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, web.RequestPayloadError):
+            record.msg, record.args = "http.client_body_invalid: %s", (str(exc).strip(),)
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -84,6 +100,7 @@ def configure_logging(*, fmt: str, level: str, secrets: Iterable[str] = ()) -> N
         cache_logger_on_first_use=False,
     )
     handler = _StderrHandler()
+    handler.addFilter(ClientFaultsAreNotServerErrors())
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,

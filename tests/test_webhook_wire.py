@@ -358,9 +358,10 @@ async def test_bytes_behind_a_waiting_delivery_are_not_read_without_bound(make_a
 
 
 @pytest.mark.process
-async def test_a_client_gone_mid_body_is_not_a_server_error(dsn) -> None:
-    """Under `serve` a handler reading a body its client abandoned sees the connection
-    reset: that is the client's fault, answered 400 (never read), with no traceback."""
+async def test_client_faults_are_not_logged_as_server_errors(dsn) -> None:
+    """Under `serve`: a handler reading a body its client abandoned sees the connection
+    reset (answered 400, never read); a refused delivery whose unread body does not
+    decode as its Content-Encoding says is drained by aiohttp. Neither is a traceback."""
     port = free_port()
     proc = await start_daemon(daemon_env(DATABASE_URL=dsn, WEBHOOK_SECRET=SECRET,
                                          PORT=str(port)))
@@ -380,6 +381,13 @@ async def test_a_client_gone_mid_body_is_not_a_server_error(dsn) -> None:
 
         await wait_for(lambda: counted("400"))
         assert not await counted("500")
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(_head("Host: x", "X-Webhook-Secret: wrong", "Content-Encoding: gzip",
+                           "Content-Length: 20") + b"this is not gzip ...")
+        assert (await read_answer(reader))[0] == 401
+        async with asyncio.timeout(20):
+            await reader.read()  # aiohttp drains it, fails to decode it and closes
+        writer.close()
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = await asyncio.wait_for(proc.communicate(), 30)
