@@ -16,14 +16,17 @@ import structlog
 from daemon.services import Services
 from instantly.errors import ExternalError
 from reconciler.findings import run_json
-from reconciler.runner import PassHandle
+from reconciler.runner import PassHandle, ReconcileBusy
 from sql import runs
 
 log = structlog.get_logger("daemon")
 
 
-async def finish_pass(services: Services, handle: PassHandle) -> dict[str, Any]:
-    """Execute a started pass, then the webhook step; the run summary."""
+async def finish_pass(services: Services, handle: PassHandle, *,
+                      follow_a_resume: bool = True) -> dict[str, Any]:
+    """Execute a started pass, then the webhook step; the run summary. When the step
+    resumed our webhook, another pass runs at once (without that follow-up of its own):
+    the delivery log may hold nothing of the disabled period, the comparison finds it."""
     run = await handle.execute()
     health = services.webhook_health
     if not health.configured:
@@ -35,7 +38,19 @@ async def finish_pass(services: Services, handle: PassHandle) -> dict[str, Any]:
                  "error": f"{type(exc).__name__}: {exc}"}
         log.warning("webhook.check_failed", error=found["error"])
     row = await runs.record_webhook_step(services.db, run["id"], found)
+    if found.get("resumed") and follow_a_resume:
+        await pass_after_resume(services)
     return run_json(row) if row is not None else {**run, "webhook": found}
+
+
+async def pass_after_resume(services: Services) -> dict[str, Any] | None:
+    """The reconcile pass that follows a resume (None when another pass is running: that
+    one compares as well)."""
+    try:
+        handle = await services.reconciler.start(trigger="after_resume")
+    except ReconcileBusy:
+        return None
+    return await finish_pass(services, handle, follow_a_resume=False)
 
 
 async def run_pass(services: Services, *, trigger: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ a Bearer header and never logged.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import random
 import time
@@ -279,17 +280,25 @@ class InstantlyClient:
         return None
 
     async def iter_webhook_events(
-        self, *, success: bool | None = None, since: str | None = None,
-        until: str | None = None, max_pages: int = 10_000,
+        self, *, success: bool | None = None, first_day: dt.date | None = None,
+        last_day: dt.date | None = None, search: str | None = None, max_pages: int = 10_000,
     ) -> AsyncIterator[list[dict[str, Any]]]:
-        """Pages of the delivery log (GET /api/v2/webhook-events), oldest first."""
+        """Pages of the delivery log (GET /api/v2/webhook-events).
+
+        `from` and `to` are dates (YYYY-MM-DD, both days included; the service's
+        reference types them `string<date>` and refuses a timestamp with a 400), so a
+        caller wanting a time window asks for its whole days and filters. `search`
+        takes an exact webhook URL (or a lead's e-mail): the service filters.
+        """
         params: dict[str, str] = {"limit": "100"}
         if success is not None:
             params["success"] = "true" if success else "false"
-        if since:
-            params["from"] = since
-        if until:
-            params["to"] = until
+        if first_day is not None:
+            params["from"] = first_day.isoformat()
+        if last_day is not None:
+            params["to"] = last_day.isoformat()
+        if search:
+            params["search"] = search
 
         async def page(cursor: str | None) -> dict[str, Any]:
             query = {**params, **({"starting_after": cursor} if cursor else {})}

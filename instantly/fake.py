@@ -17,6 +17,7 @@ import bisect
 import collections
 import datetime as dt
 import json
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -109,6 +110,30 @@ class FakeState:
         self.disable_after_failures = 3
         self.failures: dict[str, int] = {}  # webhook id → events in a row that failed
         self.waiting: set[asyncio.Task[Any]] = set()  # handlers inside a fault's wait
+
+    # -- the delivery log ---------------------------------------------------
+
+    def log_delivery(self, payload: dict[str, Any], url: str, *, success: bool = False,
+                     at: dt.datetime | None = None, status_code: int | None = 503,
+                     error_message: str | None = None, attempt: int = 0,
+                     will_retry: bool = False, group: str | None = None) -> dict[str, Any]:
+        """One row of the delivery log, with every field the reference lists. A retry is
+        scheduled (`timestamp_next_retry`), not immediate."""
+        at = at or dt.datetime.now(dt.UTC)
+        row = {
+            "id": str(uuid.uuid4()),
+            "timestamp_created": at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+            "organization_id": WORKSPACE_ID, "payload": payload, "success": success,
+            "retry_count": attempt, "retry_group_id": group or str(uuid.uuid4()),
+            "retry_successful": success if attempt else None, "will_retry": will_retry,
+            "webhook_url": url, "lead_email": payload.get("lead_email"),
+            "status_code": status_code, "error_message": error_message,
+            "response_time_ms": 12 if status_code is not None else None,
+            "timestamp_next_retry": (at + dt.timedelta(seconds=30 * 2 ** attempt)).isoformat()
+            if will_retry else None,
+        }
+        self.webhook_events.append(row)
+        return row
 
     # -- campaigns ---------------------------------------------------------
 
@@ -511,21 +536,31 @@ async def resume_webhook(request: web.Request) -> web.Response:
     return web.json_response(hook)
 
 
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
 async def list_webhook_events(request: web.Request) -> web.Response:
-    """The delivery log, oldest first: `success`, `from`, `to` (ISO times) and a cursor."""
+    """The delivery log, oldest first: `success`; `from` and `to` as dates (YYYY-MM-DD,
+    UTC days, both included; anything else is a 400, as the service's query schema
+    answers); `search` (an exact webhook URL or lead e-mail); a cursor."""
     events = request.app[STATE].webhook_events
     success = request.query.get("success")
     if success in ("true", "false"):
         events = [e for e in events if e["success"] == (success == "true")]
-    for name, keep in (("from", lambda t, b: t >= b), ("to", lambda t, b: t <= b)):
+    for name, keep in (("from", lambda d, b: d >= b), ("to", lambda d, b: d <= b)):
         raw = request.query.get(name)
-        if raw:
-            try:
-                bound = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
-            except ValueError:
-                return _error(400, f"querystring/{name} must be a date-time")
-            events = [e for e in events if keep(
-                dt.datetime.fromisoformat(e["timestamp_created"].replace("Z", "+00:00")), bound)]
+        if raw is None:
+            continue
+        try:
+            if not _DATE.match(raw):
+                raise ValueError(raw)
+            bound = dt.date.fromisoformat(raw)
+        except ValueError:
+            return _error(400, f'querystring/{name} must match format "date"')
+        events = [e for e in events if keep(_utc_day(e["timestamp_created"]), bound)]
+    search = request.query.get("search")
+    if search:
+        events = [e for e in events if search in (e["webhook_url"], e["lead_email"])]
     limit = _limit(request)
     if isinstance(limit, web.Response):
         return limit
@@ -534,6 +569,10 @@ async def list_webhook_events(request: web.Request) -> web.Response:
         ids = [e["id"] for e in events]
         events = events[ids.index(after) + 1:] if after in ids else []
     return _page_answer(events, limit)
+
+
+def _utc_day(stamp: str) -> dt.date:
+    return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(dt.UTC).date()
 
 
 async def webhook_event_types(request: web.Request) -> web.Response:
@@ -575,20 +614,14 @@ async def deliver(state: FakeState, payload: dict[str, Any],
     results = []
     async with aiohttp.ClientSession() as session:
         for hook in hooks:
+            group = str(uuid.uuid4())
             for attempt in range(state.delivery_attempts):
                 status, error = await _post(session, hook, payload)
                 success = status is not None and 200 <= status < 300
                 last = attempt == state.delivery_attempts - 1
-                now = dt.datetime.now(dt.UTC)
-                state.webhook_events.append({
-                    "id": str(uuid.uuid4()),
-                    "timestamp_created": now.isoformat().replace("+00:00", "Z"),
-                    "timestamp_created_date": now.date().isoformat(),
-                    "organization_id": WORKSPACE_ID, "payload": payload, "success": success,
-                    "retry_count": attempt, "will_retry": not success and not last,
-                    "webhook_url": hook["target_hook_url"], "status_code": status,
-                    "error_message": error, "timestamp_next_retry": None,
-                })
+                state.log_delivery(payload, hook["target_hook_url"], success=success,
+                                   status_code=status, error_message=error, attempt=attempt,
+                                   will_retry=not success and not last, group=group)
                 if success or last:
                     break
             failures = 0 if success else state.failures.get(hook["id"], 0) + 1

@@ -7,7 +7,12 @@ import datetime as dt
 
 import pytest
 
-from daemon.cli.webhooks import backfill_command, register_webhook, status_command
+from daemon.cli.webhooks import (
+    backfill_command,
+    register_webhook,
+    resume_command,
+    status_command,
+)
 from tests.factories import event, linked_campaign, make_settings, subscribe, wait_for
 from tests.processes import free_port
 from tests.tcp_proxy import TcpProxy, dsn_via_proxy, proxy_target
@@ -81,8 +86,13 @@ async def test_auto_resume_reactivates_and_every_failed_event_is_stored_once(
     try:
         run = await (await api.post("/reconcile?wait=true")).json()
         assert run["webhook"]["subscription"]["state"] == "active"
+        assert run["webhook"]["resumed"] is True
         assert hook["status"] == 1
         assert run["webhook"]["backfill"]["stored"] == len(failed) == 3
+        # The resume was followed at once by another pass (which resumed nothing).
+        runs = (await (await api.get("/reconcile/runs")).json())["items"]
+        assert [r["id"] for r in runs] == [run["id"] + 1, run["id"]]
+        assert runs[0]["status"] == "succeeded" and runs[0]["webhook"]["resumed"] is False
         stored = {r["payload"]["lead_email"] for r in await db.fetch("webhook_events_all")}
         assert stored == failed  # every failed delivery, each once
         # A second pass reads the same window again (overlap): nothing new, nothing twice.
@@ -153,11 +163,7 @@ async def test_rotation_old_and_new_work_during_the_change_only_new_after(
 async def test_a_rejected_payload_is_counted_once_across_backfills(make_api, fake, db, port
                                                                    ) -> None:
     api = await make_api(WEBHOOK_SECRET=SECRET, WEBHOOK_PUBLIC_URL=public_url(port), port=port)
-    now = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
-    fake.state.webhook_events.append({
-        "id": "log-1", "timestamp_created": now, "payload": {"campaign_id": "no-type"},
-        "success": False, "retry_count": 0, "will_retry": False,
-        "webhook_url": public_url(port), "status_code": 503})
+    fake.state.log_delivery({"campaign_id": "no-type"}, public_url(port))
     since = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()
     first = await (await api.post("/webhooks/backfill", json={"since": since})).json()
     second = await (await api.post("/webhooks/backfill", json={"since": since})).json()
@@ -182,3 +188,63 @@ async def test_the_fake_maps_subscription_names_to_delivered_names(make_api, fak
     _, ext = await linked_campaign(api, fake)
     assert len(await fake.emit_event(event("link_clicked", ext))) == 1
     assert len(await fake.emit_event(event("email_sent", ext))) == 0
+
+
+def last_midnight() -> dt.datetime:
+    now = dt.datetime.now(dt.UTC)
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+async def test_a_gap_across_midnight_utc_is_recovered_once_by_date_and_url(
+        make_api, fake, db, port) -> None:
+    """The delivery log takes whole days (`from`/`to` as YYYY-MM-DD; the fake refuses a
+    timestamp with 400, as the service does) and filters by `search`=our URL."""
+    api = await make_api(WEBHOOK_SECRET=SECRET, WEBHOOK_PUBLIC_URL=public_url(port), port=port)
+    _, ext = await linked_campaign(api, fake)
+    midnight, now = last_midnight(), dt.datetime.now(dt.UTC)
+    before, after = midnight - dt.timedelta(minutes=2), midnight + (now - midnight) / 2
+    for lead, at in (("before@x.com", before), ("after@x.com", after)):
+        fake.state.log_delivery(event("email_opened", ext, lead_email=lead), public_url(port),
+                                at=at)
+    for i in range(150):  # another webhook of the workspace failing all day: not ours
+        fake.state.log_delivery(event("email_sent", ext, lead_email=f"other{i}@x.com"),
+                                "https://elsewhere.example/hook", at=after)
+    since = (midnight - dt.timedelta(minutes=5)).isoformat()
+    first = await (await api.post("/webhooks/backfill", json={"since": since})).json()
+    second = await (await api.post("/webhooks/backfill", json={"since": since})).json()
+    assert (first["status"], first["read"], first["stored"]) == ("succeeded", 2, 2)
+    assert (second["read"], second["stored"], second["duplicates"]) == (2, 0, 2)
+    stored = {r["payload"]["lead_email"] for r in await db.fetch("webhook_events_all")}
+    assert stored == {"before@x.com", "after@x.com"}
+    [query, *_] = [c["query"] for c in fake.state.calls_to(path_contains="/webhook-events")]
+    assert dt.date.fromisoformat(query["from"]) < before.date() <= after.date() \
+        <= dt.date.fromisoformat(query["to"])
+    assert query["search"] == public_url(port)
+
+
+async def test_the_fake_delivery_log_takes_dates_only(fake) -> None:
+    import aiohttp
+
+    async with aiohttp.ClientSession(headers={"Authorization": "Bearer fake-key"}) as http:
+        for bad in ("2026-01-01T00:00:00Z", "yesterday", "2026-1-1"):
+            async with http.get(f"{fake.url}/api/v2/webhook-events", params={"from": bad}) as r:
+                assert r.status == 400
+                assert "date" in (await r.json())["message"]
+        async with http.get(f"{fake.url}/api/v2/webhook-events",
+                            params={"from": dt.date.today().isoformat()}) as r:
+            assert r.status == 200
+
+
+async def test_a_resume_by_hand_is_followed_by_a_reconcile_pass(make_api, fake, dsn, db, port,
+                                                                capsys) -> None:
+    api, proxy, hook, failed = await outage(make_api, fake, dsn, port)
+    try:
+        settings = make_settings(fake.url, DATABASE_URL=dsn, WEBHOOK_SECRET=SECRET,
+                                 WEBHOOK_PUBLIC_URL=public_url(port))
+        assert await resume_command(argparse.Namespace(), settings) == 0
+        out = capsys.readouterr().out
+        assert hook["status"] == 1
+        assert "webhook active" in out and "reconcile pass" in out and "succeeded" in out
+        assert await count(db) == len(failed) == 3
+    finally:
+        await proxy.close()

@@ -8,11 +8,18 @@ secret mix-up (401) can therefore silently end all deliveries. So:
   (WEBHOOK_PUBLIC_URL): `active`, `disabled` (with the service's
   `timestamp_error`), `missing`, or `secret_mismatch` (its headers carry no
   secret we accept). `unconfigured` when WEBHOOK_PUBLIC_URL is not set.
-- `resume` re-enables a disabled webhook and then backfills.
-- `backfill` reads the delivery log's failed deliveries to our URL since the
-  high-water mark (minus an overlap for clock skew) and feeds each stored
-  payload through the same parse-and-store path as a live delivery;
-  de-duplication absorbs what had arrived. A payload that fails validation is
+- `resume` re-enables a disabled webhook and then backfills. Whether the log
+  holds events that happened while the webhook was disabled is unpublished, so
+  the caller follows a resume with a reconcile pass at once: what the log
+  cannot give back, the comparison finds (daemon/passes.py, the CLI).
+- `backfill` reads the delivery log's failed deliveries to our URL (the
+  service filters by `search`) since the high-water mark, minus an overlap for
+  clock skew. The log's window is whole days (UTC dates; its time zone is
+  unpublished, so a row is also read back if its timestamp is earlier than
+  asked): every row of those days is fed through the same parse-and-store path
+  as a live delivery, and de-duplication absorbs what had arrived. The mark
+  advances to the moment the read began: everything the log held until then
+  was read. A payload that fails validation is
   kept in `webhook_rejects` (counted once, never retried). Each backfill's
   summary is a row of `webhook_backfills` and a log line.
 """
@@ -39,6 +46,7 @@ SECRET_HEADER = "X-Webhook-Secret"
 # clock and ours differ, and de-duplication makes the overlap free.
 OVERLAP = dt.timedelta(minutes=5)
 FIRST_WINDOW = dt.timedelta(days=1)  # no backfill yet: look back this far
+DAY = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -137,13 +145,15 @@ class WebhookHealth:
     async def after_pass(self) -> dict[str, Any]:
         """The reconcile pass's step: check, auto-resume when allowed, backfill the window."""
         sub = await self.check()
-        summary = None
+        summary, resumed = None, False
         if sub.state == "disabled" and self._auto_resume:
             sub, summary = await self.resume(trigger="auto_resume")
+            resumed = True
         if summary is None and sub.state != "unconfigured":
             summary = await self.backfill(trigger="schedule")
         return {"subscription": sub.as_dict(),
-                "backfill": summary.as_dict() if summary else None}
+                "backfill": summary.as_dict() if summary else None,
+                "resumed": resumed}
 
     async def backfill(self, *, trigger: str, since: dt.datetime | None = None
                        ) -> BackfillSummary:
@@ -156,8 +166,10 @@ class WebhookHealth:
         counts = {"read": 0, "stored": 0, "duplicates": 0, "rejected": 0}
         status, error = "succeeded", None
         try:
+            # A day either side: the log's days may not be UTC days.
             async for page in self._client.iter_webhook_events(
-                    success=False, since=_iso(since), until=_iso(now)):
+                    success=False, first_day=(since - DAY).date(), last_day=(now + DAY).date(),
+                    search=self.public_url):
                 await self._absorb(page, counts)
         except Exception as exc:
             status, error = "failed", f"{type(exc).__name__}: {exc}"

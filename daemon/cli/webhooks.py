@@ -18,6 +18,7 @@ from daemon.cli.exits import EXIT_CONFIG, EXIT_DRIFT, EXIT_ERROR, EXIT_OK, EXIT_
 from daemon.cli.helptext import DATABASE, Subcommands, help_args
 from daemon.config import Settings
 from daemon.errors import user_error
+from daemon.passes import pass_after_resume
 from daemon.services import client_context, existing_services
 from instantly.errors import ExternalError
 from webhooks.health import SECRET_HEADER, ours
@@ -114,7 +115,8 @@ async def status_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def resume_command(args: argparse.Namespace, settings: Settings) -> int:
-    """Resume our webhook if it is disabled, then backfill the gap."""
+    """Resume our webhook if it is disabled, backfill the gap, then run a reconcile pass
+    (the delivery log may hold nothing of the disabled period; the comparison finds it)."""
     if _needs_url("resume", settings):
         return EXIT_CONFIG
     async with existing_services(settings) as services:
@@ -122,9 +124,13 @@ async def resume_command(args: argparse.Namespace, settings: Settings) -> int:
             sub, summary = await services.webhook_health.resume(trigger="cli")
         except ExternalError as exc:
             return _failed("resume", exc)
+        run = await pass_after_resume(services) if summary is not None else None
     print(f"webhook {sub.state}: {sub.url}")
     if summary is not None:
         print(_summary_line(summary.as_dict()))
+    if run is not None:
+        print(f"reconcile pass {run['id']} {run['status']}: {run['findings_opened']} finding(s)"
+              f" opened, {run['findings_resolved']} resolved")
     return EXIT_OK if sub.state == "active" else EXIT_ERROR
 
 

@@ -117,6 +117,7 @@ class WebhookPassResult(Schema):
 
     subscription: Subscription | None
     backfill: BackfillSummary | None
+    resumed: bool = False  # then another pass (trigger after_resume) ran at once
     error: str | None = None
 
 
