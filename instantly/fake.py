@@ -123,6 +123,7 @@ class FakeState:
         row = {
             "id": str(uuid.uuid4()),
             "timestamp_created": at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+            "timestamp_created_date": at.astimezone(dt.UTC).date().isoformat(),
             "organization_id": WORKSPACE_ID, "payload": payload, "success": success,
             "retry_count": attempt, "retry_group_id": group or str(uuid.uuid4()),
             "retry_successful": success if attempt else None, "will_retry": will_retry,
