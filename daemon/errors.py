@@ -60,6 +60,10 @@ ERRORS: dict[str, tuple[int, str]] = {
     "external_auth_failed": (
         502, "External service authentication failed. Please contact administrator.",
     ),
+    "external_permission_missing": (
+        502, "External service permission missing: the key needs the {scope} permission."
+             " Please contact administrator.",
+    ),
     "external_not_found": (
         422, "Campaign not found in external service. Please verify the campaign exists.",
     ),
@@ -142,6 +146,8 @@ def _refused(exc: ExternalRefused) -> dict[str, str]:
 _FIELDS = {
     "external_error": lambda exc: {"status": getattr(exc, "status", None) or "unknown"},
     "external_refused": _refused,
+    "external_permission_missing": lambda exc: {"scope": getattr(exc, "scope", None)
+                                                or "required"},
     "invalid_event": lambda exc: {"detail": str(exc)},
 }
 DOMAIN_ERRORS: tuple[type[Exception], ...] = (

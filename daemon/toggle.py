@@ -220,7 +220,7 @@ class ToggleService:
         started = time.perf_counter()
         try:
             # Succeeds only when the remote status confirms the action.
-            remote_status = await self._client.change_status(action, external_id)
+            confirmed = await self._client.change_status(action, external_id)
         except ExternalError as exc:
             took_ms = round((time.perf_counter() - started) * 1000)
             log.warning("external.failed", action=action, external_id=external_id,
@@ -231,8 +231,10 @@ class ToggleService:
             )
             raise
         committed = await self._db.fetchval(
-            "campaign_commit_lease", row["id"], token, remote_status, row["status"], new_status,
-            source, action, request_id, round((time.perf_counter() - started) * 1000),
+            "campaign_commit_lease", row["id"], token, confirmed.status, row["status"],
+            new_status, source, action, request_id,
+            round((time.perf_counter() - started) * 1000),
+            "confirmed_by_read" if confirmed.by_read else "applied",
         )
         if committed is None:
             # The lease expired and was settled or taken over while we waited.

@@ -38,18 +38,33 @@ from instantly.errors import (
     ExternalConfigMissing,
     ExternalError,
     ExternalNotFound,
+    ExternalPermissionMissing,
     ExternalRateLimited,
     ExternalRefused,
     ExternalStatusError,
     ExternalUnreachable,
 )
 from instantly.metrics import EXTERNAL_CALLS, EXTERNAL_LATENCY
+from instantly.scopes import NEEDED
 from instantly.statuses import CONFIRMS
 
 log = structlog.get_logger("instantly")
 
 # A campaign is 1 MB at most in practice; anything larger is not an answer we can use.
 MAX_ANSWER_BYTES = 2 * 1024 * 1024
+
+
+# Refusals that say nothing about the campaign's state (key, plan, rate): never re-read.
+NOT_A_STATE_ANSWER = frozenset({401, 402, 403, 429})
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    """The remote status that confirmed an action, and whether a read (not the
+    action's own answer) confirmed it."""
+
+    status: int
+    by_read: bool
 
 
 @dataclass
@@ -112,9 +127,11 @@ def _retry_after(headers: Any) -> float | None:
         return None  # an HTTP-date: fall back to our own backoff
 
 
-def _status_error(status: int, headers: Any) -> ExternalError:
-    if status in (401, 403):
+def _status_error(status: int, headers: Any, action: str) -> ExternalError:
+    if status == 401:
         return ExternalAuthFailed(status)
+    if status == 403:
+        return ExternalPermissionMissing(NEEDED.get(action))
     if status == 404:
         return ExternalNotFound("not found")
     if status == 429:
@@ -168,21 +185,39 @@ class InstantlyClient:
             json_body={}, external_id=campaign_id, expect=_campaign,
         )
 
-    async def change_status(self, action: str, campaign_id: str) -> int:
+    async def change_status(self, action: str, campaign_id: str) -> Confirmed:
         """Activate or pause, and return the remote status only once it confirms the action.
 
-        The answer's status may be stale: when it does not show the target, the
-        campaign is read once more. Still not there → `ExternalRefused` with the
-        status the service reports (what activate does to a suspended, unhealthy
-        or completed campaign is undocumented).
+        Believe the campaign, not the answer: when the answer's status does not show
+        the target (it may be stale), or the call is refused with a 4xx other than
+        401/402/403/429 (what activating an active campaign answers is unpublished;
+        integrations expect 400/422 "already active"), the campaign is read once. In
+        the wanted state: success, `by_read`. Otherwise the original error, or
+        `ExternalRefused` with the status the service reports.
         """
         call = self.activate if action == "activate" else self.pause
-        status = (await call(campaign_id))["status"]
-        if status not in CONFIRMS[action]:
+        refusal: ExternalStatusError | None = None
+        try:
+            status = (await call(campaign_id))["status"]
+            if status in CONFIRMS[action]:
+                return Confirmed(status, by_read=False)
+        except ExternalStatusError as exc:
+            if not 400 <= exc.status < 500 or exc.status in NOT_A_STATE_ANSWER:
+                raise
+            refusal = exc
+        try:
             status = (await self.get_campaign(campaign_id))["status"]
-            if status not in CONFIRMS[action]:
-                raise ExternalRefused(action, status)
-        return status
+        except ExternalError:
+            if refusal is not None:
+                raise refusal from None
+            raise
+        if status in CONFIRMS[action]:
+            log.info("external.confirmed_by_read", action=action, external_id=campaign_id,
+                     answered=refusal.status if refusal else "stale status")
+            return Confirmed(status, by_read=True)
+        if refusal is not None:
+            raise refusal
+        raise ExternalRefused(action, status)
 
     async def get_campaign(self, campaign_id: str) -> dict[str, Any]:
         """GET /api/v2/campaigns/{id} → the Campaign."""
@@ -279,18 +314,19 @@ class InstantlyClient:
                     return names  # type: ignore[return-value]
         return None
 
-    async def iter_webhook_events(
-        self, *, success: bool | None = None, first_day: dt.date | None = None,
-        last_day: dt.date | None = None, search: str | None = None, max_pages: int = 10_000,
-    ) -> AsyncIterator[list[dict[str, Any]]]:
-        """Pages of the delivery log (GET /api/v2/webhook-events).
+    async def webhook_events_page(
+        self, *, limit: int = 100, success: bool | None = None,
+        first_day: dt.date | None = None, last_day: dt.date | None = None,
+        search: str | None = None, starting_after: str | None = None,
+    ) -> dict[str, Any]:
+        """One page of the delivery log (GET /api/v2/webhook-events).
 
         `from` and `to` are dates (YYYY-MM-DD, both days included; the service's
         reference types them `string<date>` and refuses a timestamp with a 400), so a
         caller wanting a time window asks for its whole days and filters. `search`
         takes an exact webhook URL (or a lead's e-mail): the service filters.
         """
-        params: dict[str, str] = {"limit": "100"}
+        params: dict[str, str] = {"limit": str(limit)}
         if success is not None:
             params["success"] = "true" if success else "false"
         if first_day is not None:
@@ -299,11 +335,20 @@ class InstantlyClient:
             params["to"] = last_day.isoformat()
         if search:
             params["search"] = search
+        if starting_after:
+            params["starting_after"] = starting_after
+        return await self._request("webhook_events", "GET", "/api/v2/webhook-events",
+                                   params=params, expect=_page)
 
+    async def iter_webhook_events(
+        self, *, success: bool | None = None, first_day: dt.date | None = None,
+        last_day: dt.date | None = None, search: str | None = None, max_pages: int = 10_000,
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Every page of the delivery log for these filters (see `webhook_events_page`)."""
         async def page(cursor: str | None) -> dict[str, Any]:
-            query = {**params, **({"starting_after": cursor} if cursor else {})}
-            return await self._request("webhook_events", "GET", "/api/v2/webhook-events",
-                                       params=query, expect=_page)
+            return await self.webhook_events_page(
+                success=success, first_day=first_day, last_day=last_day, search=search,
+                starting_after=cursor)
 
         async for items in _pages(page, max_pages=max_pages, what="delivery log"):
             yield items
@@ -404,7 +449,7 @@ class InstantlyClient:
                 error: ExternalError | None = None
                 data: Any = None
                 if not 200 <= status < 300:
-                    error = _status_error(status, resp.headers)
+                    error = _status_error(status, resp.headers, action)
                 elif raw is None:
                     error = ExternalBadAnswer(f"answer larger than {MAX_ANSWER_BYTES} bytes")
                 else:

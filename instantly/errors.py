@@ -24,13 +24,25 @@ class ExternalConfigMissing(ExternalError):
 
 
 class ExternalAuthFailed(ExternalError):
-    """The key was rejected (401) or lacks the scope (403)."""
+    """The key was rejected (401); `ExternalPermissionMissing` is the 403."""
 
     code = "external_auth_failed"
 
     def __init__(self, status: int) -> None:
         super().__init__(f"authentication failed ({status})")
         self.status = status
+
+
+class ExternalPermissionMissing(ExternalAuthFailed):
+    """The key was accepted but lacks the scope this call needs (403): a configuration
+    error, on this endpoint only."""
+
+    code = "external_permission_missing"
+
+    def __init__(self, scope: str | None) -> None:
+        ExternalError.__init__(self, f"permission missing ({scope or 'unknown scope'})")
+        self.status = 403
+        self.scope = scope
 
 
 class ExternalNotFound(ExternalError):

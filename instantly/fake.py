@@ -26,6 +26,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from instantly.scopes import grants
 from instantly.statuses import RemoteStatus
 
 WORKSPACE_ID = "0199a3f0-0000-7000-8000-00000000feed"
@@ -63,6 +64,24 @@ class Fault:
         )
 
 
+# The scope each endpoint demands (instantly/scopes.py says which our calls need).
+SCOPES = {
+    ("GET", "/api/v2/campaigns"): "campaigns:read",
+    ("GET", "/api/v2/campaigns/analytics"): "campaigns:read",
+    ("GET", "/api/v2/campaigns/{id}"): "campaigns:read",
+    ("POST", "/api/v2/campaigns/{id}/activate"): "campaigns:update",
+    ("POST", "/api/v2/campaigns/{id}/pause"): "campaigns:update",
+    ("POST", "/api/v2/webhooks"): "webhooks:create",
+    ("GET", "/api/v2/webhooks"): "webhooks:read",
+    ("GET", "/api/v2/webhooks/event-types"): "webhooks:read",
+    ("GET", "/api/v2/webhooks/{id}"): "webhooks:read",
+    ("PATCH", "/api/v2/webhooks/{id}"): "webhooks:update",
+    ("DELETE", "/api/v2/webhooks/{id}"): "webhooks:delete",
+    ("POST", "/api/v2/webhooks/{id}/test"): "webhooks:update",
+    ("POST", "/api/v2/webhooks/{id}/resume"): "webhooks:update",
+    ("GET", "/api/v2/webhook-events"): "webhook_events:read",
+}
+
 # What activate / pause leave a campaign at, by its status before the call.
 # Undocumented for suspended (-99), unhealthy (-1), bounce-protected (-2) and
 # completed (3) campaigns: by default they stay as they are (the unhelpful case).
@@ -87,8 +106,9 @@ class FakeState:
 
     Behaviour switches tests set directly: `activate_outcomes` / `pause_outcomes`
     (status before → status after), `stale_answers` (activate and pause answer
-    with the campaign as it was before the change), `rate_limit_retry_after`
-    (whether the workspace limit's 429 carries Retry-After).
+    with the campaign as it was before the change), `already_in_state_status`
+    (the error answering an activation of an active campaign, None for none),
+    `rate_limit_retry_after` (whether the workspace limit's 429 carries Retry-After).
     """
 
     def __init__(self) -> None:
@@ -102,6 +122,14 @@ class FakeState:
         self.activate_outcomes: dict[int, int] = dict(ACTIVATE_OUTCOMES)
         self.pause_outcomes: dict[int, int] = dict(PAUSE_OUTCOMES)
         self.stale_answers = False
+        # The key's scopes (None: every scope, as an all:all key); a call whose scope
+        # the key lacks is a 403 on that endpoint only. `unpaid`: every call is a 402.
+        self.key_scopes: set[str] | None = None
+        self.unpaid = False
+        # Activating an active campaign (pausing a paused one) is unpublished; the
+        # unhelpful case, which integrations expect: an error ("already active").
+        # None: answer the campaign as for any other activation.
+        self.already_in_state_status: int | None = 400
         self.rate_limit_retry_after = True
         self.endless_listing = False  # every page full, every cursor new: never ends
         # Deliveries: attempts per event (the first and its retries), and how many
@@ -310,6 +338,12 @@ def build_app(state: FakeState, *, api_key: str, rate_limit_per_second: int
                 return _error(fault.status, "Injected fault", headers)
         if not call["authorized"]:
             return _error(401, "Invalid API key")
+        if state.unpaid:
+            return _error(402, "Workspace has no active paid plan")
+        resource = request.match_info.route.resource
+        needed = SCOPES.get((request.method, resource.canonical if resource else ""))
+        if state.key_scopes is not None and needed and not grants(state.key_scopes, needed):
+            return _error(403, f"Missing required scope: {needed}")
         if call["content_type"] and "json" in call["content_type"] and not body.strip() \
                 and request.method in ("POST", "PATCH", "PUT"):
             return _error(400, "Body cannot be empty when content-type is set to "
@@ -411,11 +445,14 @@ async def get_campaign(request: web.Request) -> web.Response:
     return campaign if isinstance(campaign, web.Response) else web.json_response(campaign)
 
 
-async def _change(request: web.Request, outcomes: dict[int, int]) -> web.Response:
+async def _change(request: web.Request, outcomes: dict[int, int], *,
+                  already: frozenset[int], word: str) -> web.Response:
     campaign = _campaign_or_404(request)
     if isinstance(campaign, web.Response):
         return campaign
     state = request.app[STATE]
+    if campaign["status"] in already and state.already_in_state_status is not None:
+        return _error(state.already_in_state_status, f"Campaign is already {word}")
     before = dict(campaign)
     after = state.set_status(campaign["id"], outcomes.get(campaign["status"],
                                                          campaign["status"]))
@@ -423,11 +460,14 @@ async def _change(request: web.Request, outcomes: dict[int, int]) -> web.Respons
 
 
 async def activate_campaign(request: web.Request) -> web.Response:
-    return await _change(request, request.app[STATE].activate_outcomes)
+    return await _change(request, request.app[STATE].activate_outcomes, word="active",
+                         already=frozenset({RemoteStatus.ACTIVE,
+                                            RemoteStatus.RUNNING_SUBSEQUENCES}))
 
 
 async def pause_campaign(request: web.Request) -> web.Response:
-    return await _change(request, request.app[STATE].pause_outcomes)
+    return await _change(request, request.app[STATE].pause_outcomes, word="paused",
+                         already=frozenset({RemoteStatus.PAUSED}))
 
 
 # -- webhooks ------------------------------------------------------------------

@@ -128,7 +128,7 @@ class Resolver:
         if action is None:  # draft or completed have no remote call to match them
             raise ActionNotApplicable
         try:
-            new_remote = await self._client.change_status(action, external_id)
+            confirmed = await self._client.change_status(action, external_id)
         except ExternalError as exc:
             await self._db.execute(
                 "status_change_insert", finding["campaign_id"], local, local, "resolution",
@@ -136,8 +136,9 @@ class Resolver:
             )
             raise
         async with self._db.transaction() as tx:
-            await tx.execute("campaign_record_remote", finding["campaign_id"], new_remote)
+            await tx.execute("campaign_record_remote", finding["campaign_id"], confirmed.status)
             await tx.execute(
                 "status_change_insert", finding["campaign_id"], local, local, "resolution",
-                action, "applied", None, request_id,
+                action, "confirmed_by_read" if confirmed.by_read else "applied", None,
+                request_id,
             )

@@ -117,8 +117,9 @@ async def test_completed_campaigns_cannot_be_toggled(api, fake, db) -> None:
 ERROR_TABLE = [
     ({"status": 401}, 502, "external_auth_failed",
      "External service authentication failed. Please contact administrator."),
-    ({"status": 403}, 502, "external_auth_failed",
-     "External service authentication failed. Please contact administrator."),
+    ({"status": 403}, 502, "external_permission_missing",
+     "External service permission missing: the key needs the campaigns:update permission."
+     " Please contact administrator."),
     ({"status": 404}, 422, "external_not_found",
      "Campaign not found in external service. Please verify the campaign exists."),
     ({"status": 429, "count": 10, "retry_after": 0}, 429, "external_rate_limited",

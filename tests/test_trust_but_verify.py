@@ -91,6 +91,53 @@ async def test_an_activation_answered_with_a_paused_status_is_read_again(api, fa
     assert [c["method"] for c in fake.state.calls] == ["POST", "GET"]
 
 
+async def test_already_active_answered_400_is_confirmed_by_a_read(api, fake, db) -> None:
+    """What activating an active campaign answers is unpublished; the fake answers 400
+    "Campaign is already active" (what integrations expect). Believe the campaign."""
+    campaign, _ = await linked_campaign(api, fake, remote_status=1)  # local draft
+    resp = await api.post(f"/campaigns/{campaign['id']}/toggle")
+    assert resp.status == 200
+    assert (await resp.json())["external_sync"] == "activated"
+    assert await local(api, campaign) == ("active", None)
+    assert await audit(db, campaign["id"]) == [("confirmed_by_read", None, "activate")]
+    assert [(c["method"], c["status"]) for c in fake.state.calls] == [("POST", 400),
+                                                                      ("GET", 200)]
+
+
+async def test_already_paused_answered_422_is_confirmed_by_a_read(make_api, fake, db) -> None:
+    api = await make_api(FULL_PAUSE_SYNC="true")
+    campaign, _ext = await linked_campaign(api, fake, remote_status=1)
+    assert (await api.put(f"/campaigns/{campaign['id']}/status",
+                          json={"status": "active"})).status == 200
+    fake.state.already_in_state_status = 422
+    next(iter(fake.state.campaigns.values()))["status"] = 2  # paused in the dashboard
+    resp = await api.put(f"/campaigns/{campaign['id']}/status", json={"status": "paused"})
+    assert (resp.status, (await resp.json())["external_sync"]) == (200, "paused")
+    assert (await audit(db, campaign["id"]))[-1] == ("confirmed_by_read", None, "pause")
+
+
+@pytest.mark.parametrize("status", [400, 409, 422])
+async def test_a_refusal_the_read_does_not_confirm_is_the_original_error(
+        api, fake, db, status) -> None:
+    campaign, _ext = await linked_campaign(api, fake, remote_status=2)
+    fake.state.add_fault(path="/activate", status=status)
+    resp = await api.post(f"/campaigns/{campaign['id']}/toggle")
+    assert resp.status == 502
+    assert f"({status})" in (await resp.json())["error"]["message"]
+    assert await local(api, campaign) == ("draft", None)
+    assert [c["method"] for c in fake.state.calls] == ["POST", "GET"]
+
+
+@pytest.mark.parametrize("status", [401, 402, 403, 429])
+async def test_refusals_about_key_plan_or_rate_are_not_read_again(api, fake, status) -> None:
+    campaign, _ext = await linked_campaign(api, fake, remote_status=1)
+    fake.state.add_fault(path="/activate", status=status, count=10)
+    resp = await api.post(f"/campaigns/{campaign['id']}/toggle")
+    assert resp.status in (429, 502)
+    assert await local(api, campaign) == ("draft", None)
+    assert not fake.state.calls_to(method="GET")
+
+
 async def test_a_stale_answer_not_confirmed_by_the_read_is_refused(api, fake, db) -> None:
     campaign, _ext = await linked_campaign(api, fake, remote_status=2)
     fake.state.activate_outcomes[2] = 2  # the service answers but leaves it paused

@@ -237,7 +237,7 @@ async def test_the_fake_delivery_log_takes_dates_only(fake) -> None:
 
 async def test_a_resume_by_hand_is_followed_by_a_reconcile_pass(make_api, fake, dsn, db, port,
                                                                 capsys) -> None:
-    api, proxy, hook, failed = await outage(make_api, fake, dsn, port)
+    _, proxy, hook, failed = await outage(make_api, fake, dsn, port)
     try:
         settings = make_settings(fake.url, DATABASE_URL=dsn, WEBHOOK_SECRET=SECRET,
                                  WEBHOOK_PUBLIC_URL=public_url(port))

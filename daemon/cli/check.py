@@ -1,21 +1,28 @@
-"""`instantly-sync check`: configuration, database and the API key, one line each.
+"""`instantly-sync check`: configuration, database, the API key and its scopes, a line each.
 
-The key check is the v2 equivalent of the seed's "test API key" step:
-one `GET /api/v2/campaigns?limit=1`. Values of secrets are never printed,
-only whether they are set.
+The key check is the v2 equivalent of the seed's "test API key" step: one
+`GET /api/v2/campaigns?limit=1`, which also probes `campaigns:read`. Each other
+scope the configured features need is probed with a harmless read: the
+webhook list (`webhooks:read`) and one row of the delivery log
+(`webhook_events:read`) when WEBHOOK_PUBLIC_URL is set. `campaigns:update` and
+`webhooks:update` have no harmless call: they are listed as not probed. A
+missing scope is a configuration error (exit 78). Values of secrets are never
+printed, only whether they are set.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Awaitable, Callable
 
-from daemon.cli.exits import EXIT_ERROR, EXIT_OK
+from daemon.cli.exits import EXIT_CONFIG, EXIT_ERROR, EXIT_OK
 from daemon.cli.explain import database_place, external_problem
 from daemon.cli.helptext import DATABASE, EXTERNAL, Subcommands, help_args
 from daemon.config import Settings
 from daemon.embedded_db import NoEmbeddedDatabase
 from daemon.services import client_context, services_context
-from instantly.errors import ExternalError
+from instantly.client import InstantlyClient
+from instantly.errors import ExternalError, ExternalPermissionMissing
 from sql import DatabasePermissionDenied, DatabaseRefused, DatabaseUnavailable
 from sql.migrate import pending_migrations
 
@@ -48,16 +55,53 @@ async def _database_ok(settings: Settings) -> bool:
     return not pending
 
 
-async def _external_ok(settings: Settings) -> bool:
+Probe = Callable[[InstantlyClient], Awaitable[str]]
+
+
+async def _campaigns(client: InstantlyClient) -> str:
+    page = await client.list_campaigns_page(limit=1)
+    return f"{len(page.get('items') or [])} campaign(s) on the first page"
+
+
+async def _webhooks(client: InstantlyClient) -> str:
+    return f"{len(await client.list_webhooks())} webhook(s)"
+
+
+async def _delivery_log(client: InstantlyClient) -> str:
+    page = await client.webhook_events_page(limit=1)
+    return f"{len(page.get('items') or [])} row(s) read"
+
+
+def _probes(settings: Settings) -> list[tuple[str, Probe]]:
+    probes: list[tuple[str, Probe]] = [("campaigns:read", _campaigns)]
+    if settings.webhook_public_url:
+        probes += [("webhooks:read", _webhooks), ("webhook_events:read", _delivery_log)]
+    return probes
+
+
+async def _external(settings: Settings) -> int:
+    """EXIT_OK, EXIT_CONFIG when a scope is missing, EXIT_ERROR when the key or the
+    service fails."""
+    missing = False
     async with client_context(settings) as client:
-        try:
-            page = await client.list_campaigns_page(limit=1)
-        except ExternalError as exc:
-            _line(False, "external API", external_problem(exc, settings))
-            return False
-    _line(True, "external API",
-          f"key accepted ({len(page.get('items') or [])} campaign(s) on the first page)")
-    return True
+        for i, (scope, probe) in enumerate(_probes(settings)):
+            try:
+                detail = await probe(client)
+            except ExternalPermissionMissing:
+                _line(False, "scope", f"{scope} missing: add it to INSTANTLY_API_KEY's key")
+                missing = True
+                continue
+            except ExternalError as exc:
+                _line(False, "external API", external_problem(exc, settings))
+                return EXIT_ERROR
+            if i == 0:
+                _line(True, "external API", f"key accepted by {settings.instantly_base_url}")
+            _line(True, "scope", f"{scope} ({detail})")
+    not_probed = ["campaigns:update"] + (["webhooks:update"] if settings.webhook_public_url
+                                         else [])
+    _line(True, "scope", f"{', '.join(not_probed)}: not probed (no harmless call; a missing"
+                         " one is named by the first change that needs it)")
+    return EXIT_CONFIG if missing else EXIT_OK
 
 
 async def check_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -68,8 +112,10 @@ async def check_command(args: argparse.Namespace, settings: Settings) -> int:
           f"FULL_PAUSE_SYNC {'on' if settings.full_pause_sync else 'off'}, "
           f"INSTANTLY_BASE_URL {settings.instantly_base_url}")
     database_ok = await _database_ok(settings)
-    external_ok = await _external_ok(settings)
-    return EXIT_OK if database_ok and external_ok else EXIT_ERROR
+    external = await _external(settings)
+    if external != EXIT_OK:
+        return external
+    return EXIT_OK if database_ok else EXIT_ERROR
 
 
 def register(subparsers: Subcommands) -> None:

@@ -14,6 +14,7 @@ from instantly.errors import (
     ExternalAuthFailed,
     ExternalConfigMissing,
     ExternalError,
+    ExternalPermissionMissing,
     ExternalRateLimited,
     ExternalUnreachable,
 )
@@ -35,9 +36,11 @@ def external_problem(exc: ExternalError, settings: Settings) -> str:
     base = settings.instantly_base_url
     if isinstance(exc, ExternalConfigMissing):
         return "INSTANTLY_API_KEY is not set"
+    if isinstance(exc, ExternalPermissionMissing):
+        return (f"INSTANTLY_API_KEY lacks the scope {exc.scope or '(unknown)'} at {base}"
+                " (403): add it to the key, or use a key that has it")
     if isinstance(exc, ExternalAuthFailed):
-        scope = " (the key lacks the scope)" if exc.status == 403 else ""
-        return f"INSTANTLY_API_KEY was refused by {base} ({exc.status}){scope}"
+        return f"INSTANTLY_API_KEY was refused by {base} ({exc.status})"
     if isinstance(exc, ExternalUnreachable):
         return f"cannot reach INSTANTLY_BASE_URL {base} ({exc})"
     if isinstance(exc, ExternalRateLimited):

@@ -10,6 +10,7 @@ that campaign and puts it back as it was.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import uuid
@@ -60,6 +61,7 @@ class _Sandbox:
         finally:
             self.fake.state.clear_faults()
             self.fake.state.stale_answers = False
+            self.fake.state.key_scopes = None
 
     async def campaign(self, services: Services, *, remote_status: int | None = 2,
                        local_status: str | None = None) -> tuple[uuid.UUID, str | None]:
@@ -80,15 +82,18 @@ async def _status(services: Services, campaign_id: uuid.UUID) -> str:
 
 def _expect_error(code: str, http_status: int, *, fault: dict[str, Any] | None = None,
                   env: dict[str, str] | None = None, remote_status: int = 2,
-                  attempts: int | None = None) -> Callable[[_Sandbox], Awaitable[Outcome]]:
+                  attempts: int | None = None, scopes: set[str] | None = None,
+                  ) -> Callable[[_Sandbox], Awaitable[Outcome]]:
     """The toggle fails with `code` and `http_status`, the local status is unchanged,
-    and (when given) the fake saw exactly `attempts` activate calls."""
+    and (when given) the fake saw exactly `attempts` activate calls. `scopes`: the
+    fake's key holds only these."""
 
     async def scenario(box: _Sandbox) -> Outcome:
         async with box.services(**(env or {})) as services:
             campaign_id, _ = await box.campaign(services, remote_status=remote_status)
             if fault:
                 box.fake.state.add_fault(path="/activate", **fault)
+            box.fake.state.key_scopes = scopes
             try:
                 await services.toggles.toggle(campaign_id)
             except (ToggleError, ExternalError) as exc:
@@ -173,6 +178,44 @@ async def _stale_answer(box: _Sandbox) -> Outcome:
                            f" ({len(calls)} calls)")
 
 
+async def _already_active(box: _Sandbox) -> Outcome:
+    async with box.services() as services:
+        campaign_id, _ = await box.campaign(services, remote_status=1)  # active remotely
+        result = await services.toggles.toggle(campaign_id)
+        answers = [(c["method"], c["status"]) for c in box.fake.state.calls]
+        audit = await campaigns.history(services.db, campaign_id, limit=1)
+        ok = (result.external_sync == "activated" and answers == [("POST", 400), ("GET", 200)]
+              and audit[0]["outcome"] == "confirmed_by_read")
+        return Outcome(ok, f"activate answered 400 'already active', a read said active:"
+                           f" {result.external_sync}, audited {audit[0]['outcome']}")
+
+
+async def _backfill_across_midnight(box: _Sandbox) -> Outcome:
+    url = "https://selftest.invalid/webhooks/instantly"
+    async with box.services(WEBHOOK_PUBLIC_URL=url, WEBHOOK_SECRET="selftest-secret"
+                            ) as services:
+        _, ext = await box.campaign(services, remote_status=1)
+        now = dt.datetime.now(dt.UTC)
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        for lead, at in (("before-midnight@example.com", midnight - dt.timedelta(minutes=2)),
+                         ("after-midnight@example.com", midnight + (now - midnight) / 2)):
+            box.fake.state.log_delivery({"event_type": "email_opened", "campaign_id": ext,
+                                         "lead_email": lead, "timestamp": at.isoformat()},
+                                        url, at=at)
+        since = midnight - dt.timedelta(minutes=5)
+        store = services.webhook_store
+        store.start()
+        try:
+            first = await services.webhook_health.backfill(trigger="cli", since=since)
+            second = await services.webhook_health.backfill(trigger="cli", since=since)
+        finally:
+            await store.close()
+        query = box.fake.state.calls_to(path_contains="/webhook-events")[0]["query"]
+        ok = (first.stored, second.stored, second.duplicates) == (2, 0, 2)
+        return Outcome(ok, f"from={query['from']} to={query['to']}: stored {first.stored},"
+                           f" then {second.stored} stored and {second.duplicates} duplicates")
+
+
 async def _rate_limited_without_retry_after(box: _Sandbox) -> Outcome:
     async with box.services() as services:
         campaign_id, _ = await box.campaign(services)
@@ -212,8 +255,9 @@ SCENARIOS: list[tuple[str, Callable[[_Sandbox], Awaitable[Outcome]]]] = [
     ("transient 500 is retried", _retry_then_success),
     ("invalid API key", _expect_error("external_auth_failed", 502, env={
         "INSTANTLY_API_KEY": "not-the-key"})),
-    ("key without the scope (403)", _expect_error("external_auth_failed", 502,
-                                                 fault={"status": 403})),
+    ("missing scope (403 campaigns:update)", _expect_error(
+        "external_permission_missing", 502, scopes={"campaigns:read", "webhooks:all"},
+        attempts=1)),
     ("campaign missing remotely (404)", _expect_error("external_not_found", 422,
                                                      fault={"status": 404})),
     ("rate limit persists (429)", _expect_error("external_rate_limited", 429,
@@ -229,6 +273,8 @@ SCENARIOS: list[tuple[str, Callable[[_Sandbox], Awaitable[Outcome]]]] = [
     ("no API key configured", _expect_error("external_config_missing", 503,
                                            env={"INSTANTLY_API_KEY": ""})),
     ("stale answer is read again", _stale_answer),
+    ("already active (400) confirmed by a read", _already_active),
+    ("backfill across midnight UTC", _backfill_across_midnight),
     ("activation refused (account suspended)", _expect_error(
         "external_refused", 409, remote_status=-99, attempts=1)),
     ("no paid plan (402) is final", _expect_error(

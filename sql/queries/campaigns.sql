@@ -105,7 +105,8 @@ SELECT cur.*, EXISTS (SELECT 1 FROM claimed) AS claimed FROM cur;
 -- The external call succeeded: apply the pending status if our lease still
 -- holds, and audit the call either way (one statement, so atomic).
 -- $1 id, $2 token, $3 remote status code, $4 from, $5 to, $6 source, $7 action, $8 request id,
--- $9 duration of the external call in ms
+-- $9 duration of the external call in ms, $10 outcome when applied ('applied', or
+-- 'confirmed_by_read' when a read of the campaign, not the call's answer, confirmed it)
 WITH upd AS (
     UPDATE campaigns
        SET status = pending_status, pending_status = NULL, pending_since = NULL,
@@ -118,7 +119,7 @@ WITH upd AS (
            (campaign_id, from_status, to_status, source, external_action, outcome, error_code,
             request_id, duration_ms)
     SELECT $1, $4, $5, $6, $7,
-           CASE WHEN EXISTS (SELECT 1 FROM upd) THEN 'applied' ELSE 'lease_lost' END,
+           CASE WHEN EXISTS (SELECT 1 FROM upd) THEN $10 ELSE 'lease_lost' END,
            CASE WHEN EXISTS (SELECT 1 FROM upd) THEN NULL ELSE 'status_conflict' END, $8, $9
 )
 SELECT id FROM upd;

@@ -146,6 +146,8 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, Dutch)
     "source.reconciler": ("reconcile pass", "controleronde"),
     "source.resolution": ("drift resolution", "oplossing afwijking"),
     "outcome.applied": ("applied", "doorgevoerd"),
+    "outcome.confirmed_by_read": ("applied (confirmed by reading the campaign)",
+                                  "doorgevoerd (bevestigd door de campagne te lezen)"),
     "outcome.lease_lost": ("overtaken by another change", "ingehaald door een andere wijziging"),
     "outcome.external_failed": ("external call failed", "externe aanroep mislukt"),
     "outcome.refused": ("refused by the external service", "geweigerd door de externe dienst"),
@@ -192,6 +194,9 @@ ERRORS_NL: dict[str, str] = {
                                " met de beheerder.",
     "external_auth_failed": "Status wijziging mislukt: aanmelden bij de externe dienst is"
                             " mislukt. Neem contact op met de beheerder.",
+    "external_permission_missing": "Toestemming ontbreekt bij de externe dienst: de sleutel"
+                                   " heeft de toestemming {scope} nodig. Neem contact op met"
+                                   " de beheerder.",
     "external_not_found": "Campagne niet gevonden bij de externe dienst. Controleer of de"
                           " campagne bestaat.",
     "external_rate_limited": "Limiet van de externe dienst bereikt. Probeer het over een paar"
