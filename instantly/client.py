@@ -299,19 +299,26 @@ class InstantlyClient:
         )
 
     async def webhook_event_types(self) -> list[str] | None:
-        """The subscribable event types, or None when the answer has no list we recognise
-        (the endpoint's shape is undocumented)."""
+        """The subscribable event types, or None when the answer has no list we recognise.
+
+        The endpoint's shape is unpublished: a list of names, or of objects (the only
+        public evidence shows `{id, label, type}`), bare or under any key. From
+        objects the first field that is a string on every one of them is taken.
+        """
         data = await self._request("event_types", "GET", "/api/v2/webhooks/event-types",
                                    expect=lambda d: d)
         candidates = [data] if isinstance(data, list) else (
             list(data.values()) if isinstance(data, dict) else [])
         for value in candidates:
-            if isinstance(value, list) and value:
-                names = [v if isinstance(v, str) else
-                         (v.get("event_type") or v.get("name") or v.get("value"))
-                         if isinstance(v, dict) else None for v in value]
-                if all(isinstance(n, str) for n in names):
-                    return names  # type: ignore[return-value]
+            if not isinstance(value, list) or not value:
+                continue
+            if all(isinstance(v, str) for v in value):
+                return value
+            if all(isinstance(v, dict) for v in value):
+                for field in ("event_type", "name", "value", "id", "type"):
+                    names = [v.get(field) for v in value]
+                    if all(isinstance(n, str) and n for n in names):
+                        return names
         return None
 
     async def webhook_events_page(

@@ -108,7 +108,9 @@ class FakeState:
     (status before → status after), `stale_answers` (activate and pause answer
     with the campaign as it was before the change), `already_in_state_status`
     (the error answering an activation of an active campaign, None for none),
-    `rate_limit_retry_after` (whether the workspace limit's 429 carries Retry-After).
+    `rate_limit_retry_after` (whether the workspace limit's 429 carries Retry-After),
+    `cursor_on_last_page`, `event_types_as_objects`, `key_scopes`, `unpaid`. Each
+    defaults to the unhelpful case the published material allows.
     """
 
     def __init__(self) -> None:
@@ -130,7 +132,14 @@ class FakeState:
         # unhelpful case, which integrations expect: an error ("already active").
         # None: answer the campaign as for any other activation.
         self.already_in_state_status: int | None = 400
-        self.rate_limit_retry_after = True
+        # Retry-After is documented only for the OAuth endpoints: none by default.
+        self.rate_limit_retry_after = False
+        # The listing's last page may still carry a cursor (Instantly's kit warns of
+        # it): every page does, and the one after the last is empty.
+        self.cursor_on_last_page = True
+        # The event-types endpoint's shape is unpublished; the only public evidence
+        # shows objects {id, label, type}. False: plain strings.
+        self.event_types_as_objects = True
         self.endless_listing = False  # every page full, every cursor new: never ends
         # Deliveries: attempts per event (the first and its retries), and how many
         # events in a row may fail before the webhook is disabled (status -1).
@@ -411,12 +420,15 @@ async def list_campaigns(request: web.Request) -> web.Response:
         if after:
             items = [c for c in items if c["id"] > after]
         page = items[:limit]
-        cursor = page[-1]["id"] if len(page) == limit else None
+        cursor = page[-1]["id"] if page and (len(page) == limit or state.cursor_on_last_page) \
+            else None
     elif state.endless_listing:
         first = state.campaigns[state.ids_sorted[0]]
         page, cursor = [first] * limit, str(uuid.uuid4())
     else:
         page, cursor = state.page(limit=limit, starting_after=request.query.get("starting_after"))
+    if cursor is None and page and state.cursor_on_last_page:
+        cursor = page[-1]["id"]  # the last page still carries one; the next is empty
     body: dict[str, Any] = {"items": page}
     if cursor:
         body["next_starting_after"] = cursor
@@ -504,11 +516,13 @@ async def create_webhook(request: web.Request) -> web.Response:
     return web.json_response(hook)
 
 
-def _page_answer(items: list[dict[str, Any]], limit: int) -> web.Response:
-    """The first `limit` items, with a cursor when the page is full (as Instantly pages)."""
+def _page_answer(items: list[dict[str, Any]], limit: int, *, cursor_always: bool = False
+                 ) -> web.Response:
+    """The first `limit` items, with a cursor when the page is full (as Instantly pages),
+    or on every non-empty page with `cursor_always` (a last page may carry one)."""
     page = items[:limit]
     body: dict[str, Any] = {"items": page}
-    if len(page) == limit:
+    if page and (len(page) == limit or cursor_always):
         body["next_starting_after"] = page[-1]["id"]
     return web.json_response(body)
 
@@ -521,7 +535,7 @@ def _paged(request: web.Request, items: list[dict[str, Any]]) -> web.Response:
     after = request.query.get("starting_after")
     if after:
         items = [x for x in items if x["id"] > after]
-    return _page_answer(items, limit)
+    return _page_answer(items, limit, cursor_always=request.app[STATE].cursor_on_last_page)
 
 
 async def list_webhooks(request: web.Request) -> web.Response:
@@ -609,7 +623,7 @@ async def list_webhook_events(request: web.Request) -> web.Response:
     if after:
         ids = [e["id"] for e in events]
         events = events[ids.index(after) + 1:] if after in ids else []
-    return _page_answer(events, limit)
+    return _page_answer(events, limit, cursor_always=request.app[STATE].cursor_on_last_page)
 
 
 def _utc_day(stamp: str) -> dt.date:
@@ -617,7 +631,12 @@ def _utc_day(stamp: str) -> dt.date:
 
 
 async def webhook_event_types(request: web.Request) -> web.Response:
-    return web.json_response({"event_types": ["all_events", *EVENT_TYPES]})
+    names = ["all_events", *EVENT_TYPES]
+    if not request.app[STATE].event_types_as_objects:
+        return web.json_response({"event_types": names})
+    return web.json_response({"event_types": [
+        {"id": name, "label": name.replace("_", " ").capitalize(),
+         "type": "lead" if name.startswith("lead_") else "email"} for name in names]})
 
 
 # Subscription names that are delivered under another name.

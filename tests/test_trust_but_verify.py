@@ -226,6 +226,7 @@ async def test_a_repeated_cursor_fails_the_pass_and_changes_no_finding(api, fake
 async def test_an_endless_listing_ends_at_its_page_bound(api, fake, db) -> None:
     await linked_campaign(api, fake)
     fake.state.endless_listing = True  # every page full, every cursor new
+    fake.state.rate_limit_retry_after = True  # 102 pages pass the fake's 100/s quickly
     run = await reconcile(api)
     assert run["status"] == "failed"
     assert "did not end within 102 pages" in run["error"]  # 2 x 1 expected + 100
@@ -286,3 +287,27 @@ async def test_replicas_share_one_budget(dsn, fake) -> None:
         for proc in procs:
             proc.terminate()
         await asyncio.gather(*(proc.wait() for proc in procs))
+
+
+async def test_an_unpaid_workspace_is_a_final_402(api, fake, db) -> None:
+    campaign, _ = await linked_campaign(api, fake, remote_status=2)
+    fake.state.unpaid = True  # every call of the workspace: 402
+    resp = await api.post(f"/campaigns/{campaign['id']}/toggle")
+    assert resp.status == 502
+    assert "(402)" in (await resp.json())["error"]["message"]
+    assert await local(api, campaign) == ("draft", None)
+    assert [c["status"] for c in fake.state.calls] == [402]  # not retried, not read again
+
+
+async def test_a_missing_scope_names_it_and_changes_nothing(api, fake, db) -> None:
+    campaign, _ = await linked_campaign(api, fake, remote_status=2)
+    fake.state.key_scopes = {"campaigns:read", "all:read"}
+    resp = await api.post(f"/campaigns/{campaign['id']}/toggle")
+    body = await resp.json()
+    assert (resp.status, body["error"]["code"]) == (502, "external_permission_missing")
+    assert "campaigns:update" in body["error"]["message"]
+    assert "Instantly" not in body["error"]["message"]
+    assert await local(api, campaign) == ("draft", None)
+    # The reconcile pass reads with campaigns:read, which the key has.
+    run = await (await api.post("/reconcile?wait=true")).json()
+    assert run["status"] == "succeeded"

@@ -9,6 +9,7 @@ import pytest
 
 from daemon.cli.webhooks import list_webhooks, register_webhook
 from tests.factories import event, linked_campaign, make_settings, wait_for
+from tests.processes import free_port
 from tests.test_webhooks import OLD_SECRET, SECRET, count
 
 
@@ -78,6 +79,31 @@ async def test_register_with_a_campaign_filter_and_one_event_type(fake) -> None:
     assert hook["event_type"] == "reply_received"
     assert hook["campaign"] == remote
     assert hook["headers"] == {"X-Webhook-Secret": SECRET}  # the first of the two
+
+
+@pytest.mark.parametrize("as_objects", [True, False])
+async def test_event_types_are_read_as_objects_or_as_names(fake, capsys, as_objects) -> None:
+    """The event-types answer's shape is unpublished: objects {id, label, type} (the
+    fake's default) or names; an unknown type is refused either way."""
+    fake.state.event_types_as_objects = as_objects
+    settings = make_settings(fake.url, WEBHOOK_SECRET=SECRET)
+    url = "https://sync.example.com/webhooks/instantly"
+    assert await register_webhook(register_args(url, event_type="lead_interested"),
+                                  settings) == 0
+    assert await register_webhook(register_args(url, event_type="lead"), settings) == 64
+    assert "--event-type 'lead' is not one of all_events, email_sent" in capsys.readouterr().err
+
+
+async def test_a_webhook_without_a_status_is_not_taken_for_active(make_api, fake) -> None:
+    """A webhook whose answer lacks `status` (unpublished whether it can): not active."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/webhooks/instantly"
+    api = await make_api(WEBHOOK_SECRET=SECRET, WEBHOOK_PUBLIC_URL=url, port=port)
+    assert await register_webhook(register_args(url), make_settings(
+        fake.url, WEBHOOK_SECRET=SECRET)) == 0
+    del next(iter(fake.state.webhooks.values()))["status"]
+    state = await (await api.get("/webhooks/subscription")).json()
+    assert state["state"] == "disabled"
 
 
 async def test_list_prints_a_table_without_the_secret(fake, capsys) -> None:
