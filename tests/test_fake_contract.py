@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
-from instantlyai.models._generated import Campaign, Webhook, WebhookEvent
+from instantlyai.models import Campaign, Webhook, WebhookEvent
 
 from tests.factories import FAKE_KEY
 
