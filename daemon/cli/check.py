@@ -27,8 +27,10 @@ from sql import DatabasePermissionDenied, DatabaseRefused, DatabaseUnavailable
 from sql.migrate import pending_migrations
 
 
-def _line(ok: bool, name: str, detail: str) -> None:
-    print(f"[{'OK' if ok else 'FAIL':>4}] {name:<14} {detail}")
+def _line(ok: bool | None, name: str, detail: str) -> None:
+    """One check: OK, FAIL, or -- for one that was not made."""
+    mark = "--" if ok is None else "OK" if ok else "FAIL"
+    print(f"[{mark:>4}] {name:<14} {detail}")
 
 
 async def _database_ok(settings: Settings) -> bool:
@@ -88,7 +90,8 @@ async def _external(settings: Settings) -> int:
             try:
                 detail = await probe(client)
             except ExternalPermissionMissing:
-                _line(False, "scope", f"{scope} missing: add it to INSTANTLY_API_KEY's key")
+                _line(False, "scope", f"{scope} missing: give the key in INSTANTLY_API_KEY"
+                                      " this scope")
                 missing = True
                 continue
             except ExternalError as exc:
@@ -99,7 +102,7 @@ async def _external(settings: Settings) -> int:
             _line(True, "scope", f"{scope} ({detail})")
     not_probed = ["campaigns:update"] + (["webhooks:update"] if settings.webhook_public_url
                                          else [])
-    _line(True, "scope", f"{', '.join(not_probed)}: not probed (no harmless call; a missing"
+    _line(None, "scope", f"{', '.join(not_probed)}: not probed (no harmless call; a missing"
                          " one is named by the first change that needs it)")
     return EXIT_CONFIG if missing else EXIT_OK
 
