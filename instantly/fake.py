@@ -18,6 +18,7 @@ import collections
 import datetime as dt
 import json
 import re
+import socket
 import time
 import uuid
 from dataclasses import dataclass
@@ -777,12 +778,13 @@ class FakeInstantlyServer:
     """The fake on a real loopback port (port 0 picks a free one)."""
 
     def __init__(self, *, api_key: str = "fake-key", rate_limit_per_second: int = 100,
-                 host: str = "127.0.0.1", port: int = 0, state: FakeState | None = None
-                 ) -> None:
+                 host: str = "127.0.0.1", port: int = 0, state: FakeState | None = None,
+                 sock: socket.socket | None = None) -> None:
+        """`sock`: a socket already bound (the demo reserves its ports before anything)."""
         self.state = state or FakeState()
         self._app = build_app(self.state, api_key=api_key,
                               rate_limit_per_second=rate_limit_per_second)
-        self._host, self._port = host, port
+        self._host, self._port, self._sock = host, port, sock
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -790,7 +792,8 @@ class FakeInstantlyServer:
         # A held or delayed answer must not hold the tests up when the fake stops.
         self._runner = web.AppRunner(self._app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, self._port)
+        site = (web.SockSite(self._runner, self._sock) if self._sock is not None
+                else web.TCPSite(self._runner, self._host, self._port))
         await site.start()
         port = self._runner.addresses[0][1]  # the port the kernel chose when given 0
         self.url = f"http://{self._host}:{port}"

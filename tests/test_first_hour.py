@@ -75,6 +75,45 @@ async def test_the_demo_works_twice(server_dsn) -> None:
         assert answer["run"]["remote_unlinked"] == 1  # the one remote campaign never linked
 
 
+async def test_a_second_demo_never_harms_the_running_one(server_dsn) -> None:
+    """Two demos on one database server: the second refuses in one line naming the
+    first's ports, before it touches anything; the first keeps serving the same data.
+    And the first answers /readyz only once every campaign is seeded."""
+    port, fake_port = free_port(), free_port()
+    env = daemon_env(DATABASE_URL=server_dsn, LOG_LEVEL="error")
+    first = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "daemon", "demo", "--port", str(port), "--fake-port",
+        str(fake_port), env=env, cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    auth = {"Authorization": "Bearer demo-token"}
+    try:
+        await wait_ready(port, first, within=60)
+        async with aiohttp.ClientSession(headers=auth) as http:
+            async def campaign_ids() -> list[str]:
+                async with http.get(f"http://127.0.0.1:{port}/campaigns?limit=500") as r:
+                    return sorted(c["id"] for c in (await r.json())["items"])
+
+            before = await campaign_ids()
+            assert len(before) == 20  # ready means seeded
+            code, _, err = await run_cli("demo", "--port", str(free_port()), "--fake-port",
+                                         str(free_port()), env=env)
+            assert code == 1
+            assert (f"another demo is running on this database server (instantly-sync demo"
+                    f" on ports {port} and {fake_port})") in one_line(err)
+            code, _, err = await run_cli("demo", "--port", str(port), "--fake-port",
+                                         str(free_port()), env=env)
+            assert code == 1 and "choose another with --port" in one_line(err)
+            assert await campaign_ids() == before
+            async with http.get(f"http://127.0.0.1:{port}/readyz") as r:
+                assert r.status == 200
+    finally:
+        first.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(first.communicate(), 30)
+    assert first.returncode == 0, err.decode()[-2000:]
+    assert f"http://127.0.0.1:{port}/ui/" in out.decode()
+    assert "DATABASE_URL='" in out.decode()
+
+
 async def test_a_busy_port_is_one_line_naming_it_and_the_flag(server_dsn) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

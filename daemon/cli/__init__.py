@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from daemon.cli.exits import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, EXIT_USAGE
+from daemon.cli.exits import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandRefused
 from daemon.cli.explain import database_place
 from daemon.config import ConfigError, Settings, load_settings
 from daemon.embedded_db import EmbeddedNotInstalled, NoEmbeddedDatabase
@@ -84,6 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(args.func(args, settings), choice=settings.event_loop)
     except KeyboardInterrupt:
         return EXIT_OK
+    except CommandRefused as exc:
+        print(f"instantly-sync: {exc}", file=sys.stderr)
+        return exc.exit_code
     except EmbeddedNotInstalled as exc:
         print(f"instantly-sync: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG

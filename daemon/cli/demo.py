@@ -5,6 +5,13 @@ daemon on 127.0.0.1:8080 (--fake-port and --port to change them) with API token
 `demo-token`, on a database of its own that is recreated every run.
 Campaigns are seeded through the daemon's own API: three clients, linked and
 unlinked, some already drifted. Ctrl-C or SIGTERM stops everything cleanly.
+
+A demo never harms another: it reserves both ports before touching anything,
+then takes a lock on the database server that it holds while it runs (its
+session's name says its ports); a second demo on the same server refuses with
+one line naming them, before it drops anything. The daemon's port answers only
+once the data is seeded (seeding goes through a private loopback port), so a
+script that waits for /readyz sees every campaign.
 """
 
 from __future__ import annotations
@@ -14,23 +21,30 @@ import asyncio
 import errno
 import os
 import signal
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import aiohttp
 from aiohttp import web
 
+from daemon.cli.exits import CommandRefused
 from daemon.cli.helptext import DATABASE, Subcommands, help_args
 from daemon.config import Settings, load_settings
 from daemon.http.app import build_app
-from daemon.http.server import PortBusy, start_site
+from daemon.http.server import PortBusy
 from daemon.logs import configure_logging
 from daemon.services import resolve_dsn
 from instantly.fake import FakeInstantlyServer
+from sql import connect
 from sql.scratch import create_database
 
 TOKEN = "demo-token"
 WEBHOOK_SECRET = "demo-webhook-secret"
 FAKE_KEY = "fake-key"
 DEMO_DATABASE = "instantly_sync_demo"
+# Session advisory lock held by a running demo, in the server's maintenance database.
+DEMO_LOCK_KEY = 7_412_009
 
 # (client, name, remote status or None for unlinked, local status to reach)
 SEED = [
@@ -84,7 +98,7 @@ async def _seed(base: str, fake: FakeInstantlyServer) -> dict[str, str]:
     return ids
 
 
-def _what_to_try(base: str, ids: dict[str, str], fake_url: str) -> str:
+def _what_to_try(base: str, ids: dict[str, str], fake_url: str, dsn: str) -> str:
     linked = ids["Acme — spring launch"]
     other = ids["Globex — enterprise ABM"]
     unlinked = ids["Acme — partner outreach"]
@@ -92,7 +106,10 @@ def _what_to_try(base: str, ids: dict[str, str], fake_url: str) -> str:
     return f"""
 instantly-sync demo is running.
   daemon         {base}   (API token: {TOKEN})
+  ops console    {base}/ui/   (sign in with: {TOKEN})
   fake Instantly {fake_url}   (key: {FAKE_KEY})
+  database       DATABASE_URL='{dsn}'
+                 (other commands reach the demo's data with it, e.g. instantly-sync drift)
 
 Try:
   curl -s {auth} '{base}/campaigns?client_id=acme'
@@ -116,11 +133,59 @@ async def demo_command(args: argparse.Namespace, settings: Settings) -> int:
     return await run_demo(port=args.port, fake_port=args.fake_port)
 
 
+class DemoRunning(CommandRefused):
+    """Another demo holds the demo database on this server; the message names it."""
+
+
+def _reserve(port: int, setting: str) -> socket.socket:
+    """A socket bound to 127.0.0.1:port, not yet listening (connections are refused
+    until the site starts on it), or `PortBusy` naming the setting."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortBusy(f"127.0.0.1:{port} is already in use; choose another with"
+                           f" {setting}") from None
+        raise
+    return sock
+
+
+@asynccontextmanager
+async def _demo_lock(server_dsn: str, *, port: int, fake_port: int) -> AsyncIterator[None]:
+    """Hold the demo's lock on the server for the demo's life, or `DemoRunning`."""
+    me = f"instantly-sync demo on ports {port} and {fake_port}"
+    db = await connect(server_dsn, min_size=1, max_size=1,
+                       server_settings={"application_name": me})
+    try:
+        async with db.connection() as conn:
+            if not await conn.fetchval("try_advisory_lock", DEMO_LOCK_KEY):
+                holder = await conn.fetchval("advisory_lock_holder", DEMO_LOCK_KEY)
+                raise DemoRunning(
+                    f"another demo is running on this database server"
+                    f" ({holder or 'its ports unknown'}); stop it first (Ctrl-C), or give"
+                    " this one a server of its own with DATA_DIR or DATABASE_URL")
+            try:
+                yield
+            finally:
+                await conn.execute("advisory_unlock", DEMO_LOCK_KEY)
+    finally:
+        await db.close()
+
+
 async def run_demo(*, port: int = 8080, fake_port: int = 8081) -> int:
     """Fresh data every run: the database `instantly_sync_demo` is recreated on the
     configured server (embedded by default) and the fake starts empty, so every
     printed command answers as printed, however often the demo is run."""
     base = f"http://127.0.0.1:{port}"
+    daemon_sock = _reserve(port, "--port")
+    try:
+        fake_sock = _reserve(fake_port, "--fake-port")
+    except PortBusy:
+        daemon_sock.close()
+        raise
     env = {
         "DATABASE_URL": os.environ.get("DATABASE_URL", ""),
         "DATA_DIR": os.environ.get("DATA_DIR", ""),
@@ -138,15 +203,19 @@ async def run_demo(*, port: int = 8080, fake_port: int = 8081) -> int:
     settings = load_settings(env)
     configure_logging(fmt=settings.log_format, level=settings.log_level)
     server_dsn = resolve_dsn(settings)
-    dsn = await create_database(server_dsn, DEMO_DATABASE)  # dropped first if it exists
-    fake = FakeInstantlyServer(api_key=FAKE_KEY, port=fake_port)
     try:
-        await fake.start()
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            raise PortBusy(f"127.0.0.1:{fake_port} is already in use; choose another with"
-                           " --fake-port") from None
-        raise
+        async with _demo_lock(server_dsn, port=port, fake_port=fake_port):
+            dsn = await create_database(server_dsn, DEMO_DATABASE)  # dropped first if it exists
+            return await _serve(settings, dsn, base, daemon_sock, fake_sock)
+    finally:
+        daemon_sock.close()
+        fake_sock.close()
+
+
+async def _serve(settings: Settings, dsn: str, base: str, daemon_sock: socket.socket,
+                 fake_sock: socket.socket) -> int:
+    fake = FakeInstantlyServer(api_key=FAKE_KEY, sock=fake_sock)
+    await fake.start()
     runner = web.AppRunner(build_app(settings, dsn=dsn), access_log=None)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -155,9 +224,10 @@ async def run_demo(*, port: int = 8080, fake_port: int = 8081) -> int:
     started = False
     try:
         await runner.setup()
-        await start_site(runner, settings.host, port, setting="--port")
-        started = True
-        ids = await _seed(base, fake)
+        # Seeded through a private loopback port; the public one listens afterwards.
+        private = web.TCPSite(runner, "127.0.0.1", 0)
+        await private.start()
+        ids = await _seed(f"http://127.0.0.1:{runner.addresses[0][1]}", fake)
         fake.state.add_campaign(name="Unlinked remote campaign", status=1)
         # Register the daemon's receiver at the fake, as `webhooks register` would.
         async with aiohttp.ClientSession() as http:
@@ -166,7 +236,10 @@ async def run_demo(*, port: int = 8080, fake_port: int = 8081) -> int:
                             json={"target_hook_url": f"{base}/webhooks/instantly",
                                   "event_type": "all_events",
                                   "headers": {"X-Webhook-Secret": WEBHOOK_SECRET}})
-        print(_what_to_try(base, ids, fake.url), flush=True)
+        await web.SockSite(runner, daemon_sock).start()
+        await private.stop()
+        started = True
+        print(_what_to_try(base, ids, fake.url, dsn), flush=True)
         await stop.wait()
     finally:
         await runner.cleanup()
