@@ -65,6 +65,11 @@ def _postgres_url(value: SecretStr) -> SecretStr:
         parts.port  # noqa: B018 - raises for a port that is not a number
     except ValueError:
         raise ValueError("has a port that is not a number") from None
+    if not parts.hostname and "host=" not in parts.query:
+        raise ValueError("names no host: postgresql://USER@HOST[:PORT]/DATABASE"
+                         " (a Unix socket: ...?host=/run/postgresql)")
+    if not parts.path.strip("/"):
+        raise ValueError("names no database: postgresql://USER@HOST[:PORT]/DATABASE")
     return value
 
 

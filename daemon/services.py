@@ -106,14 +106,15 @@ def new_http_session() -> aiohttp.ClientSession:
 
 async def open_services(settings: Settings, *, dsn: str | None = None,
                         run_migrations: bool = True, wait_seconds: float = 30.0,
-                        create_database: bool = True) -> Services:
+                        create_database: bool = True,
+                        alongside_other_tables: bool = False) -> Services:
     """Connect, migrate and build every service (closed by `close_services`)."""
     dsn = dsn or resolve_dsn(settings, create=create_database)
     db = await connect_with_retry(dsn, wait_seconds=wait_seconds,
                                   deadline_seconds=settings.database_timeout_seconds)
     try:
         if run_migrations:
-            applied = await migrate(db)
+            applied = await migrate(db, alongside_other_tables=alongside_other_tables)
             if applied:
                 log.info("database.migrated", versions=applied)
         # min_size=0: no connection until the first event (CLI commands never write one).
@@ -159,10 +160,12 @@ async def close_services(services: Services) -> None:
 @asynccontextmanager
 async def services_context(settings: Settings, *, dsn: str | None = None,
                            run_migrations: bool = True, wait_seconds: float = 30.0,
-                           create_database: bool = True) -> AsyncIterator[Services]:
+                           create_database: bool = True, alongside_other_tables: bool = False,
+                           ) -> AsyncIterator[Services]:
     """The services for the length of a block (a CLI command, a selftest scenario)."""
     services = await open_services(settings, dsn=dsn, run_migrations=run_migrations,
-                                   wait_seconds=wait_seconds, create_database=create_database)
+                                   wait_seconds=wait_seconds, create_database=create_database,
+                                   alongside_other_tables=alongside_other_tables)
     try:
         yield services
     finally:

@@ -19,13 +19,28 @@ def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[str, str]]:
     return [(p.stem, p.read_text()) for p in sorted(directory.glob("[0-9][0-9][0-9][0-9]_*.sql"))]
 
 
-async def migrate(db: Database) -> list[str]:
-    """Apply pending migrations; return the versions applied now."""
+class OtherTables(Exception):
+    """A first install into a schema that already holds tables not ours: refused unless
+    asked for (a mistyped DATABASE_URL must not fill a shared database)."""
+
+    def __init__(self, tables: list[str]) -> None:
+        shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+        super().__init__(f"{len(tables)} table(s) not created by instantly-sync ({shown})")
+        self.tables = tables
+
+
+async def migrate(db: Database, *, alongside_other_tables: bool = False) -> list[str]:
+    """Apply pending migrations; return the versions applied now. A first install into
+    a schema holding other tables raises `OtherTables` unless `alongside_other_tables`."""
     applied_now: list[str] = []
     # Waiting for another replica's migrations may take long: a generous deadline.
     async with db.connection(statement_seconds=600) as conn:
         await conn.execute("advisory_lock", MIGRATION_LOCK_KEY)
         try:
+            if not await conn.fetchval("migrations_table_exists"):
+                tables = [r["tablename"] for r in await conn.fetch("tables_in_schema")]
+                if tables and not alongside_other_tables:
+                    raise OtherTables(tables)
             await conn.execute("create_migrations_table")
             done = {r["version"] for r in await conn.fetch("applied_migrations")}
             for version, text in migration_files():

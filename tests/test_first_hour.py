@@ -337,3 +337,37 @@ async def test_an_embedded_postgres_left_by_a_crash_is_taken_over_and_stopped(tm
         assert psutil.Process(postgres_pid).status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         pass
+
+
+@pytest.mark.parametrize(("url", "missing"), [
+    ("postgres://", "names no host"), ("postgresql://db.example", "names no database"),
+    ("postgresql://u@/x", "names no host")])
+async def test_a_dsn_without_host_or_database_is_a_configuration_error(url, missing) -> None:
+    code, _, err = await run_cli("migrate", env=daemon_env(DATABASE_URL=url))
+    assert code == 78
+    assert f"DATABASE_URL {missing}" in one_line(err)
+
+
+async def test_migrate_refuses_a_database_holding_other_tables_unless_asked(server_dsn) -> None:
+    from sql.scratch import create_database, drop_database
+
+    name = f"isync_shared_{os.getpid()}"
+    dsn = await create_database(server_dsn, name)
+    try:
+        import asyncpg
+
+        conn = await asyncpg.connect(dsn)
+        await conn.execute("CREATE TABLE crm_contacts (id int)")
+        env = daemon_env(DATABASE_URL=dsn, LOG_LEVEL="error")
+        code, _, err = await run_cli("migrate", env=env)
+        assert code == 78
+        assert "holds 1 table(s) not created by instantly-sync (crm_contacts)" in one_line(err)
+        assert "--alongside-other-tables" in err
+        assert await conn.fetchval("SELECT to_regclass('campaigns')") is None  # nothing made
+        code, out, _ = await run_cli("migrate", "--alongside-other-tables", env=env)
+        assert (code, out.strip()) == (0, "migrations applied")
+        code, _, _ = await run_cli("migrate", env=env)  # ours now: no flag needed again
+        assert code == 0
+        await conn.close()
+    finally:
+        await drop_database(server_dsn, name)

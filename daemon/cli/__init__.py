@@ -23,7 +23,7 @@ from daemon.http.server import PortBusy
 from daemon.logs import configure_logging
 from daemon.loop import run
 from sql import DatabasePermissionDenied, DatabaseRefused, DatabaseUnavailable
-from sql.migrate import SchemaBehind
+from sql.migrate import OtherTables, SchemaBehind
 
 # Each command's module under daemon.cli, in the order `--help` lists them. Only the
 # module of the command given is imported: `serve` does not load the demo, the
@@ -91,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"instantly-sync: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except (NoEmbeddedDatabase, DatabaseRefused, DatabaseUnavailable, PortBusy,
-            SchemaBehind) as exc:
+            SchemaBehind, OtherTables) as exc:
         line, code = _operator_line(exc, settings)
         print(f"instantly-sync: {line}", file=sys.stderr)
         return code
@@ -113,5 +113,9 @@ def _operator_line(exc: Exception, settings: Settings) -> tuple[str, int]:
                 EXIT_ERROR)
     if isinstance(exc, PortBusy):
         return str(exc), EXIT_ERROR
+    if isinstance(exc, OtherTables):
+        return (f"the database at {database_place(settings)} holds {exc}; point DATABASE_URL"
+                " at a database of its own, or run `instantly-sync migrate"
+                " --alongside-other-tables` once to share this one", EXIT_CONFIG)
     return (f"database unreachable at {database_place(settings)} ({exc}); check DATABASE_URL"
             " and that Postgres is running", EXIT_ERROR)

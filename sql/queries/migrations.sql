@@ -14,3 +14,7 @@ INSERT INTO schema_migrations (version) VALUES ($1);
 
 -- name: migrations_table_exists
 SELECT to_regclass('schema_migrations') IS NOT NULL;
+
+-- name: tables_in_schema
+-- The tables of the schema our tables go into (a fresh install expects none).
+SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename;
