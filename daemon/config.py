@@ -42,11 +42,14 @@ class ConfigError(Exception):
 GROUPS = ("database", "instantly", "http", "webhooks", "reconcile", "logging")
 
 
-def _var(default: Any, env: str, group: str, description: str, **bounds: Any) -> Any:
-    """A field read from environment variable `env` (see module docstring)."""
+def _var(default: Any, env: str, group: str, description: str, *,
+         shown_default: str | None = None, **bounds: Any) -> Any:
+    """A field read from environment variable `env` (see module docstring);
+    `shown_default`: how the docs show a default that depends on where it runs."""
     assert group in GROUPS, group
-    return Field(default, alias=env, description=description,
-                 json_schema_extra={"group": group}, **bounds)
+    extra = {"group": group, **({"shown_default": shown_default} if shown_default else {})}
+    return Field(default, alias=env, description=description, json_schema_extra=extra,
+                 **bounds)
 
 
 def _http_url(value: str) -> str:
@@ -187,7 +190,7 @@ class Settings(BaseModel):
     # logging
     log_format: LogFormat = _var(
         "json", "LOG_FORMAT", "logging",
-        "json or console; unset: console on a terminal, else json")
+        "json or console", shown_default="console on a terminal, else json")
     log_level: LogLevel = _var(
         "info", "LOG_LEVEL", "logging", "debug, info, warning, error or critical")
 
@@ -237,6 +240,9 @@ def variables() -> list[Variable]:
 
 
 def _default_text(info: FieldInfo) -> str:
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    if "shown_default" in extra:
+        return str(extra["shown_default"])
     value = info.default
     if value is None or value == ():
         return "unset"

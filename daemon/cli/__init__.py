@@ -10,9 +10,11 @@ line naming what to fix, never a traceback.
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 from typing import NoReturn
 
 from daemon.cli.exits import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandRefused
@@ -53,6 +55,22 @@ def _modules_for(argv: Sequence[str] | None) -> list[str]:
     return list(dict.fromkeys(COMMANDS.values()))
 
 
+def _version() -> str:
+    try:
+        return metadata.version("instantly-sync")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
+def unknown_command(args: Sequence[str]) -> str | None:
+    """The usage error for a first word that is no command, with the closest one."""
+    if not args or args[0].startswith("-") or args[0] in COMMANDS:
+        return None
+    close = difflib.get_close_matches(args[0], list(COMMANDS), n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"commands: {', '.join(COMMANDS)}"
+    return f"unknown command {args[0]!r}; {hint}"
+
+
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The parser for `argv` (None: sys.argv): with only that command's arguments
     when it names one, else with every command."""
@@ -62,6 +80,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         epilog="Exit codes: 0 ok, 1 error, 2 unexpected drift (reconcile) or webhook not"
                " active (webhooks status), 64 usage error, 78 invalid configuration.",
     )
+    parser.add_argument("--version", action="version", version=f"instantly-sync {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in _modules_for(argv):
         importlib.import_module(f"daemon.cli.{module}").register(sub)
@@ -69,7 +88,11 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser(argv).parse_args(argv)
+    parser = build_parser(argv)
+    unknown = unknown_command(sys.argv[1:] if argv is None else list(argv))
+    if unknown is not None:
+        parser.error(unknown)
+    args = parser.parse_args(argv)
     try:
         settings = load_settings()
         if getattr(args, "check_settings", None):

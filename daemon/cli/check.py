@@ -36,7 +36,7 @@ def _line(ok: bool | None, name: str, detail: str) -> None:
 async def _database_ok(settings: Settings) -> bool:
     place = database_place(settings)
     try:
-        async with services_context(settings, run_migrations=False, wait_seconds=0,
+        async with services_context(settings, run_migrations=False,
                                     create_database=False) as services:
             pending = await pending_migrations(services.db)
     except NoEmbeddedDatabase as exc:

@@ -51,6 +51,8 @@ def register(subparsers: Subcommands) -> None:
         description="List drift findings (open by default) as a table, JSON or CSV.",
         **help_args(*DATABASE, *LOGGING,
                     example="instantly-sync drift --state all --format csv > drift.csv"))
-    parser.add_argument("--state", choices=tuple(STATE_FILTERS), default="open")
-    parser.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    parser.add_argument("--state", choices=tuple(STATE_FILTERS), default="open",
+                        help="which findings: open (default), acknowledged, resolved or all")
+    parser.add_argument("--format", choices=("table", "json", "csv"), default="table",
+                        help="table for people (default), json or csv for tools")
     parser.set_defaults(func=drift_command)

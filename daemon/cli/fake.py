@@ -24,8 +24,10 @@ def register(subparsers: Subcommands) -> None:
         description="Run the fake external API (for trying and testing) until Ctrl-C.",
         **help_args("INSTANTLY_API_KEY",
                     example="instantly-sync fake-instantly --port 8081 --campaigns 100"))
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default: 127.0.0.1, loopback only)")
+    parser.add_argument("--port", type=int, default=8081,
+                        help="port to listen on (default: 8081)")
     parser.add_argument("--campaigns", type=int, default=0, help="seed N paused campaigns")
     parser.add_argument("--rate-limit", type=int, default=100, help="requests per second")
     parser.set_defaults(func=fake_command)

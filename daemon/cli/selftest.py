@@ -10,17 +10,22 @@ that campaign and puts it back as it was.
 from __future__ import annotations
 
 import argparse
+import atexit
 import datetime as dt
 import json
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from daemon.cli.helptext import DATABASE, Subcommands, help_args
 from daemon.config import Settings, load_settings
+from daemon.embedded_db import start_embedded
 from daemon.errors import user_error
 from daemon.logs import configure_logging
 from daemon.services import Services, client_context, resolve_dsn, services_context
@@ -284,8 +289,19 @@ SCENARIOS: list[tuple[str, Callable[[_Sandbox], Awaitable[Outcome]]]] = [
 ]
 
 
+def _server_for_selftest(settings: Settings) -> str:
+    """DATABASE_URL's server, or an embedded one in a temporary directory that is removed
+    when the process exits (the self-test leaves no database behind in the current one)."""
+    if settings.database_url is not None:
+        return resolve_dsn(settings)
+    data_dir = Path(tempfile.mkdtemp(prefix="instantly-sync-selftest-"))
+    # Registered first, so it runs last: after the embedded server stopped and deleted.
+    atexit.register(shutil.rmtree, data_dir, ignore_errors=True)
+    return start_embedded(data_dir, throwaway=True)
+
+
 async def run_fake_selftest(settings: Settings) -> int:
-    server_dsn = resolve_dsn(settings)
+    server_dsn = _server_for_selftest(settings)
     name = f"instantly_sync_selftest_{os.getpid()}"
     dsn = await create_database(server_dsn, name)
     fake = await FakeInstantlyServer(api_key=FAKE_KEY, rate_limit_per_second=1000).start()

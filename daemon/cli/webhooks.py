@@ -15,12 +15,12 @@ import sys
 from urllib.parse import urlsplit
 
 from daemon.cli.exits import EXIT_CONFIG, EXIT_DRIFT, EXIT_ERROR, EXIT_OK, EXIT_USAGE
+from daemon.cli.explain import external_problem
 from daemon.cli.helptext import DATABASE, Subcommands, help_args
 from daemon.config import Settings
-from daemon.errors import user_error
 from daemon.passes import pass_after_resume
 from daemon.services import client_context, existing_services
-from instantly.errors import ExternalError
+from instantly.errors import ExternalConfigMissing, ExternalError, ExternalPermissionMissing
 from webhooks.health import SECRET_HEADER, ours
 
 # The documented subscription names, for when the service does not list them.
@@ -33,10 +33,12 @@ DOCUMENTED_EVENT_TYPES = (
 )
 
 
-def _failed(command: str, exc: ExternalError) -> int:
-    error = user_error(exc)
-    print(f"webhooks {command}: {error.code}: {error.message}", file=sys.stderr)
-    return EXIT_ERROR
+def _failed(command: str, exc: ExternalError, settings: Settings) -> int:
+    """One line naming what to fix (the setting, the URL); exit 78 when a setting can
+    fix it (no key, a missing scope), else 1."""
+    print(f"webhooks {command}: {external_problem(exc, settings)}", file=sys.stderr)
+    fixable = isinstance(exc, ExternalConfigMissing | ExternalPermissionMissing)
+    return EXIT_CONFIG if fixable else EXIT_ERROR
 
 
 async def register_webhook(args: argparse.Namespace, settings: Settings) -> int:
@@ -69,7 +71,7 @@ async def register_webhook(args: argparse.Namespace, settings: Settings) -> int:
                     campaign=args.campaign, headers=headers, name="instantly-sync")
                 verb = "registered"
         except ExternalError as exc:
-            return _failed("register", exc)
+            return _failed("register", exc, settings)
     print(f"{verb} webhook {hook.get('id')} ({hook.get('event_type')}) -> "
           f"{hook.get('target_hook_url')}")
     return EXIT_OK
@@ -81,7 +83,7 @@ async def list_webhooks(args: argparse.Namespace, settings: Settings) -> int:
         try:
             hooks = await client.list_webhooks()
         except ExternalError as exc:
-            return _failed("list", exc)
+            return _failed("list", exc, settings)
     print(f"{'ID':<38} {'EVENT TYPE':<20} {'STATUS':<8} TARGET")
     for hook in hooks:
         status = {1: "active", -1: "disabled"}.get(hook.get("status"), str(hook.get("status")))
@@ -107,7 +109,7 @@ async def status_command(args: argparse.Namespace, settings: Settings) -> int:
         try:
             sub = await services.webhook_health.check()
         except ExternalError as exc:
-            return _failed("status", exc)
+            return _failed("status", exc, settings)
     detail = f" since {sub.timestamp_error}" if sub.timestamp_error else ""
     print(f"{sub.state}{detail}: {sub.url}" + (f" (webhook {sub.webhook_id})"
                                                if sub.webhook_id else ""))
@@ -123,7 +125,7 @@ async def resume_command(args: argparse.Namespace, settings: Settings) -> int:
         try:
             sub, summary = await services.webhook_health.resume(trigger="cli")
         except ExternalError as exc:
-            return _failed("resume", exc)
+            return _failed("resume", exc, settings)
         run = await pass_after_resume(services) if summary is not None else None
     print(f"webhook {sub.state}: {sub.url}")
     if summary is not None:
@@ -172,7 +174,9 @@ def register(subparsers: Subcommands) -> None:
         **help_args(*hook_vars, example='instantly-sync webhooks register --url'
                                         ' "$WEBHOOK_PUBLIC_URL"'))
     reg.add_argument("--url", required=True, help="public URL of POST /webhooks/instantly")
-    reg.add_argument("--event-type", default="all_events")
+    reg.add_argument("--event-type", default="all_events",
+                     help="the one event type to receive (default: all_events); checked"
+                          " against the service's list")
     reg.add_argument("--campaign", default=None, help="only events of this external campaign")
     reg.set_defaults(func=register_webhook)
     lst = sub.add_parser("list", help="list the workspace's webhooks",
