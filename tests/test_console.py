@@ -294,3 +294,28 @@ def test_every_error_sentence_has_a_dutch_form_that_never_names_the_service() ->
     assert set(ERRORS_NL) == set(ERRORS)
     for text in (*ERRORS_NL.values(), *(s for pair in TEXT.values() for s in pair)):
         assert "instantly" not in text.lower(), text
+
+
+async def test_a_bulk_change_with_one_failing_row_shows_every_row(make_api, fake, page) -> None:
+    """One row's external call fails: the page lists both rows, the failure with its
+    sentence, never a 500 for a change that partly happened."""
+    api = await make_api()
+    base = str(api.make_url("")).rstrip("/")
+    good, _ = await linked_campaign(api, fake, name="Bulk good")
+    bad, bad_remote = await linked_campaign(api, fake, name="Bulk bad")
+    fake.state.add_fault(path=f"/{bad_remote}/activate", status=404)
+    await sign_in(page, base)
+    for campaign in (good, bad):
+        await page.check(f"#row-{campaign['id']} input[type=checkbox]")
+    response = None
+    async with page.expect_navigation() as navigation:
+        await page.click("#bulk button[value=activate]")
+    response = await navigation.value
+    assert response.status == 200
+    rows = page.locator("ul.results li")
+    assert await rows.count() == 2
+    assert await page.locator("ul.results li.ok").inner_text() == \
+        f"Bulk good: {TEXT['toast.activated'][0]}"
+    failed = await page.locator("ul.results li.error").inner_text()
+    assert failed.startswith("Bulk bad: ")
+    assert "Campaign not found in external service" in failed

@@ -291,13 +291,15 @@ async def bulk(request: web.Request, ctx: Context) -> web.Response:
     unique = list(dict.fromkeys(ids))
     outcomes = per_item(await _services(request).toggles.set_many(
         unique, target, request_id=request.get(REQUEST_ID), source="console"))
-    results = [
-        {"id": str(cid), "ok": False, "message": t.error(outcome)}
-        if isinstance(outcome, ApiError) else
-        {"id": str(cid), "ok": True, "name": outcome.campaign_name,
-         "message": _toast(t, outcome.new_status)}
-        for cid, outcome in zip(unique, outcomes, strict=True)
-    ]
+    results = []
+    for cid, outcome in zip(unique, outcomes, strict=True):
+        if isinstance(outcome, ApiError):  # its name, when the campaign exists
+            row = await campaigns.get(_services(request).db, cid)
+            results.append({"id": str(cid), "ok": False, "message": t.error(outcome),
+                            "name": row["name"] if row is not None else None})
+        else:
+            results.append({"id": str(cid), "ok": True, "name": outcome.campaign_name,
+                            "message": _toast(t, outcome.new_status)})
     ok = sum(r["ok"] for r in results)
     ctx.update(results=results, summary=t("bulk.done", ok=ok, failed=len(results) - ok))
     return _page(request, "bulk.html", ctx)
