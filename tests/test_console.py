@@ -319,3 +319,41 @@ async def test_a_bulk_change_with_one_failing_row_shows_every_row(make_api, fake
     failed = await page.locator("ul.results li.error").inner_text()
     assert failed.startswith("Bulk bad: ")
     assert "Campaign not found in external service" in failed
+
+
+async def test_a_tab_whose_session_ended_says_so_and_returns_after_sign_in(
+        make_api, fake, page) -> None:
+    api = await make_api()
+    base = str(api.make_url("")).rstrip("/")
+    campaign, _ = await linked_campaign(api, fake, name="Open tab campaign")
+    await sign_in(page, base)
+    switch = page.locator(f"button[data-campaign='{campaign['id']}']")
+    await page.context.clear_cookies()  # the session ends while the tab stays open
+    await switch.click()
+    await page.locator(".toast-error").wait_for()
+    assert await page.locator(".toast-error").inner_text() == TEXT["signin.ended"][0]
+    assert await switch.get_attribute("aria-checked") == "false"
+    # A form posted from the same tab lands on the sign-in page, which says why, shows
+    # no navigation or sign-out, and returns to the page after signing in.
+    await page.check(f"#row-{campaign['id']} input[type=checkbox]")
+    await page.click("#bulk button[value=activate]")
+    await page.wait_for_url(f"{base}/ui/signin?**")
+    assert await page.locator("p[role=status]").inner_text() == TEXT["signin.ended"][0]
+    assert await page.locator("header nav a[href='/ui/drift']").count() == 0
+    assert await page.locator("form[action='/ui/signout']").count() == 0
+    await page.fill("#token", API_TOKEN)
+    await page.click("form.card button[type=submit]")
+    await page.wait_for_url(f"{base}/ui/campaigns")
+    assert (await (await api.get(f"/campaigns/{campaign['id']}")).json())["status"] == "draft"
+
+
+async def test_signing_out_says_so_on_a_sign_in_page_without_navigation(make_api, page
+                                                                       ) -> None:
+    api = await make_api()
+    base = str(api.make_url("")).rstrip("/")
+    await sign_in(page, base)
+    await page.click("form[action='/ui/signout'] button")
+    await page.wait_for_url(f"{base}/ui/signin?**")
+    assert await page.locator("p[role=status]").inner_text() == TEXT["signin.signed_out"][0]
+    assert await page.locator("header nav a[href='/ui/campaigns']").count() == 0
+    assert await page.locator("form[action='/ui/signout']").count() == 0

@@ -72,8 +72,10 @@ def _context(request: web.Request, session: Session) -> Context:
     sessions: Sessions = request.app[CONSOLE_SESSIONS]
     t = Translator(choose_language(request))
     flash_kind, _, flash_text = unquote(request.cookies.get(FLASH, "")).partition("|")
+    # `signed_in`: show the navigation and the sign-out form (never on the sign-in page)
     return Context(t=t, lang=t.lang, csrf=sessions.csrf(session),
-                   signed_in=sessions.needs_sign_in, path=request.path, back=request.path_qs,
+                   signed_in=session.signed_in and sessions.needs_sign_in,
+                   path=request.path, back=request.path_qs,
                    flash={"kind": flash_kind, "text": flash_text} if flash_text else None)
 
 
@@ -140,7 +142,7 @@ def action(handler: Page) -> Callable[[web.Request], Awaitable[web.StreamRespons
         request[FORM] = form
         t = Translator(choose_language(request))
         if session is None or not session.signed_in:
-            raise web.HTTPForbidden(text=t("signin.expired"))
+            return _session_ended(request, t)
         if not sessions.csrf_ok(session, str(form.get("csrf", ""))):
             log.info("console.csrf_refused", path=request.path)
             raise web.HTTPForbidden(text=t("csrf.refused"))
@@ -150,6 +152,17 @@ def action(handler: Page) -> Callable[[web.Request], Awaitable[web.StreamRespons
         return response
 
     return wrapped
+
+
+def _session_ended(request: web.Request, t: Translator) -> web.Response:
+    """A change asked for by a tab whose session ended (signed out, expired): a sentence
+    for the switch's toast, or the sign-in page that returns to where the form was."""
+    if _wants_json(request):
+        return web.json_response({"ok": False, "message": t("signin.ended")}, status=401)
+    back = str(request[FORM].get("back", "")) or "/ui/campaigns"
+    if not back.startswith("/ui/") or back.startswith("//"):
+        back = "/ui/campaigns"
+    return _see_other(f"/ui/signin?ended=1&next={quote(back)}")
 
 
 def _see_other(location: str) -> web.Response:
@@ -180,7 +193,9 @@ async def signin_form(request: web.Request) -> web.Response:
         session, fresh = sessions.new(signed_in=False)
     ctx = _context(request, session)
     ctx.update(next=request.query.get("next", "/ui/campaigns"),
-               wrong=request.query.get("wrong") == "1")
+               wrong=request.query.get("wrong") == "1",
+               notice=("signin.ended" if request.query.get("ended") == "1" else
+                       "signin.signed_out" if request.query.get("signed_out") == "1" else None))
     response = _page(request, "signin.html", ctx)
     if fresh:
         set_cookie(request, response, fresh)
@@ -209,7 +224,7 @@ async def signin(request: web.Request) -> web.Response:
 
 @action
 async def signout(request: web.Request, ctx: Context) -> web.Response:
-    response = _see_other("/ui/signin" if ctx["signed_in"] else "/ui/campaigns")
+    response = _see_other("/ui/signin?signed_out=1" if ctx["signed_in"] else "/ui/campaigns")
     clear_cookie(response)
     return response
 
