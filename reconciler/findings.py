@@ -23,6 +23,17 @@ STATE_FILTERS: dict[str, list[str]] = {
     "all": ["open", "acknowledged", "resolved"],
 }
 ACTIONS: tuple[str, ...] = ("adopt_remote", "push_local", "acknowledge")
+# The resolutions that can work for each kind (docs/drift.md): the console offers only
+# these; the resolver refuses the others with the reason (not_fixable_remotely,
+# action_not_applicable, or the service's refusal).
+ACTIONS_FOR: dict[str, tuple[str, ...]] = {
+    "status_mismatch": ("adopt_remote", "push_local", "acknowledge"),
+    "local_pause_only": ("adopt_remote", "push_local", "acknowledge"),
+    "remote_completed": ("adopt_remote", "acknowledge"),  # a completed one is not reactivated
+    "remote_unhealthy": ("acknowledge",),  # no local meaning, and only a person can fix it
+    "remote_missing": ("acknowledge",),  # nothing remote to adopt or push to
+    "toggle_incomplete": ("acknowledge",),  # settled by the pass that found it
+}
 
 FINDING_FIELDS: tuple[str, ...] = (
     "id", "campaign_id", "campaign_name", "client_id", "external_id", "kind", "local_status",

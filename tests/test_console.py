@@ -357,3 +357,27 @@ async def test_signing_out_says_so_on_a_sign_in_page_without_navigation(make_api
     assert await page.locator("p[role=status]").inner_text() == TEXT["signin.signed_out"][0]
     assert await page.locator("header nav a[href='/ui/campaigns']").count() == 0
     assert await page.locator("form[action='/ui/signout']").count() == 0
+
+
+async def test_the_drift_page_offers_per_kind_only_the_resolutions_that_can_work(
+        make_api, fake, page) -> None:
+    api = await make_api()
+    base = str(api.make_url("")).rstrip("/")
+    await linked_campaign(api, fake, name="Mismatch", remote_status=1)  # local draft
+    await linked_campaign(api, fake, name="Unhealthy", remote_status=-1)
+    await linked_campaign(api, fake, name="Completed", remote_status=3)
+    _, gone = await linked_campaign(api, fake, name="Missing", remote_status=2)
+    fake.state.delete_campaign(gone)
+    await api.post("/reconcile?wait=true")
+    await sign_in(page, base)
+    await page.goto(f"{base}/ui/drift")
+
+    async def offered(name: str) -> list[str]:
+        links = page.locator("tr", has_text=name).locator("td.actions a")
+        return [(await links.nth(i).get_attribute("href")).rsplit("=", 1)[1]
+                for i in range(await links.count())]
+
+    assert await offered("Mismatch") == ["adopt_remote", "push_local", "acknowledge"]
+    assert await offered("Completed") == ["adopt_remote", "acknowledge"]
+    assert await offered("Unhealthy") == ["acknowledge"]
+    assert await offered("Missing") == ["acknowledge"]

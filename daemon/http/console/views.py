@@ -34,7 +34,7 @@ from daemon.http.keys import CONSOLE_PAGES, CONSOLE_SESSIONS, REQUEST_ID, SERVIC
 from daemon.http.requests import path_int, path_uuid, validate
 from daemon.http.schemas import CampaignPatch
 from daemon.services import Services
-from reconciler.findings import ACTIONS, KINDS, STATE_FILTERS, finding_json
+from reconciler.findings import ACTIONS, ACTIONS_FOR, KINDS, STATE_FILTERS, finding_json
 from sql import UniqueViolation, campaigns, drift, runs
 from sql.statuses import LocalStatus
 
@@ -414,7 +414,8 @@ async def drift_page(request: web.Request, ctx: Context) -> web.Response:
     counts = await drift.open_counts(db)
     next_query = urlencode({k: v for k, v in {
         "kind": kind or "", "cursor": _drift_cursor(rows[-1])}.items() if v}) if more else None
-    ctx.update(groups=groups, kinds=KINDS, kind=kind or "", actions=ACTIONS, counts=counts,
+    ctx.update(groups=groups, kinds=KINDS, kind=kind or "", actions_for=ACTIONS_FOR,
+               counts=counts,
                next_query=next_query, first=bool(request.query.get("cursor")))
     return _page(request, "drift.html", ctx)
 
