@@ -381,3 +381,22 @@ async def test_the_drift_page_offers_per_kind_only_the_resolutions_that_can_work
     assert await offered("Completed") == ["adopt_remote", "acknowledge"]
     assert await offered("Unhealthy") == ["acknowledge"]
     assert await offered("Missing") == ["acknowledge"]
+
+
+async def test_signing_out_ends_the_session_even_for_a_copy_of_its_cookie(
+        make_api, browser, page) -> None:
+    api = await make_api()
+    base = str(api.make_url("")).rstrip("/")
+    await sign_in(page, base)
+    kept = [c for c in await page.context.cookies() if c["name"] == "isync_session"]
+    assert kept
+    await page.click("form[action='/ui/signout'] button")
+    await page.wait_for_url(f"{base}/ui/signin?**")
+    other = await browser.new_context()
+    try:
+        await other.add_cookies(kept)  # the cookie as it was before signing out
+        tab = await other.new_page()
+        await tab.goto(f"{base}/ui/campaigns")
+        assert "/ui/signin" in tab.url
+    finally:
+        await other.close()

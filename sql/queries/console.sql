@@ -59,3 +59,19 @@ SELECT date_trunc('day', received_at) AS day, count(*) AS n
  WHERE campaign_external_id = $1 AND received_at > now() - make_interval(days => $2)
  GROUP BY 1
  ORDER BY 1;
+
+-- name: console_session_start
+-- $1 nonce, $2 lifetime in seconds; also forgets sessions expired a day ago.
+WITH gone AS (
+    DELETE FROM console_sessions WHERE expires_at < now() - interval '1 day'
+)
+INSERT INTO console_sessions (nonce, expires_at)
+VALUES ($1, now() + make_interval(secs => $2));
+
+-- name: console_session_live
+-- Whether the session is signed in: started, not ended, not expired.
+SELECT EXISTS (SELECT 1 FROM console_sessions
+                WHERE nonce = $1 AND ended_at IS NULL AND expires_at > now());
+
+-- name: console_session_end
+UPDATE console_sessions SET ended_at = now() WHERE nonce = $1 AND ended_at IS NULL;

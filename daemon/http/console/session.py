@@ -1,14 +1,17 @@
-"""Console sessions and CSRF tokens: signed cookies (itsdangerous), nothing stored
-server-side.
+"""Console sessions and CSRF tokens: signed cookies (itsdangerous) naming sessions that
+signed in, which are kept server-side (table console_sessions).
 
 The signing key is derived from API_TOKENS, so every replica accepts the same
 cookies and removing a token ends every session; with no tokens (loopback,
 unauthenticated) it is random per process. A cookie carries a nonce and
 whether the session signed in, signed and timestamped; it is refused once
-older than LIFETIME_SECONDS. A sign-in always issues a new nonce (no session
-fixation). The CSRF token of a form is a signature of the session's nonce
-under another salt: it proves the form came from a page we rendered for that
-session, and reveals neither a token nor the key.
+older than LIFETIME_SECONDS. A signed-in session counts only while its row is
+live: signing out ends it for every tab and replica, whatever the cookie says.
+A session that has not signed in (the sign-in form's CSRF) is not stored. A
+sign-in always issues a new nonce (no session fixation). The CSRF token of a
+form is a signature of the session's nonce under another salt: it proves the
+form came from a page we rendered for that session, and reveals neither a
+token nor the key.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from itsdangerous import BadSignature, Signer, URLSafeTimedSerializer
 
+from sql import Database
 from webhooks.events import secret_matches
 
 COOKIE = "isync_session"
@@ -48,13 +52,16 @@ class Sessions:
     def token_matches(self, given: str) -> bool:
         return secret_matches(given.strip(), self.tokens)
 
-    def new(self, *, signed_in: bool) -> tuple[Session, str]:
-        """A fresh session and its cookie value."""
+    async def new(self, db: Database, *, signed_in: bool) -> tuple[Session, str]:
+        """A fresh session (stored when signed in) and its cookie value."""
         session = Session(secrets.token_urlsafe(16), signed_in or not self.tokens)
+        if session.signed_in:
+            await db.execute("console_session_start", session.nonce, LIFETIME_SECONDS)
         return session, self._cookies.dumps([session.nonce, session.signed_in])
 
-    def read(self, request: web.Request) -> Session | None:
-        """The session of a valid cookie younger than LIFETIME_SECONDS, else None."""
+    async def read(self, request: web.Request, db: Database) -> Session | None:
+        """The session of a valid cookie younger than LIFETIME_SECONDS (a signed-in one
+        only while its row is live), else None."""
         raw = request.cookies.get(COOKIE, "")
         try:
             nonce, signed_in = self._cookies.loads(raw, max_age=LIFETIME_SECONDS)
@@ -62,7 +69,13 @@ class Sessions:
             return None
         if not isinstance(nonce, str) or not isinstance(signed_in, bool):
             return None
+        if signed_in and not await db.fetchval("console_session_live", nonce):
+            return None
         return Session(nonce, signed_in)
+
+    async def end(self, db: Database, session: Session) -> None:
+        """Sign out: the session ends for every tab and replica."""
+        await db.execute("console_session_end", session.nonce)
 
     def csrf(self, session: Session) -> str:
         return self._csrf.get_signature(session.nonce).decode()

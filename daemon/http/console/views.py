@@ -73,7 +73,7 @@ def _context(request: web.Request, session: Session) -> Context:
     t = Translator(choose_language(request))
     flash_kind, _, flash_text = unquote(request.cookies.get(FLASH, "")).partition("|")
     # `signed_in`: show the navigation and the sign-out form (never on the sign-in page)
-    return Context(t=t, lang=t.lang, csrf=sessions.csrf(session),
+    return Context(t=t, lang=t.lang, csrf=sessions.csrf(session), session=session,
                    signed_in=session.signed_in and sessions.needs_sign_in,
                    path=request.path, back=request.path_qs,
                    flash={"kind": flash_kind, "text": flash_text} if flash_text else None)
@@ -110,11 +110,11 @@ def page(handler: Page) -> Callable[[web.Request], Awaitable[web.StreamResponse]
 
     async def wrapped(request: web.Request) -> web.StreamResponse:
         sessions: Sessions = request.app[CONSOLE_SESSIONS]
-        session = sessions.read(request)
+        session = await sessions.read(request, _services(request).db)
         if session is None or not session.signed_in:
             if sessions.needs_sign_in:
                 raise web.HTTPSeeOther(f"/ui/signin?next={quote(request.path_qs)}")
-            session, cookie = sessions.new(signed_in=True)
+            session, cookie = await sessions.new(_services(request).db, signed_in=True)
             request[NEW_COOKIE] = cookie
         ctx = _context(request, session)
         try:
@@ -137,7 +137,7 @@ def action(handler: Page) -> Callable[[web.Request], Awaitable[web.StreamRespons
 
     async def wrapped(request: web.Request) -> web.StreamResponse:
         sessions: Sessions = request.app[CONSOLE_SESSIONS]
-        session = sessions.read(request)
+        session = await sessions.read(request, _services(request).db)
         form = await request.post()
         request[FORM] = form
         t = Translator(choose_language(request))
@@ -185,12 +185,12 @@ def _back(request: web.Request, kind: str, text: str, fallback: str) -> web.Resp
 
 async def signin_form(request: web.Request) -> web.Response:
     sessions: Sessions = request.app[CONSOLE_SESSIONS]
-    session = sessions.read(request)
+    session = await sessions.read(request, _services(request).db)
     if not sessions.needs_sign_in or (session and session.signed_in):
         raise web.HTTPSeeOther("/ui/campaigns")
     fresh = None
     if session is None:
-        session, fresh = sessions.new(signed_in=False)
+        session, fresh = await sessions.new(_services(request).db, signed_in=False)
     ctx = _context(request, session)
     ctx.update(next=request.query.get("next", "/ui/campaigns"),
                wrong=request.query.get("wrong") == "1",
@@ -205,7 +205,7 @@ async def signin_form(request: web.Request) -> web.Response:
 
 async def signin(request: web.Request) -> web.Response:
     sessions: Sessions = request.app[CONSOLE_SESSIONS]
-    session = sessions.read(request)
+    session = await sessions.read(request, _services(request).db)
     form = await request.post()
     if session is None or not sessions.csrf_ok(session, str(form.get("csrf", ""))):
         raise web.HTTPForbidden(text=Translator(choose_language(request))("csrf.refused"))
@@ -215,7 +215,7 @@ async def signin(request: web.Request) -> web.Response:
     if not sessions.token_matches(str(form.get("token", ""))):
         log.info("console.signin_refused")
         raise web.HTTPSeeOther(f"/ui/signin?wrong=1&next={quote(target)}")
-    _, cookie = sessions.new(signed_in=True)  # a new nonce: no session fixation
+    _, cookie = await sessions.new(_services(request).db, signed_in=True)  # a new nonce
     response = _see_other(target)
     set_cookie(request, response, cookie)
     log.info("console.signed_in")
@@ -224,6 +224,7 @@ async def signin(request: web.Request) -> web.Response:
 
 @action
 async def signout(request: web.Request, ctx: Context) -> web.Response:
+    await request.app[CONSOLE_SESSIONS].end(_services(request).db, ctx["session"])
     response = _see_other("/ui/signin?signed_out=1" if ctx["signed_in"] else "/ui/campaigns")
     clear_cookie(response)
     return response
