@@ -93,8 +93,10 @@ ERRORS: dict[str, tuple[int, str]] = {
     "run_not_found": (404, "Reconcile run not found."),
     "finding_not_found": (404, "Drift finding not found."),
     "finding_already_resolved": (409, "Drift finding is already resolved."),
+    "finding_not_acknowledged": (409, "Drift finding is not acknowledged, so it cannot be"
+                                      " reopened."),
     "invalid_action": (
-        400, "Action must be one of \"adopt_remote\", \"push_local\", \"acknowledge\".",
+        400, "Action must be \"adopt_remote\", \"push_local\", \"acknowledge\" or \"reopen\"."
     ),
     "drift_changed": (
         409, "The external campaign changed since this finding was recorded. Review it again.",

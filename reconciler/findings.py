@@ -22,7 +22,7 @@ STATE_FILTERS: dict[str, list[str]] = {
     "open": ["open"], "acknowledged": ["acknowledged"], "resolved": ["resolved"],
     "all": ["open", "acknowledged", "resolved"],
 }
-ACTIONS: tuple[str, ...] = ("adopt_remote", "push_local", "acknowledge")
+ACTIONS: tuple[str, ...] = ("adopt_remote", "push_local", "acknowledge", "reopen")
 # The resolutions that can work for each kind (docs/drift.md): the console offers only
 # these; the resolver refuses the others with the reason (not_fixable_remotely,
 # action_not_applicable, or the service's refusal).
@@ -38,7 +38,7 @@ ACTIONS_FOR: dict[str, tuple[str, ...]] = {
 FINDING_FIELDS: tuple[str, ...] = (
     "id", "campaign_id", "campaign_name", "client_id", "external_id", "kind", "local_status",
     "remote_status", "expected", "state", "first_seen_at", "last_seen_at", "resolved_at",
-    "resolution", "note",
+    "resolution", "note", "acknowledged_at", "acknowledged_by",
 )
 RUN_FIELDS: tuple[str, ...] = (
     "id", "status", "started_at", "finished_at", "remote_campaigns", "local_linked",

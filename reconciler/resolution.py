@@ -37,6 +37,12 @@ class FindingAlreadyResolved(ResolutionError):
     code = "finding_already_resolved"
 
 
+class FindingNotAcknowledged(ResolutionError):
+    """Reopen asked for a finding that is not acknowledged."""
+
+    code = "finding_not_acknowledged"
+
+
 class DriftChanged(ResolutionError):
     """Local or remote status moved since the finding was recorded (compare-and-set)."""
 
@@ -68,14 +74,19 @@ class Resolver:
         self._client = client
 
     async def resolve(self, finding_id: int, *, action: str, note: str | None,
-                      request_id: str | None = None) -> dict[str, Any]:
+                      request_id: str | None = None, by: str = "api") -> dict[str, Any]:
+        """Carry out `action` on the finding; `by` (api, console) is recorded when it
+        acknowledges. `reopen` returns an acknowledged finding to open."""
         finding = await self._db.fetchrow("finding_get", finding_id)
         if finding is None:
             raise FindingNotFound
         if finding["state"] == "resolved":
             raise FindingAlreadyResolved
-        if action == "acknowledge":
-            if await self._db.fetchval("finding_acknowledge", finding_id, note) is None:
+        if action == "reopen":
+            if await self._db.fetchval("finding_reopen", finding_id, note) is None:
+                raise FindingNotAcknowledged
+        elif action == "acknowledge":
+            if await self._db.fetchval("finding_acknowledge", finding_id, note, by) is None:
                 raise FindingAlreadyResolved
         else:
             await self._act(finding, action, request_id)

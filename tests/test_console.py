@@ -400,3 +400,35 @@ async def test_signing_out_ends_the_session_even_for_a_copy_of_its_cookie(
         assert "/ui/signin" in tab.url
     finally:
         await other.close()
+
+
+async def test_an_acknowledged_finding_is_listed_with_when_and_how_and_can_be_reopened(
+        make_api, fake, page) -> None:
+    api = await make_api()
+    base = str(api.make_url("")).rstrip("/")
+    await linked_campaign(api, fake, name="Known drift", remote_status=1)
+    await api.post("/reconcile?wait=true")
+    await sign_in(page, base)
+    await page.goto(f"{base}/ui/drift")
+    await page.locator("tr", has_text="Known drift").locator(
+        "a[href$='action=acknowledge']").click()
+    await page.fill("#note", "waiting for the client")
+    await page.locator("form.card button[type=submit]").click()
+    await page.locator(".toast-ok").wait_for()
+    assert await page.locator(".toast-ok").inner_text() == TEXT["drift.acknowledged"][0]
+    assert await page.locator("tr", has_text="Known drift").count() == 0  # not open
+    await page.click("nav.tabs a[href='/ui/drift?state=acknowledged']")
+    row = page.locator("#acknowledged tr", has_text="Known drift")
+    cells = [await row.locator("td").nth(i).inner_text() for i in range(5)]
+    assert cells[3:] == ["console", "waiting for the client"]
+    await row.locator("a[href$='action=reopen']").click()
+    await page.locator("form.card button[type=submit]").click()
+    await page.locator(".toast-ok").wait_for()
+    assert await page.locator(".toast-ok").inner_text() == TEXT["drift.reopened"][0]
+    await page.goto(f"{base}/ui/drift")
+    assert await page.locator("tr", has_text="Known drift").count() == 1
+    [finding] = (await (await api.get("/drift")).json())["items"]
+    assert (finding["state"], finding["acknowledged_at"]) == ("open", None)
+    resp = await api.post(f"/drift/{finding['id']}/resolve", json={"action": "reopen"})
+    assert (resp.status, (await resp.json())["error"]["code"]) == (
+        409, "finding_not_acknowledged")

@@ -160,6 +160,8 @@ class Finding(Schema):
     resolved_at: dt.datetime | None
     resolution: str | None
     note: str | None
+    acknowledged_at: dt.datetime | None
+    acknowledged_by: str | None  # api or console
 
 
 class FindingList(Schema):

@@ -23,7 +23,8 @@ SELECT date_trunc('hour', at) AS hour, count(*) AS calls,
 -- A page of open findings, grouped by kind, oldest first, after the keyset
 -- ($3 kind, $4 first seen, $5 id; NULLs: from the start). $1 limit, $2 kind filter.
 SELECT f.id, f.campaign_id, c.name AS campaign_name, c.client_id, f.external_id, f.kind,
-       f.local_status, f.remote_status, f.expected, f.first_seen_at, f.last_seen_at
+       f.local_status, f.remote_status, f.expected, f.first_seen_at, f.last_seen_at,
+       f.note, f.acknowledged_at, f.acknowledged_by
   FROM drift_findings f
   LEFT JOIN campaigns c ON c.id = f.campaign_id
  WHERE f.state = 'open' AND ($2::text IS NULL OR f.kind = $2)

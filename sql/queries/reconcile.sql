@@ -180,7 +180,7 @@ SELECT kind, expected, state, count(*) AS n,
 -- $1 states, $2 kind, $3 client_id, $4 expected, $5 limit
 SELECT f.id, f.campaign_id, c.name AS campaign_name, c.client_id, f.external_id, f.kind,
        f.local_status, f.remote_status, f.expected, f.state, f.first_seen_at, f.last_seen_at,
-       f.resolved_at, f.resolution, f.note
+       f.resolved_at, f.resolution, f.note, f.acknowledged_at, f.acknowledged_by
   FROM drift_findings f
   LEFT JOIN campaigns c ON c.id = f.campaign_id
  WHERE f.state = ANY($1::text[])
@@ -193,15 +193,26 @@ SELECT f.id, f.campaign_id, c.name AS campaign_name, c.client_id, f.external_id,
 -- name: finding_get
 SELECT f.id, f.campaign_id, c.name AS campaign_name, c.client_id, f.external_id, f.kind,
        f.local_status, f.remote_status, f.expected, f.state, f.first_seen_at, f.last_seen_at,
-       f.resolved_at, f.resolution, f.note,
+       f.resolved_at, f.resolution, f.note, f.acknowledged_at, f.acknowledged_by,
        c.status AS campaign_status, c.external_id AS campaign_external_id
   FROM drift_findings f
   LEFT JOIN campaigns c ON c.id = f.campaign_id
  WHERE f.id = $1;
 
 -- name: finding_acknowledge
-UPDATE drift_findings SET state = 'acknowledged', note = COALESCE($2, note)
+-- $1 id, $2 note, $3 through what (api, console)
+UPDATE drift_findings
+   SET state = 'acknowledged', note = COALESCE($2, note), acknowledged_at = now(),
+       acknowledged_by = $3
  WHERE id = $1 AND state <> 'resolved'
+RETURNING id;
+
+-- name: finding_reopen
+-- Un-acknowledge: the finding counts as unexpected drift again.
+UPDATE drift_findings
+   SET state = 'open', note = COALESCE($2, note), acknowledged_at = NULL,
+       acknowledged_by = NULL
+ WHERE id = $1 AND state = 'acknowledged'
 RETURNING id;
 
 -- name: finding_resolve

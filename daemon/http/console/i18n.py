@@ -111,12 +111,21 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, Dutch)
     "drift.note": ("Note", "Notitie"),
     "drift.confirm_title": ("Resolve this finding?", "Deze afwijking oplossen?"),
     "drift.resolved": ("Finding resolved.", "Afwijking opgelost."),
+    "drift.acknowledged": ("Finding acknowledged: it stays listed under Acknowledged.",
+                           "Afwijking bevestigd als gezien: ze blijft zichtbaar onder Gezien."),
+    "drift.reopened": ("Finding reopened.", "Afwijking heropend."),
+    "drift.acknowledged_list": ("Acknowledged", "Gezien"),
+    "drift.open_list": ("Open", "Open"),
+    "col.acknowledged": ("Acknowledged", "Bevestigd"),
+    "col.by": ("Through", "Via"),
+    "col.note": ("Note", "Notitie"),
     "drift.stale": ("This finding changed since it was shown. Its current state is below.",
                     "Deze afwijking is gewijzigd sinds ze getoond werd. Hieronder de huidige"
                     " stand."),
     "action.adopt_remote": ("Adopt remote status", "Externe status overnemen"),
     "action.push_local": ("Push local status", "Lokale status doorzetten"),
     "action.acknowledge": ("Acknowledge", "Bevestigen als gezien"),
+    "action.reopen": ("Un-acknowledge", "Terug naar open"),
     "runs.title": ("Reconcile passes", "Controlerondes"),
     "runs.chart_open": ("Open findings after each pass", "Open afwijkingen na elke ronde"),
     "runs.chart_seconds": ("Pass duration (s)", "Duur per ronde (s)"),
@@ -221,7 +230,10 @@ ERRORS_NL: dict[str, str] = {
     "run_not_found": "Controleronde niet gevonden.",
     "finding_not_found": "Afwijking niet gevonden.",
     "finding_already_resolved": "De afwijking is al opgelost.",
-    "invalid_action": "Actie moet \"adopt_remote\", \"push_local\" of \"acknowledge\" zijn.",
+    "invalid_action": "Actie moet \"adopt_remote\", \"push_local\", \"acknowledge\" of"
+                      " \"reopen\" zijn.",
+    "finding_not_acknowledged": "De afwijking is niet als gezien bevestigd en kan dus niet"
+                                " heropend worden.",
     "drift_changed": "De externe campagne is gewijzigd sinds deze afwijking werd vastgelegd."
                      " Bekijk haar opnieuw.",
     "not_fixable_remotely": "De externe campagne is ongezond of geschorst; los het op in het"

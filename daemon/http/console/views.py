@@ -43,6 +43,7 @@ log = structlog.get_logger("daemon.console")
 PAGE_SIZE = 50
 FINDINGS_PAGE = 100
 MAX_CSV_ROWS = 100_000
+ACKNOWLEDGED_SHOWN = 500  # the acknowledged list (all of them: the API or the CSV)
 FLASH = "isync_flash"
 HEALTH_CHECK_SECONDS = 5.0
 
@@ -376,6 +377,8 @@ def _finding_view(row: Any, t: Translator) -> dict[str, Any]:
         "expected": row["expected"], "local_words": t.status(row["local_status"]),
         "remote_words": t.remote(row["remote_status"]),
         "first_seen_at": row["first_seen_at"], "shown": _fingerprint(row),
+        "acknowledged_at": row["acknowledged_at"], "acknowledged_by": row["acknowledged_by"],
+        "note": row["note"],
     }
 
 
@@ -406,6 +409,13 @@ def _read_drift_cursor(cursor: str) -> tuple[str, dt.datetime, int] | None:
 async def drift_page(request: web.Request, ctx: Context) -> web.Response:
     kind = request.query.get("kind") if request.query.get("kind") in KINDS else None
     db = _services(request).db
+    acknowledged = await drift.findings(db, states=["acknowledged"], kind=kind,
+                                        limit=ACKNOWLEDGED_SHOWN)
+    if request.query.get("state") == "acknowledged":
+        ctx.update(kinds=KINDS, kind=kind or "", state="acknowledged",
+                   findings=[_finding_view(r, ctx.t) for r in acknowledged],
+                   acknowledged_count=len(acknowledged), next_query=None, first=False)
+        return _page(request, "drift.html", ctx)
     rows, more = await drift.open_page(
         db, limit=FINDINGS_PAGE, kind=kind,
         after=_read_drift_cursor(request.query.get("cursor", "")))
@@ -416,7 +426,7 @@ async def drift_page(request: web.Request, ctx: Context) -> web.Response:
     next_query = urlencode({k: v for k, v in {
         "kind": kind or "", "cursor": _drift_cursor(rows[-1])}.items() if v}) if more else None
     ctx.update(groups=groups, kinds=KINDS, kind=kind or "", actions_for=ACTIONS_FOR,
-               counts=counts,
+               counts=counts, state="open", acknowledged_count=len(acknowledged),
                next_query=next_query, first=bool(request.query.get("cursor")))
     return _page(request, "drift.html", ctx)
 
@@ -446,6 +456,8 @@ async def _finding_and_action(request: web.Request, chosen: Any) -> tuple[Any, s
         raise ApiError("finding_not_found")
     if row["state"] == "resolved":
         raise ApiError("finding_already_resolved")
+    if (chosen == "reopen") != (row["state"] == "acknowledged"):
+        raise ApiError("finding_not_acknowledged" if chosen == "reopen" else "invalid_action")
     return row, chosen
 
 
@@ -460,12 +472,13 @@ async def resolve(request: web.Request, ctx: Context) -> web.Response:
             return _page(request, "confirm.html", ctx, status=409)
         await _services(request).resolver.resolve(
             finding["id"], action=chosen, note=str(form.get("note", "")).strip() or None,
-            request_id=request.get(REQUEST_ID))
+            request_id=request.get(REQUEST_ID), by="console")
         await _services(request).reconciler.refresh_metrics()
     except Exception as exc:
         error = user_error(exc)
         return _back(request, "error", t.error(error), "/ui/drift")
-    return _back(request, "ok", t("drift.resolved"), "/ui/drift")
+    done = {"acknowledge": "drift.acknowledged", "reopen": "drift.reopened"}
+    return _back(request, "ok", t(done.get(chosen, "drift.resolved")), "/ui/drift")
 
 
 # -- runs and health ---------------------------------------------------------------------
