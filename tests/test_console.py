@@ -432,3 +432,34 @@ async def test_an_acknowledged_finding_is_listed_with_when_and_how_and_can_be_re
     resp = await api.post(f"/drift/{finding['id']}/resolve", json={"action": "reopen"})
     assert (resp.status, (await resp.json())["error"]["code"]) == (
         409, "finding_not_acknowledged")
+
+
+async def test_small_things_a_new_operator_noticed(make_api, fake, page) -> None:
+    api = await make_api()
+    base = str(api.make_url("")).rstrip("/")
+    campaign, _ = await linked_campaign(api, fake, name="Small things")
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    await sign_in(page, base)
+    # The switch's name does not claim a state; role=switch and aria-checked say it.
+    switch = page.locator(f"button[data-campaign='{campaign['id']}']")
+    assert await switch.get_attribute("aria-label") == "Campaign Small things"
+    assert await switch.get_attribute("aria-checked") == "false"
+    # The skip link says what it does.
+    assert await page.locator("a.skip").inner_text() == TEXT["skip"][0]
+    # No request for /favicon.ico (it answered 401 on every page).
+    assert not [u for u in requested if u.endswith("/favicon.ico")]
+    # Switching language keeps the filters.
+    await page.goto(f"{base}/ui/campaigns?client=acme&status=draft")
+    await page.click("a[hreflang=nl]")
+    assert "client=acme" in page.url and "status=draft" in page.url and "lang=nl" in page.url
+    assert await page.locator("select[name=status]").input_value() == "draft"
+    # A bad cursor is a Dutch sentence to the end.
+    await page.goto(f"{base}/ui/campaigns?cursor=not-a-cursor")
+    assert await page.locator("[role=alert]").inner_text() == (
+        "Ongeldige parameter cursor: is geen geldige cursor.")
+    # An unknown console path is the console's page, not JSON.
+    response = await page.goto(f"{base}/ui/nope")
+    assert response.status == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert await page.locator("[role=alert]").inner_text() == "Dit adres bestaat niet."

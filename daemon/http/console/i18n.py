@@ -72,7 +72,9 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, Dutch)
     "no": ("no", "nee"),
     "unknown": ("unknown", "onbekend"),
     "not_linked": ("not linked", "niet gekoppeld"),
-    "switch.label": ("Campaign {name} is on", "Campagne {name} staat aan"),
+    # The switch's name; role=switch and aria-checked say whether it is on.
+    "switch.label": ("Campaign {name}", "Campagne {name}"),
+    "skip": ("Skip to content", "Naar de inhoud"),
     "toast.activated": ("Campaign activated! ✅", "Campagne geactiveerd! ✅"),
     "toast.paused": ("Campaign paused.", "Campagne gepauzeerd."),
     "toast.failed_suffix": ("", ""),
@@ -241,8 +243,9 @@ ERRORS_NL: dict[str, str] = {
     "campaign_unlinked": "De campagne is niet aan een externe campagne gekoppeld.",
     "action_not_applicable": "Deze actie kan dit soort afwijking niet oplossen.",
 }
-# The words `external_refused` fills in, in Dutch.
+# The words `external_refused` and `invalid_parameter` fill in, in Dutch.
 _FIELDS_NL = {
+    "is not a valid cursor": "is geen geldige cursor",
     "activated": "geactiveerd", "paused": "gepauzeerd", "a draft": "een concept",
     "active": "actief", "completed": "voltooid",
     "blocked because its sending accounts are unhealthy":

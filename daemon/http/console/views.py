@@ -73,8 +73,13 @@ def _context(request: web.Request, session: Session) -> Context:
     sessions: Sessions = request.app[CONSOLE_SESSIONS]
     t = Translator(choose_language(request))
     flash_kind, _, flash_text = unquote(request.cookies.get(FLASH, "")).partition("|")
+    # The language links keep the page's filters (not its cursor: a page of another
+    # language starts at the top).
+    kept = {k: v for k, v in request.query.items() if k not in ("lang", "cursor")}
+    lang_links = {lang: "?" + urlencode({**kept, "lang": lang}) for lang in ("en", "nl")}
     # `signed_in`: show the navigation and the sign-out form (never on the sign-in page)
     return Context(t=t, lang=t.lang, csrf=sessions.csrf(session), session=session,
+                   lang_links=lang_links,
                    signed_in=session.signed_in and sessions.needs_sign_in,
                    path=request.path, back=request.path_qs,
                    flash={"kind": flash_kind, "text": flash_text} if flash_text else None)
@@ -438,6 +443,12 @@ async def drift_csv(request: web.Request, ctx: Context) -> web.Response:
     rows = await drift.findings(_services(request).db, states=STATE_FILTERS["open"], kind=kind,
                                 limit=MAX_CSV_ROWS)
     return csv_download([finding_json(r) for r in rows])
+
+
+@page
+async def not_found(request: web.Request, ctx: Context) -> web.Response:
+    """Any other path under /ui: the console's own 'not found' page (not JSON)."""
+    raise ApiError("not_found")
 
 
 @page
