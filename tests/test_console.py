@@ -86,7 +86,7 @@ async def test_sign_in_toggle_on_and_failure_leaves_row_unchanged(make_api, fake
     assert await switch.get_attribute("aria-checked") == "false"
     await switch.click()
     await page.locator(".toast-ok").wait_for()
-    assert await page.locator(".toast-ok").inner_text() == "Campaign activated! ✅"
+    assert await page.locator(".toast-ok").inner_text() == "Campaign activated! ✓"
     assert await switch.get_attribute("aria-checked") == "true"
     row = page.locator(f"#row-{campaign['id']} .status")
     assert await row.get_attribute("data-status") == "active"
@@ -127,7 +127,7 @@ async def test_keyboard_only_switch_and_dutch(make_api, fake, page) -> None:
     assert outline != "none"  # focus is visible
     await page.keyboard.press("Space")
     await page.locator(".toast-ok").wait_for()
-    assert await page.locator(".toast-ok").inner_text() == "Campagne geactiveerd! ✅"
+    assert await page.locator(".toast-ok").inner_text() == "Campagne geactiveerd! ✓"
     assert await switch.get_attribute("aria-checked") == "true"
     # The language sticks (cookie) and error sentences are Dutch too; crafted ids are
     # "not found", never a 500.
@@ -463,3 +463,20 @@ async def test_small_things_a_new_operator_noticed(make_api, fake, page) -> None
     assert response.status == 404
     assert response.headers["content-type"].startswith("text/html")
     assert await page.locator("[role=alert]").inner_text() == "Dit adres bestaat niet."
+
+
+async def test_a_switch_updates_the_remote_status_and_its_toast_is_not_in_the_way(
+        make_api, fake, page) -> None:
+    api = await make_api()
+    base = str(api.make_url("")).rstrip("/")
+    campaign, _ = await linked_campaign(api, fake, name="Remote cell", remote_status=2)
+    await api.post("/reconcile?wait=true")  # records the remote status: paused
+    await sign_in(page, base)
+    row = page.locator(f"#row-{campaign['id']}")
+    assert await row.locator("td.remote").inner_text() == "paused"
+    await row.locator("button.switch").click()
+    await page.locator(".toast-ok").wait_for()
+    assert await row.locator("td.remote").inner_text() == "active"  # without a reload
+    assert await page.locator(".toast-ok").inner_text() == "Campaign activated! ✓"
+    pointer = await page.locator("#toasts").evaluate("el => getComputedStyle(el).pointerEvents")
+    assert pointer == "none"  # a switch under the toast can still be clicked

@@ -75,7 +75,8 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, Dutch)
     # The switch's name; role=switch and aria-checked say whether it is on.
     "switch.label": ("Campaign {name}", "Campagne {name}"),
     "skip": ("Skip to content", "Naar de inhoud"),
-    "toast.activated": ("Campaign activated! ✅", "Campagne geactiveerd! ✅"),
+    # ✓ (U+2713) is in the common text fonts; the emoji ✅ was a missing glyph without one.
+    "toast.activated": ("Campaign activated! ✓", "Campagne geactiveerd! ✓"),
     "toast.paused": ("Campaign paused.", "Campagne gepauzeerd."),
     "toast.failed_suffix": ("", ""),
     "bulk.title": ("Selected campaigns", "Geselecteerde campagnes"),

@@ -290,9 +290,12 @@ async def toggle(request: web.Request, ctx: Context) -> web.Response:
                                      status=error.status)
         return _back(request, "error", t.error(error), "/ui/campaigns")
     if _wants_json(request):
-        return web.json_response({"ok": True, "message": _toast(t, result.new_status),
-                                  "status": result.new_status,
-                                  "status_words": t.status(result.new_status)})
+        row = await campaigns.get(_services(request).db, campaign_id)  # remote as confirmed
+        return web.json_response({
+            "ok": True, "message": _toast(t, result.new_status), "status": result.new_status,
+            "status_words": t.status(result.new_status),
+            "remote_words": t.remote(row["remote_status"]) if row and row["external_id"]
+            else ""})
     return _back(request, "ok", _toast(t, result.new_status), "/ui/campaigns")
 
 

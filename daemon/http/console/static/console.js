@@ -20,6 +20,8 @@ document.addEventListener("submit", async (event) => {
       const row = form.closest("tr, dl");
       const cell = row && row.querySelector(".status");
       if (cell) { cell.textContent = answer.status_words; cell.dataset.status = answer.status; }
+      const remote = row && row.querySelector(".remote");
+      if (remote && answer.remote_words) remote.textContent = answer.remote_words;
     }
     toast(answer.message, answer.ok ? "ok" : "error");
   } catch (err) {
@@ -35,5 +37,5 @@ function toast(text, kind) {
   item.className = "toast toast-" + kind;
   item.textContent = text;
   box.replaceChildren(item);
-  setTimeout(() => item.remove(), 8000);
+  setTimeout(() => item.remove(), 5000);
 }
