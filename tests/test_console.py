@@ -60,10 +60,12 @@ async def page(browser, request) -> AsyncIterator[object]:
 
 
 async def sign_in(page, base: str) -> None:
+    """Sign in from the console's home (the overview), then open the campaigns."""
     await page.goto(f"{base}/ui/")
     await page.fill("#token", API_TOKEN)
     await page.click("form.card button[type=submit]")
-    await page.wait_for_url(f"{base}/ui/campaigns")
+    await page.wait_for_url(f"{base}/ui/")
+    await page.goto(f"{base}/ui/campaigns")
 
 
 async def test_sign_in_toggle_on_and_failure_leaves_row_unchanged(make_api, fake, page) -> None:
@@ -480,3 +482,31 @@ async def test_a_switch_updates_the_remote_status_and_its_toast_is_not_in_the_wa
     assert await page.locator(".toast-ok").inner_text() == "Campaign activated! ✓"
     pointer = await page.locator("#toasts").evaluate("el => getComputedStyle(el).pointerEvents")
     assert pointer == "none"  # a switch under the toast can still be clicked
+
+
+async def test_the_overview_is_the_home_and_every_figure_links_to_its_page(
+        make_api, fake, page) -> None:
+    api = await make_api()
+    base = str(api.make_url("")).rstrip("/")
+    await linked_campaign(api, fake, name="Overview drift", remote_status=1)  # local draft
+    campaign, _ = await linked_campaign(api, fake, name="Overview active", remote_status=2)
+    await api.put(f"/campaigns/{campaign['id']}/status", json={"status": "active"})
+    await api.post("/reconcile?wait=true")
+    figures = await (await api.get("/overview")).json()
+    assert [(d["kind"], d["open"]) for d in figures["drift"]] == [("status_mismatch", 1)]
+    assert figures["campaigns"] == {"draft": 1, "active": 1, "paused": 0, "completed": 0}
+    assert (figures["calls"]["calls"], figures["calls"]["success_rate"]) == (1, 1.0)
+    assert figures["last_run"]["status"] == "succeeded"
+    assert figures["next_run_at"] is None  # RECONCILE_INTERVAL_SECONDS=0 in the tests
+
+    await sign_in(page, base)
+    await page.goto(f"{base}/ui/")
+    assert await page.locator("h1").inner_text() == TEXT["overview.title"][0]
+    assert "1 calls, 100.0 % succeeded" in await page.locator("#ov-calls-figures").inner_text()
+    assert "succeeded" in await page.locator("#ov-last-run").inner_text()
+    await page.click("a[href='/ui/drift?kind=status_mismatch']")
+    assert await page.locator("tr", has_text="Overview drift").count() == 1
+    await page.goto(f"{base}/ui/")
+    await page.click("a[href='/ui/campaigns?status=active']")
+    assert await page.locator("select[name=status]").input_value() == "active"
+    assert await page.locator("tbody tr").count() == 1

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from daemon.config import Settings
-from daemon.http import campaigns, drift, health, reconcile, webhooks
+from daemon.http import campaigns, drift, health, overview, reconcile, webhooks
 from daemon.http.console.routes import PREFIX as CONSOLE_PREFIX
 from daemon.http.console.routes import setup_console
 from daemon.http.keys import BACKGROUND, SCHEDULER, SERVICES
@@ -41,7 +41,8 @@ def with_openapi(routes: list[Route]) -> list[Route]:
 
 
 ROUTES: list[Route] = [
-    *campaigns.ROUTES, *webhooks.ROUTES, *reconcile.ROUTES, *drift.ROUTES, *health.ROUTES,
+    *campaigns.ROUTES, *webhooks.ROUTES, *reconcile.ROUTES, *drift.ROUTES, *overview.ROUTES,
+    *health.ROUTES,
 ]
 
 

@@ -180,3 +180,33 @@ class Health(Schema):
 class Readiness(Schema):
     status: Literal["ready", "not_ready"]
     checks: dict[str, bool | str | None]
+
+
+class OverviewDrift(Schema):
+    kind: Kind
+    open: int
+    oldest_first_seen_at: dt.datetime
+
+
+class OverviewWebhook(Schema):
+    state: Literal["active", "disabled", "missing", "secret_mismatch", "unconfigured"]
+    checked_at: dt.datetime | None  # when the last pass found it so
+
+
+class OverviewCalls(Schema):
+    window_hours: int
+    calls: int
+    succeeded: int
+    success_rate: float | None  # null without calls
+    p95_ms: float | None
+
+
+class Overview(Schema):
+    """The console's home as JSON: each figure links to a filtered page there."""
+
+    drift: list[OverviewDrift]
+    webhook: OverviewWebhook | None  # null until a pass checked it
+    calls: OverviewCalls
+    last_run: Run | None
+    next_run_at: dt.datetime | None  # null: no schedule
+    campaigns: dict[LocalStatus, int]

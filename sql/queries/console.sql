@@ -12,7 +12,7 @@ SELECT date_trunc('hour', received_at) AS hour, event_type, count(*) AS n
 -- External calls of status changes in the last $1 hours, per hour: how many,
 -- how many succeeded, and their mean and slowest duration in ms.
 SELECT date_trunc('hour', at) AS hour, count(*) AS calls,
-       count(*) FILTER (WHERE outcome IN ('applied', 'lease_lost')) AS succeeded,
+       count(*) FILTER (WHERE call_succeeded(outcome)) AS succeeded,
        round(avg(duration_ms))::int AS mean_ms, max(duration_ms) AS max_ms
   FROM status_changes
  WHERE external_action IS NOT NULL AND at > now() - make_interval(hours => $1)

@@ -31,6 +31,7 @@ from daemon.http.console.i18n import LANG_COOKIE, Translator, choose_language
 from daemon.http.console.session import Session, Sessions, clear_cookie, set_cookie
 from daemon.http.drift import csv_download
 from daemon.http.keys import CONSOLE_PAGES, CONSOLE_SESSIONS, REQUEST_ID, SERVICES
+from daemon.http.overview import figures as overview_figures
 from daemon.http.requests import path_int, path_uuid, validate
 from daemon.http.schemas import CampaignPatch
 from daemon.services import Services
@@ -193,12 +194,12 @@ async def signin_form(request: web.Request) -> web.Response:
     sessions: Sessions = request.app[CONSOLE_SESSIONS]
     session = await sessions.read(request, _services(request).db)
     if not sessions.needs_sign_in or (session and session.signed_in):
-        raise web.HTTPSeeOther("/ui/campaigns")
+        raise web.HTTPSeeOther("/ui/")
     fresh = None
     if session is None:
         session, fresh = await sessions.new(_services(request).db, signed_in=False)
     ctx = _context(request, session)
-    ctx.update(next=request.query.get("next", "/ui/campaigns"),
+    ctx.update(next=request.query.get("next", "/ui/"),
                wrong=request.query.get("wrong") == "1",
                notice=("signin.ended" if request.query.get("ended") == "1" else
                        "signin.signed_out" if request.query.get("signed_out") == "1" else None))
@@ -215,9 +216,9 @@ async def signin(request: web.Request) -> web.Response:
     form = await request.post()
     if session is None or not sessions.csrf_ok(session, str(form.get("csrf", ""))):
         raise web.HTTPForbidden(text=Translator(choose_language(request))("csrf.refused"))
-    target = str(form.get("next", "")) or "/ui/campaigns"
+    target = str(form.get("next", "")) or "/ui/"
     if not target.startswith("/ui/") or target.startswith("//"):
-        target = "/ui/campaigns"
+        target = "/ui/"
     if not sessions.token_matches(str(form.get("token", ""))):
         log.info("console.signin_refused")
         raise web.HTTPSeeOther(f"/ui/signin?wrong=1&next={quote(target)}")
@@ -570,5 +571,8 @@ def _last_hours(n: int) -> list[str]:
     return [_hour_label(now - dt.timedelta(hours=n - 1 - i)) for i in range(n)]
 
 
-async def index(request: web.Request) -> web.Response:
-    raise web.HTTPSeeOther("/ui/campaigns")
+@page
+async def index(request: web.Request, ctx: Context) -> web.Response:
+    """The console's home: the overview (GET /overview's figures), each linked."""
+    ctx.update(o=await overview_figures(request.app))
+    return _page(request, "overview.html", ctx)
