@@ -475,10 +475,10 @@ async def test_a_switch_updates_the_remote_status_and_its_toast_is_not_in_the_wa
     await api.post("/reconcile?wait=true")  # records the remote status: paused
     await sign_in(page, base)
     row = page.locator(f"#row-{campaign['id']}")
-    assert await row.locator("td.remote").inner_text() == "paused"
+    assert await row.locator(".remote").inner_text() == "paused"
     await row.locator("button.switch").click()
     await page.locator(".toast-ok").wait_for()
-    assert await row.locator("td.remote").inner_text() == "active"  # without a reload
+    assert await row.locator(".remote").inner_text() == "active"  # without a reload
     assert await page.locator(".toast-ok").inner_text() == "Campaign activated! ✓"
     pointer = await page.locator("#toasts").evaluate("el => getComputedStyle(el).pointerEvents")
     assert pointer == "none"  # a switch under the toast can still be clicked
@@ -510,3 +510,30 @@ async def test_the_overview_is_the_home_and_every_figure_links_to_its_page(
     await page.click("a[href='/ui/campaigns?status=active']")
     assert await page.locator("select[name=status]").input_value() == "active"
     assert await page.locator("tbody tr").count() == 1
+
+
+async def test_statuses_are_badges_in_words_and_a_disagreement_says_why(
+        make_api, fake, page) -> None:
+    api = await make_api()
+    base = str(api.make_url("")).rstrip("/")
+    drifted, _ = await linked_campaign(api, fake, name="Says active", remote_status=1)
+    sending, _ = await linked_campaign(api, fake, name="Still sending", remote_status=2)
+    await api.put(f"/campaigns/{sending['id']}/status", json={"status": "active"})
+    await api.put(f"/campaigns/{sending['id']}/status", json={"status": "paused"})
+    in_step, _ = await linked_campaign(api, fake, name="In step", remote_status=0)
+    await api.post("/reconcile?wait=true")
+    await sign_in(page, base)
+
+    async def row(campaign: dict) -> tuple[str | None, str]:
+        r = page.locator(f"#row-{campaign['id']}")
+        why = r.locator(".why")
+        return (await r.get_attribute("class"),
+                await why.inner_text() if await why.count() else "")
+
+    assert await row(drifted) == (
+        "disagrees", "The external service says active, here it is draft.")
+    assert await row(sending) == ("disagrees", "Paused here only: it is still sending.")
+    assert await row(in_step) == (None, "")
+    badge = page.locator(f"#row-{drifted['id']} .status.badge")
+    assert (await badge.inner_text(), await badge.get_attribute("data-status")) == (
+        "draft", "draft")  # colour by data-status, and the words

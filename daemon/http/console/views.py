@@ -36,6 +36,7 @@ from daemon.http.requests import path_int, path_uuid, validate
 from daemon.http.schemas import CampaignPatch
 from daemon.services import Services
 from reconciler.findings import ACTIONS, ACTIONS_FOR, KINDS, STATE_FILTERS, finding_json
+from reconciler.statuses import is_unhealthy, remote_as_local
 from sql import UniqueViolation, campaigns, drift, runs
 from sql.statuses import LocalStatus
 
@@ -240,12 +241,29 @@ async def signout(request: web.Request, ctx: Context) -> web.Response:
 # -- campaigns ---------------------------------------------------------------------------
 
 
+def _disagreement(row: Any, t: Translator) -> str | None:
+    """Why the two sides of a linked campaign disagree, in words (None: they agree, or
+    the remote side is not known yet)."""
+    remote = row["remote_status"]
+    if row["external_id"] is None or remote is None:
+        return None
+    if is_unhealthy(remote):
+        return t("disagree.unhealthy")
+    remote_local = remote_as_local(remote)
+    if remote_local is None or remote_local == row["status"]:
+        return None
+    if row["status"] == LocalStatus.PAUSED and remote_local == LocalStatus.ACTIVE:
+        return t("disagree.still_sending")
+    return t("disagree.mismatch", remote=t.remote(remote), local=t.status(row["status"]))
+
+
 def _campaign_view(row: Any, t: Translator) -> dict[str, Any]:
     return {
         "id": str(row["id"]), "client_id": row["client_id"], "name": row["name"],
         "external_id": row["external_id"], "status": row["status"],
         "status_words": t.status(row["status"]),
         "remote_words": t.remote(row["remote_status"]) if row["external_id"] else "",
+        "remote_status": row["remote_status"], "disagreement": _disagreement(row, t),
         "events": row["events"] or {}, "on": row["status"] == LocalStatus.ACTIVE,
         "switchable": row["status"] != LocalStatus.COMPLETED,
         "pending": row["pending_status"] is not None,
