@@ -86,17 +86,17 @@ SCOPES = {
 # What activate / pause leave a campaign at, by its status before the call.
 # Undocumented for suspended (-99), unhealthy (-1), bounce-protected (-2) and
 # completed (3) campaigns: by default they stay as they are (the unhelpful case).
-_HEALTH = {s: s for s in (RemoteStatus.ACCOUNTS_UNHEALTHY, RemoteStatus.BOUNCE_PROTECTION,
-                          RemoteStatus.ACCOUNT_SUSPENDED, RemoteStatus.COMPLETED)}
+_UNCHANGED = {s: s for s in (RemoteStatus.ACCOUNTS_UNHEALTHY, RemoteStatus.BOUNCE_PROTECTION,
+                             RemoteStatus.ACCOUNT_SUSPENDED, RemoteStatus.COMPLETED)}
 ACTIVATE_OUTCOMES = {RemoteStatus.DRAFT: RemoteStatus.ACTIVE,
                      RemoteStatus.ACTIVE: RemoteStatus.ACTIVE,
                      RemoteStatus.PAUSED: RemoteStatus.ACTIVE,
                      RemoteStatus.RUNNING_SUBSEQUENCES: RemoteStatus.RUNNING_SUBSEQUENCES,
-                     **_HEALTH}
+                     **_UNCHANGED}
 PAUSE_OUTCOMES = {RemoteStatus.DRAFT: RemoteStatus.DRAFT,
                   RemoteStatus.ACTIVE: RemoteStatus.PAUSED,
                   RemoteStatus.PAUSED: RemoteStatus.PAUSED,
-                  RemoteStatus.RUNNING_SUBSEQUENCES: RemoteStatus.PAUSED, **_HEALTH}
+                  RemoteStatus.RUNNING_SUBSEQUENCES: RemoteStatus.PAUSED, **_UNCHANGED}
 SCHEDULE = {"name": "Weekdays", "timing": {"from": "09:00", "to": "17:00"},
             "days": {"0": False, "1": True, "2": True, "3": True, "4": True, "5": True,
                      "6": False}, "timezone": "America/Chicago"}

@@ -29,3 +29,7 @@ async def open_page(db: Database, *, limit: int, kind: str | None = None,
 
 async def open_counts(db: Database) -> dict[str, int]:
     return {r["kind"]: r["n"] for r in await db.fetch("console_open_counts")}
+
+
+async def acknowledged_count(db: Database, *, kind: str | None = None) -> int:
+    return await db.fetchval("console_acknowledged_count", kind)

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from sql.migrate import migration_files
+
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
@@ -52,9 +54,9 @@ _SEEDED = {"external_call_pace": "INSERT INTO external_call_pace (id, next_at)"
                                  " VALUES (1, '-infinity')"}
 
 
-async def reset_database(server_dsn: str, name: str, *, template: str) -> bool:
-    """Empty database `name` as if just copied from `template`; False where it cannot
-    be (missing, or its migration record differs from the template's: copy it anew)."""
+async def reset_database(server_dsn: str, name: str) -> bool:
+    """Empty database `name` as if just copied from the migrated template; False where it
+    cannot be (missing, or its migration record is not every migration: copy it anew)."""
     try:
         conn = await asyncpg.connect(dsn_for(server_dsn, _checked(name).strip('"')))
     except asyncpg.InvalidCatalogNameError:
@@ -62,13 +64,7 @@ async def reset_database(server_dsn: str, name: str, *, template: str) -> bool:
     try:
         applied = await conn.fetchval("SELECT array_agg(version ORDER BY version)"
                                       " FROM schema_migrations")
-        tpl = await asyncpg.connect(dsn_for(server_dsn, _checked(template).strip('"')))
-        try:
-            expected = await tpl.fetchval("SELECT array_agg(version ORDER BY version)"
-                                          " FROM schema_migrations")
-        finally:
-            await tpl.close()
-        if applied != expected:
+        if applied != [version for version, _ in migration_files()]:
             return False
         await conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                            " WHERE datname = current_database() AND pid <> pg_backend_pid()")

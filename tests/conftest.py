@@ -75,7 +75,7 @@ def scratch_name(server_dsn: str, template_db: str) -> Iterator[str]:
 @pytest.fixture
 async def dsn(server_dsn: str, template_db: str, scratch_name: str) -> str:
     """An empty, migrated database for this test."""
-    if not await reset_database(server_dsn, scratch_name, template=template_db):
+    if not await reset_database(server_dsn, scratch_name):
         await create_database(server_dsn, scratch_name, template=template_db)
     return dsn_for(server_dsn, scratch_name)
 

@@ -147,8 +147,7 @@ def _reserve(port: int, setting: str) -> socket.socket:
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
-            raise PortBusy(f"127.0.0.1:{port} is already in use; choose another with"
-                           f" {setting}") from None
+            raise PortBusy("127.0.0.1", port, setting) from None
         raise
     return sock
 

@@ -31,6 +31,9 @@ CLEANUP_SECONDS = 4.0
 class PortBusy(Exception):
     """The address to listen on is taken; the message names it and the setting to change."""
 
+    def __init__(self, host: str, port: int, setting: str) -> None:
+        super().__init__(f"{host}:{port} is already in use; choose another with {setting}")
+
 
 async def start_site(runner: web.AppRunner, host: str, port: int, *, setting: str) -> None:
     """Listen on host:port, or `PortBusy` naming `setting` (PORT, --port, ...)."""
@@ -38,8 +41,7 @@ async def start_site(runner: web.AppRunner, host: str, port: int, *, setting: st
         await web.TCPSite(runner, host, port, backlog=LISTEN_BACKLOG).start()
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
-            raise PortBusy(f"{host}:{port} is already in use; choose another with {setting}"
-                           ) from None
+            raise PortBusy(host, port, setting) from None
         raise
 
 

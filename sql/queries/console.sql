@@ -32,6 +32,11 @@ SELECT f.id, f.campaign_id, c.name AS campaign_name, c.client_id, f.external_id,
  ORDER BY f.kind, f.first_seen_at, f.id
  LIMIT $1;
 
+-- name: console_acknowledged_count
+-- How many findings are acknowledged (of kind $1; NULL: every kind).
+SELECT count(*) FROM drift_findings
+ WHERE state = 'acknowledged' AND ($1::text IS NULL OR kind = $1);
+
 -- name: console_open_counts
 -- How many findings are open, by kind.
 SELECT kind, count(*) AS n FROM drift_findings WHERE state = 'open' GROUP BY kind ORDER BY kind;

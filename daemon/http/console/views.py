@@ -167,10 +167,15 @@ def _session_ended(request: web.Request, t: Translator) -> web.Response:
     for the switch's toast, or the sign-in page that returns to where the form was."""
     if _wants_json(request):
         return web.json_response({"ok": False, "message": t("signin.ended")}, status=401)
-    back = str(request[FORM].get("back", "")) or "/ui/campaigns"
-    if not back.startswith("/ui/") or back.startswith("//"):
-        back = "/ui/campaigns"
+    back = _local_target(request[FORM].get("back"), "/ui/campaigns")
     return _see_other(f"/ui/signin?ended=1&next={quote(back)}")
+
+
+def _local_target(raw: Any, fallback: str) -> str:
+    """A redirect target taken from a form: a console path, else `fallback` (never
+    another site, not even as //host)."""
+    target = str(raw or "") or fallback
+    return target if target.startswith("/ui/") and not target.startswith("//") else fallback
 
 
 def _see_other(location: str) -> web.Response:
@@ -179,10 +184,7 @@ def _see_other(location: str) -> web.Response:
 
 def _back(request: web.Request, kind: str, text: str, fallback: str) -> web.Response:
     """303 to the page the form was on, with the outcome as a one-shot flash."""
-    target = str(request[FORM].get("back", "")) or fallback
-    if not target.startswith("/ui/") or target.startswith("//"):
-        target = fallback
-    response = _see_other(target)
+    response = _see_other(_local_target(request[FORM].get("back"), fallback))
     response.set_cookie(FLASH, quote(f"{kind}|{text}"), path="/ui", httponly=True,
                         samesite="Strict", max_age=60)
     return response
@@ -217,9 +219,7 @@ async def signin(request: web.Request) -> web.Response:
     form = await request.post()
     if session is None or not sessions.csrf_ok(session, str(form.get("csrf", ""))):
         raise web.HTTPForbidden(text=Translator(choose_language(request))("csrf.refused"))
-    target = str(form.get("next", "")) or "/ui/"
-    if not target.startswith("/ui/") or target.startswith("//"):
-        target = "/ui/"
+    target = _local_target(form.get("next"), "/ui/")
     if not sessions.token_matches(str(form.get("token", ""))):
         log.info("console.signin_refused")
         raise web.HTTPSeeOther(f"/ui/signin?wrong=1&next={quote(target)}")
@@ -436,12 +436,13 @@ def _read_drift_cursor(cursor: str) -> tuple[str, dt.datetime, int] | None:
 async def drift_page(request: web.Request, ctx: Context) -> web.Response:
     kind = request.query.get("kind") if request.query.get("kind") in KINDS else None
     db = _services(request).db
-    acknowledged = await drift.findings(db, states=["acknowledged"], kind=kind,
-                                        limit=ACKNOWLEDGED_SHOWN)
+    acknowledged_count = await drift.acknowledged_count(db, kind=kind)
     if request.query.get("state") == "acknowledged":
+        acknowledged = await drift.findings(db, states=["acknowledged"], kind=kind,
+                                            limit=ACKNOWLEDGED_SHOWN)
         ctx.update(kinds=KINDS, kind=kind or "", state="acknowledged",
                    findings=[_finding_view(r, ctx.t) for r in acknowledged],
-                   acknowledged_count=len(acknowledged), next_query=None, first=False)
+                   acknowledged_count=acknowledged_count, next_query=None, first=False)
         return _page(request, "drift.html", ctx)
     rows, more = await drift.open_page(
         db, limit=FINDINGS_PAGE, kind=kind,
@@ -453,7 +454,7 @@ async def drift_page(request: web.Request, ctx: Context) -> web.Response:
     next_query = urlencode({k: v for k, v in {
         "kind": kind or "", "cursor": _drift_cursor(rows[-1])}.items() if v}) if more else None
     ctx.update(groups=groups, kinds=KINDS, kind=kind or "", actions_for=ACTIONS_FOR,
-               counts=counts, state="open", acknowledged_count=len(acknowledged),
+               counts=counts, state="open", acknowledged_count=acknowledged_count,
                next_query=next_query, first=bool(request.query.get("cursor")))
     return _page(request, "drift.html", ctx)
 
