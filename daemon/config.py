@@ -160,6 +160,10 @@ class Settings(BaseModel):
     api_tokens: SecretList = _var(
         (), "API_TOKENS", "http",
         "comma-separated bearer tokens; unset: loopback only, unauthenticated")
+    console_refresh_seconds: float = _var(
+        10.0, "CONSOLE_REFRESH_SECONDS", "http",
+        "an open console page refreshes its figures this often while it is visible;"
+        " 0: only on reload", ge=0, le=3600)
     # webhooks
     webhook_secrets: SecretList = _var(
         (), "WEBHOOK_SECRET", "webhooks",

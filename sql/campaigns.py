@@ -61,10 +61,10 @@ async def event_counts(db: Database, external_id: str) -> list[Any]:
     return await db.fetch("console_campaign_events", external_id)
 
 
-async def events_per_day(db: Database, external_id: str, *, days: int) -> list[Any]:
-    return await db.fetch("console_campaign_events_per_day", external_id, days)
-
-
-async def events_per_hour(db: Database, *, hours: int) -> list[Any]:
-    """Webhook events received per hour and type (every campaign)."""
-    return await db.fetch("console_events_per_hour", hours)
+async def events_binned(db: Database, *, width: dt.timedelta, since: dt.datetime,
+                        external_id: str | None = None) -> list[Any]:
+    """Webhook events per `width`-wide bin from `since`: per type for every campaign, or
+    the total of one remote campaign."""
+    if external_id is None:
+        return await db.fetch("console_events_binned", width, since)
+    return await db.fetch("console_campaign_events_binned", width, since, external_id)

@@ -30,6 +30,7 @@ async def open_over_runs(db: Database, *, runs: int) -> list[Any]:
     return await db.fetch("console_open_over_runs", runs)
 
 
-async def calls_per_hour(db: Database, *, hours: int) -> list[Any]:
-    """External calls of status changes per hour: how many, how many succeeded, timings."""
-    return await db.fetch("console_calls_per_hour", hours)
+async def calls_binned(db: Database, *, width: dt.timedelta, since: dt.datetime) -> list[Any]:
+    """External calls of status changes per `width`-wide bin from `since`: how many, how
+    many succeeded, their p95 duration."""
+    return await db.fetch("console_calls_binned", width, since)

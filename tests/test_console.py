@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 
 from daemon.http.console.i18n import ERRORS_NL, TEXT
-from tests.factories import API_TOKEN, create_campaign, linked_campaign
+from tests.factories import API_TOKEN, create_campaign, event, linked_campaign
 
 playwright = pytest.importorskip("playwright.async_api")
 
@@ -537,3 +537,136 @@ async def test_statuses_are_badges_in_words_and_a_disagreement_says_why(
     badge = page.locator(f"#row-{drifted['id']} .status.badge")
     assert (await badge.inner_text(), await badge.get_attribute("data-status")) == (
         "draft", "draft")  # colour by data-status, and the words
+
+
+async def test_charts_have_axes_hover_values_ranges_and_say_when_empty(
+        make_api, fake, browser, page) -> None:
+    api = await make_api(WEBHOOK_SECRET="chart-secret")
+    base = str(api.make_url("")).rstrip("/")
+    await sign_in(page, base)
+    await page.goto(f"{base}/ui/health")
+    empties = page.locator(".chart-empty")
+    assert await empties.all_inner_texts() == [
+        TEXT["chart.no_events"][0]] + [TEXT["chart.no_calls"][0]] * 3
+    assert await page.locator("svg.chart").count() == 0  # never a blank axis
+
+    campaign, external_id = await linked_campaign(api, fake, name="Charted")
+    for kind in ("email_sent", "email_sent", "reply_received"):
+        answer = await api.post("/webhooks/instantly", json=event(kind, external_id),
+                                headers={"X-Webhook-Secret": "chart-secret"})
+        assert answer.status == 200
+    await api.post(f"/campaigns/{campaign['id']}/toggle")  # one activate call
+    await page.reload()
+    events_chart = page.locator("figure", has_text=TEXT["chart.events"][0].split(",")[0]).locator(
+        "svg.chart")
+    assert await page.locator(".chart-empty").count() == 0
+    # The y axis: round ticks from 0, gridlines, the unit; the last hour's hover value.
+    ticks = await events_chart.locator("text.tick[text-anchor=end]").all_text_contents()
+    assert ticks[0] == "0" and int(ticks[-1]) >= 3
+    assert await events_chart.locator("line.grid").count() == len(ticks)
+    assert await events_chart.locator(".axis-title").text_content() == "events per hour"
+    last_hour = events_chart.locator("g > title").last
+    assert (await last_hour.inner_html()).endswith(": 3")
+    rate = page.locator("figure", has_text=TEXT["chart.success"][0].split(",")[0])
+    assert (await rate.locator("g > title").last.inner_html()).endswith(": 100 %")
+    # 7 days: six-hour bins, the link marked current, the same events counted.
+    await page.click("nav.span a:text-is('7 d')")
+    assert "range=7d" in page.url
+    assert await page.locator("nav.span a[aria-current]").inner_text() == "7 d"
+    assert await events_chart.locator(".axis-title").text_content() == "events per 6 hours"
+    assert await events_chart.locator("g").count() == 28
+    assert (await events_chart.locator("g > title").last.inner_html()).endswith(": 3")
+    # In Dutch, and readable with scripts off (the SVG is drawn by the server).
+    context = await browser.new_context(java_script_enabled=False)
+    plain = await context.new_page()
+    await plain.context.add_cookies(await page.context.cookies())
+    await plain.goto(f"{base}/ui/health?range=30d&lang=nl")
+    assert await plain.locator("svg.chart .axis-title").first.text_content() == "per dag"
+    assert "van 30 perioden gemeten" in await plain.locator("svg.chart").first.get_attribute(
+        "aria-label")
+    await context.close()
+
+
+async def _refreshed(page, times: int = 1) -> None:
+    """Wait (by condition, not by clock) until the page refreshed itself `times` more."""
+    for _ in range(times):
+        before = await page.evaluate("document.body.dataset.refreshedAt || ''")
+        await page.wait_for_function(
+            "(before) => (document.body.dataset.refreshedAt || '') !== before", arg=before)
+
+
+async def test_pages_follow_changes_without_reload_and_rest_while_hidden(
+        make_api, fake, page) -> None:
+    api = await make_api(CONSOLE_REFRESH_SECONDS="0.2", WEBHOOK_SECRET="live-secret",
+                         WEBHOOK_PUBLIC_URL="https://sync.example.com/webhooks/instantly")
+    base = str(api.make_url("")).rstrip("/")
+    first, _ = await linked_campaign(api, fake, name="Live one")
+    second, _ = await linked_campaign(api, fake, name="Live two")
+    await sign_in(page, base)
+    assert await page.evaluate("document.body.dataset.live") == "on"
+
+    # A change made elsewhere (the API) shows up in the open page.
+    await api.put(f"/campaigns/{first['id']}/status", json={"status": "active"})
+    await page.locator(f"#row-{first['id']} .status[data-status=active]").wait_for()
+
+    # A row someone is selecting is left alone; the other rows still follow.
+    await page.check(f"#row-{second['id']} input[type=checkbox]")
+    await api.put(f"/campaigns/{second['id']}/status", json={"status": "active"})
+    await api.put(f"/campaigns/{first['id']}/status", json={"status": "paused"})
+    await page.locator(f"#row-{first['id']} .status[data-status=paused]").wait_for()
+    await _refreshed(page)
+    assert await page.locator(f"#row-{second['id']} .status").get_attribute(
+        "data-status") == "draft"
+    assert await page.is_checked(f"#row-{second['id']} input[type=checkbox]")
+
+    # Hidden: no refreshing; visible again: refreshed at once.
+    await page.evaluate("""() => {
+        Object.defineProperty(document, 'visibilityState', {value: 'hidden', configurable: true});
+        document.dispatchEvent(new Event('visibilitychange'));
+    }""")
+    assert await page.evaluate("document.body.dataset.live") == "paused"
+    await page.uncheck(f"#row-{second['id']} input[type=checkbox]")
+    await page.locator("h1").click()  # focus out of the row
+    await page.evaluate("""() => {
+        Object.defineProperty(document, 'visibilityState', {value: 'visible', configurable: true});
+        document.dispatchEvent(new Event('visibilitychange'));
+    }""")
+    await page.locator(f"#row-{second['id']} .status[data-status=active]").wait_for()
+
+    # The overview follows a reconcile pass; the health page's refreshes never call out.
+    await page.goto(f"{base}/ui/")
+    fake.state.set_status(first["external_id"], 3)  # completed remotely
+    await api.post("/reconcile?wait=true")
+    await page.locator("#overview a[href^='/ui/drift?kind=']").first.wait_for()
+    await page.goto(f"{base}/ui/health")
+    listed = len(fake.state.calls_to(method="GET", path_contains="/api/v2/webhooks"))
+    await _refreshed(page, times=3)
+    assert len(fake.state.calls_to(method="GET", path_contains="/api/v2/webhooks")) == listed
+
+
+async def test_drift_groups_line_up_and_long_ids_are_short_but_whole_on_hover_and_copy(
+        make_api, fake, page) -> None:
+    api = await make_api()
+    base = str(api.make_url("")).rstrip("/")
+    _, mismatch_id = await linked_campaign(api, fake, name="A mismatch with a long name",
+                                           remote_status=1)
+    await linked_campaign(api, fake, name="Gone", remote_status=-1)
+    await api.post("/reconcile?wait=true")
+    await sign_in(page, base)
+    await page.goto(f"{base}/ui/drift")
+    tables = page.locator("table.findings")
+    assert await tables.count() == 2  # two kinds, two groups
+
+    async def column_edges(table) -> list[float]:
+        heads = table.locator("th")
+        return [round((await heads.nth(i).bounding_box())["x"])
+                for i in range(await heads.count())]
+
+    assert await column_edges(tables.nth(0)) == await column_edges(tables.nth(1))
+    cell = page.locator("tr", has_text="A mismatch").locator("code.id")
+    assert await cell.get_attribute("title") == mismatch_id
+    assert (await cell.evaluate("c => c.getBoundingClientRect().width")) < 120
+    assert await cell.text_content() == mismatch_id  # a copy of the cell copies it whole
+    age = page.locator("tr", has_text="A mismatch").locator("time")
+    assert (await age.inner_text()).endswith(" s") or "min" in await age.inner_text()
+    assert (await age.get_attribute("title")).endswith(" UTC")

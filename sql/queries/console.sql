@@ -1,21 +1,21 @@
 -- The ops console's reads (daemon/http/console): charts and grouped views.
 
--- name: console_events_per_hour
--- Webhook events received in the last $1 hours, per hour and type.
-SELECT date_trunc('hour', received_at) AS hour, event_type, count(*) AS n
+-- name: console_events_binned
+-- Webhook events received since $2, per $1-wide bin starting at $2, and type.
+SELECT date_bin($1::interval, received_at, $2::timestamptz) AS bin, event_type, count(*) AS n
   FROM webhook_events
- WHERE received_at > now() - make_interval(hours => $1)
+ WHERE received_at >= $2
  GROUP BY 1, 2
  ORDER BY 1, 2;
 
--- name: console_calls_per_hour
--- External calls of status changes in the last $1 hours, per hour: how many,
--- how many succeeded, and their mean and slowest duration in ms.
-SELECT date_trunc('hour', at) AS hour, count(*) AS calls,
+-- name: console_calls_binned
+-- External calls of status changes since $2, per $1-wide bin starting at $2: how
+-- many, how many succeeded, and the 95th percentile of their duration in ms.
+SELECT date_bin($1::interval, at, $2::timestamptz) AS bin, count(*) AS calls,
        count(*) FILTER (WHERE call_succeeded(outcome)) AS succeeded,
-       round(avg(duration_ms))::int AS mean_ms, max(duration_ms) AS max_ms
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95_ms
   FROM status_changes
- WHERE external_action IS NOT NULL AND at > now() - make_interval(hours => $1)
+ WHERE external_action IS NOT NULL AND at >= $2
  GROUP BY 1
  ORDER BY 1;
 
@@ -58,11 +58,11 @@ SELECT r.id, r.started_at, r.finished_at, r.status, r.findings_opened, r.finding
   FROM (SELECT * FROM reconcile_runs ORDER BY id DESC LIMIT $1) r
  ORDER BY r.id DESC;
 
--- name: console_campaign_events_per_day
--- One remote campaign's webhook events per day over the last $2 days.
-SELECT date_trunc('day', received_at) AS day, count(*) AS n
+-- name: console_campaign_events_binned
+-- One remote campaign's ($3) webhook events since $2, per $1-wide bin starting at $2.
+SELECT date_bin($1::interval, received_at, $2::timestamptz) AS bin, count(*) AS n
   FROM webhook_events
- WHERE campaign_external_id = $1 AND received_at > now() - make_interval(days => $2)
+ WHERE campaign_external_id = $3 AND received_at >= $2
  GROUP BY 1
  ORDER BY 1;
 

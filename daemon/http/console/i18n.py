@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from daemon.errors import ERRORS, ApiError
+from daemon.http.console import formats
 
 LANGUAGES = ("en", "nl")
 LANG_COOKIE = "isync_lang"
@@ -49,7 +50,8 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, Dutch)
     "col.external": ("External call", "Externe aanroep"),
     "col.outcome": ("Outcome", "Resultaat"),
     "col.kind": ("Kind", "Soort"),
-    "col.age": ("First seen", "Eerst gezien"),
+    "col.age": ("Open for", "Staat open"),
+    "col.remote_id": ("Remote id", "Extern id"),
     "col.expected": ("Expected", "Verwacht"),
     "col.local": ("Local", "Lokaal"),
     "col.actions": ("Actions", "Acties"),
@@ -119,8 +121,37 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, Dutch)
                      "Dat is geen id van een externe campagne (een UUID). Er is niets gewijzigd."),
     "detail.history": ("History", "Geschiedenis"),
     "detail.events": ("Events by type", "Gebeurtenissen per type"),
-    "detail.events_per_day": ("Events per day, last 14 days",
-                              "Gebeurtenissen per dag, laatste 14 dagen"),
+    "unit.hour": ("h", "u"),
+    "chart.range": ("Time range", "Periode"),
+    "span.24h": ("last 24 hours", "laatste 24 uur"),
+    "span.7d": ("last 7 days", "laatste 7 dagen"),
+    "span.30d": ("last 30 days", "laatste 30 dagen"),
+    "span.short.24h": ("24 h", "24 u"),
+    "span.short.7d": ("7 d", "7 d"),
+    "span.short.30d": ("30 d", "30 d"),
+    "chart.summary": ("{title}: {measured} of {total} periods measured; highest {peak} ({at}).",
+                      "{title}: {measured} van {total} perioden gemeten; hoogste {peak} ({at})."),
+    "chart.events": ("Webhook events, {span}", "Webhook-gebeurtenissen, {span}"),
+    "chart.calls": ("External calls, {span}", "Externe aanroepen, {span}"),
+    "chart.success": ("Calls that succeeded, {span}", "Geslaagde aanroepen, {span}"),
+    "chart.latency": ("Call duration (95th percentile), {span}",
+                      "Duur van aanroepen (95e percentiel), {span}"),
+    "chart.run": ("pass #{id}", "ronde #{id}"),
+    "chart.no_events": ("No events yet in this period.",
+                        "Nog geen gebeurtenissen in deze periode."),
+    "chart.no_calls": ("No external calls in this period.",
+                       "Geen externe aanroepen in deze periode."),
+    "chart.no_runs": ("No passes yet.", "Nog geen rondes."),
+    "axis.events.24h": ("events per hour", "per uur"),
+    "axis.events.7d": ("events per 6 hours", "per 6 uur"),
+    "axis.events.30d": ("events per day", "per dag"),
+    "axis.calls.24h": ("calls per hour", "per uur"),
+    "axis.calls.7d": ("calls per 6 hours", "per 6 uur"),
+    "axis.calls.30d": ("calls per day", "per dag"),
+    "axis.percent": ("% succeeded", "% geslaagd"),
+    "axis.ms": ("milliseconds", "milliseconden"),
+    "axis.findings": ("open findings", "open afwijkingen"),
+    "axis.seconds": ("seconds", "seconden"),
     "subscription.active": ("active: events arrive", "actief: gebeurtenissen komen binnen"),
     "subscription.disabled": ("disabled by the external service after failed deliveries",
                               "uitgeschakeld door de externe dienst na mislukte afleveringen"),
@@ -159,9 +190,8 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, Dutch)
     "runs.chart_seconds": ("Pass duration (s)", "Duur per ronde (s)"),
     "health.title": ("Sync health", "Synchronisatie"),
     "health.subscription": ("Webhook subscription", "Webhook-abonnement"),
-    "health.events": ("Events per hour, last 24 hours", "Gebeurtenissen per uur, laatste 24 uur"),
-    "health.calls": ("External calls per hour, last 24 hours",
-                     "Externe aanroepen per uur, laatste 24 uur"),
+    "health.events": ("Webhook events", "Webhook-gebeurtenissen"),
+    "health.calls": ("External calls", "Externe aanroepen"),
     "health.success": ("succeeded", "geslaagd"),
     "health.failed": ("failed", "mislukt"),
     "health.state": ("State", "Stand"),
@@ -311,6 +341,10 @@ class Translator:
         fields = {k: _FIELDS_NL.get(str(v), v) for k, v in error.fields.items()}
         template = ERRORS_NL[error.code]
         return template.format(**fields) if fields else template
+
+    def age(self, since: object) -> str:
+        """How long ago `since` was, in this language's units."""
+        return formats.age(since, hour=self("unit.hour"))
 
     def status(self, status: str | None) -> str:
         return self(f"status.{status}") if status else self("unknown")

@@ -8,7 +8,7 @@ from pathlib import Path
 from aiohttp import web
 
 from daemon.config import Settings
-from daemon.http.console import views
+from daemon.http.console import formats, views
 from daemon.http.console.pages import Pages
 from daemon.http.console.session import Sessions
 from daemon.http.keys import CONSOLE_PAGES, CONSOLE_SESSIONS
@@ -17,12 +17,9 @@ PREFIX = "/ui"
 HERE = Path(__file__).parent
 
 
-def _date(value: object) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if hasattr(value, "strftime") else ""
-
-
 def setup_console(app: web.Application, settings: Settings) -> None:
-    app[CONSOLE_PAGES] = Pages(HERE / "templates", filters={"date": _date})
+    app[CONSOLE_PAGES] = Pages(HERE / "templates", filters={"date": formats.date,
+                                                                "short_id": formats.short_id})
     app[CONSOLE_SESSIONS] = Sessions(tuple(t.get_secret_value() for t in settings.api_tokens))
     r = app.router
     r.add_get(f"{PREFIX}", views.index)

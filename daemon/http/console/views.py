@@ -26,7 +26,7 @@ from daemon.http.campaigns import (
     decode_campaign_cursor,
     encode_campaign_cursor,
 )
-from daemon.http.console.charts import bar_chart
+from daemon.http.console.charts import Point, Span, bar_chart
 from daemon.http.console.i18n import LANG_COOKIE, Translator, choose_language
 from daemon.http.console.session import Session, Sessions, clear_cookie, set_cookie
 from daemon.http.drift import csv_download
@@ -48,6 +48,7 @@ MAX_CSV_ROWS = 100_000
 ACKNOWLEDGED_SHOWN = 500  # the acknowledged list (all of them: the API or the CSV)
 FLASH = "isync_flash"
 HEALTH_CHECK_SECONDS = 5.0
+REFRESH_HEADER = "X-Console-Refresh"  # console.js's refreshes of an open page
 
 FORM = web.RequestKey("console_form", MultiDictProxy)  # the posted form, read once
 NEW_COOKIE = web.RequestKey("console_new_cookie", str)  # a session issued by this request
@@ -81,6 +82,7 @@ def _context(request: web.Request, session: Session) -> Context:
     lang_links = {lang: "?" + urlencode({**kept, "lang": lang}) for lang in ("en", "nl")}
     # `signed_in`: show the navigation and the sign-out form (never on the sign-in page)
     return Context(t=t, lang=t.lang, csrf=sessions.csrf(session), session=session,
+                   refresh_seconds=_services(request).settings.console_refresh_seconds,
                    lang_links=lang_links,
                    signed_in=session.signed_in and sessions.needs_sign_in,
                    path=request.path, back=request.path_qs,
@@ -357,16 +359,19 @@ async def campaign_page(request: web.Request, ctx: Context) -> web.Response:
     if row is None:
         raise ApiError("campaign_not_found")
     history = await campaigns.history(db, campaign_id, limit=100)
-    events, per_day = [], {}
+    span = Span.parse(request.query.get("range"))
+    events, events_chart = [], None
     if row["external_id"]:
         events = await campaigns.event_counts(db, row["external_id"])
-        today = dt.datetime.now(dt.UTC).date()
-        per_day = {(today - dt.timedelta(days=13 - i)).isoformat(): 0 for i in range(14)}
-        for day in await campaigns.events_per_day(db, row["external_id"], days=14):
-            per_day[day["day"].astimezone(dt.UTC).date().isoformat()] = day["n"]
+        starts = span.starts(dt.datetime.now(dt.UTC))
+        per_bin = {r["bin"]: r["n"] for r in await campaigns.events_binned(
+            db, width=span.bin, since=starts[0], external_id=row["external_id"])}
+        events_chart = bar_chart(
+            _time_points(span, starts, per_bin, default=0), ctx.t,
+            title=ctx.t("chart.events", span=ctx.t(f"span.{span}")),
+            axis=ctx.t(f"axis.events.{span}"), unit="", empty=ctx.t("chart.no_events"))
     ctx.update(campaign=_campaign_view(row, ctx.t), history=history, events=events,
-               events_chart=bar_chart(list(per_day.values()), [d[5:] for d in per_day],
-                                      title=ctx.t("detail.events_per_day")))
+               events_chart=events_chart, span=span, span_links=_span_links(request, span))
     return _page(request, "campaign.html", ctx)
 
 
@@ -401,6 +406,8 @@ def _finding_view(row: Any, t: Translator) -> dict[str, Any]:
         "id": row["id"], "campaign_id": row["campaign_id"],
         "campaign_name": row["campaign_name"], "client_id": row["client_id"],
         "kind": row["kind"], "kind_words": t(f"kind.{row['kind']}"),
+        "external_id": row["external_id"], "local_status": row["local_status"],
+        "remote_status": row["remote_status"],
         "expected": row["expected"], "local_words": t.status(row["local_status"]),
         "remote_words": t.remote(row["remote_status"]),
         "first_seen_at": row["first_seen_at"], "shown": _fingerprint(row),
@@ -518,23 +525,45 @@ async def resolve(request: web.Request, ctx: Context) -> web.Response:
 # -- runs and health ---------------------------------------------------------------------
 
 
-def _seconds(run: Any) -> float:
+def _seconds(run: Any) -> float | None:
     if run["finished_at"] is None:
-        return 0.0
+        return None
     return round((run["finished_at"] - run["started_at"]).total_seconds(), 2)
+
+
+def _time_points(span: Span, starts: list[dt.datetime], values: Mapping[dt.datetime, Any], *,
+                 default: float | None) -> list[Point]:
+    """One point per bin of `span`, `default` where the query found nothing."""
+    return [Point(span.label(start), span.hover(start),
+                  None if values.get(start, default) is None
+                  else float(values.get(start, default)))
+            for start in starts]
+
+
+def _span_links(request: web.Request, current: Span) -> list[dict[str, Any]]:
+    """The 24 h / 7 d / 30 d links of a page with charts, keeping its other parameters."""
+    kept = {k: v for k, v in request.query.items() if k != "range"}
+    return [{"span": s, "href": f"{request.path}?{urlencode({**kept, 'range': s})}",
+             "current": s is current} for s in Span]
 
 
 @page
 async def runs_page(request: web.Request, ctx: Context) -> web.Response:
+    t = ctx.t
     recent = await runs.open_over_runs(_services(request).db, runs=100)
     oldest_first = list(reversed(recent))
-    labels = [f"#{r['id']}" for r in oldest_first]
+
+    def points(value: Callable[[Any], float | None]) -> list[Point]:
+        return [Point(f"#{r['id']}", t("chart.run", id=r["id"]), value(r)) for r in oldest_first]
+
     ctx.update(
         runs=[{**dict(r), "seconds": _seconds(r)} for r in recent],
-        open_chart=bar_chart([r["open_after"] for r in oldest_first], labels,
-                             title=ctx.t("runs.chart_open")),
-        seconds_chart=bar_chart([_seconds(r) for r in oldest_first], labels,
-                                title=ctx.t("runs.chart_seconds"), unit=" s"),
+        open_chart=bar_chart(points(lambda r: float(r["open_after"])), t,
+                             title=t("runs.chart_open"), axis=t("axis.findings"), unit="",
+                             zero_is_empty=False, empty=t("chart.no_runs")),
+        seconds_chart=bar_chart(points(_seconds), t, title=t("runs.chart_seconds"),
+                                axis=t("axis.seconds"), unit=" s", integer=False,
+                                zero_is_empty=False, empty=t("chart.no_runs")),
     )
     return _page(request, "runs.html", ctx)
 
@@ -545,49 +574,52 @@ async def health_page(request: web.Request, ctx: Context) -> web.Response:
     t = ctx.t
     subscription: dict[str, Any] | None = None
     unchecked = None
-    try:
-        async with asyncio.timeout(HEALTH_CHECK_SECONDS):
-            found = await services.webhook_health.check()
-            subscription = {"state": t(f"subscription.{found.state}"), "url": found.url or "—"}
-    except TimeoutError:
-        unchecked = t.error(ApiError("external_unreachable"))
-    except Exception as exc:
-        error = user_error(exc)
-        unchecked = t.error(error)
-    events = await campaigns.events_per_hour(services.db, hours=24)
-    calls = await runs.calls_per_hour(services.db, hours=24)
-    hours = _last_hours(24)
-    per_hour = dict.fromkeys(hours, 0)
+    # The subscription is read from the external service when a person opens the page,
+    # not by the page's own refreshes (they show only what the database holds).
+    if not request.headers.get(REFRESH_HEADER):
+        try:
+            async with asyncio.timeout(HEALTH_CHECK_SECONDS):
+                found = await services.webhook_health.check()
+                subscription = {"state": t(f"subscription.{found.state}"),
+                                "url": found.url or "—"}
+        except TimeoutError:
+            unchecked = t.error(ApiError("external_unreachable"))
+        except Exception as exc:
+            unchecked = t.error(user_error(exc))
+    span = Span.parse(request.query.get("range"))
+    starts = span.starts(dt.datetime.now(dt.UTC))
+    events = await campaigns.events_binned(services.db, width=span.bin, since=starts[0])
+    calls = {r["bin"]: r for r in await runs.calls_binned(services.db, width=span.bin,
+                                                           since=starts[0])}
+    per_bin: dict[dt.datetime, int] = {}
     by_type: dict[str, int] = {}
     for row in events:
-        per_hour[_hour_label(row["hour"])] = per_hour.get(_hour_label(row["hour"]), 0) + row["n"]
+        per_bin[row["bin"]] = per_bin.get(row["bin"], 0) + row["n"]
         by_type[row["event_type"]] = by_type.get(row["event_type"], 0) + row["n"]
-    rate = dict.fromkeys(hours, 0.0)
-    latency = dict.fromkeys(hours, 0.0)
-    for row in calls:
-        label = _hour_label(row["hour"])
-        rate[label] = round(100 * row["succeeded"] / row["calls"], 1)
-        latency[label] = float(row["mean_ms"] or 0)
+    rate = {b: round(100 * r["succeeded"] / r["calls"], 1) for b, r in calls.items()}
+    p95 = {b: r["p95_ms"] for b, r in calls.items()}
+    count = {b: r["calls"] for b, r in calls.items()}
+    span_words = t(f"span.{span}")
     ctx.update(
         subscription=subscription, unchecked=unchecked, by_type=sorted(by_type.items()),
-        events_chart=bar_chart(list(per_hour.values()), list(per_hour),
-                               title=t("health.events")),
-        rate_chart=bar_chart(list(rate.values()), list(rate), title=t("health.success"),
-                             unit=" %"),
-        latency_chart=bar_chart(list(latency.values()), list(latency),
-                                title=t("col.duration"), unit=" ms"),
-        calls=calls,
+        span=span, span_links=_span_links(request, span),
+        events_chart=bar_chart(_time_points(span, starts, per_bin, default=0), t,
+                               title=t("chart.events", span=span_words),
+                               axis=t(f"axis.events.{span}"), unit="",
+                               empty=t("chart.no_events")),
+        calls_chart=bar_chart(_time_points(span, starts, count, default=0), t,
+                              title=t("chart.calls", span=span_words),
+                              axis=t(f"axis.calls.{span}"), unit="",
+                              empty=t("chart.no_calls")),
+        rate_chart=bar_chart(_time_points(span, starts, rate, default=None), t,
+                             title=t("chart.success", span=span_words), axis=t("axis.percent"),
+                             unit=" %", integer=False, zero_is_empty=False, top=100,
+                             empty=t("chart.no_calls")),
+        latency_chart=bar_chart(_time_points(span, starts, p95, default=None), t,
+                                title=t("chart.latency", span=span_words), axis=t("axis.ms"),
+                                unit=" ms", zero_is_empty=False, empty=t("chart.no_calls")),
     )
     return _page(request, "health.html", ctx)
-
-
-def _hour_label(at: dt.datetime) -> str:
-    return at.astimezone(dt.UTC).strftime("%H:00")
-
-
-def _last_hours(n: int) -> list[str]:
-    now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
-    return [_hour_label(now - dt.timedelta(hours=n - 1 - i)) for i in range(n)]
 
 
 @page
