@@ -13,7 +13,7 @@ UV     := UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=$(VENV) $(TOOLS)/bin/
 DEV_EXTRAS := --extra embedded --extra dev --extra profile
 
 .PHONY: install install-service lock lock-check test test-fast lint deploy-check demo bench \
-	bench-compare soak screenshots clean
+	bench-compare soak screenshots vendor-axe clean
 
 $(TOOLS)/.uv-$(UV_VERSION):
 	$(PYTHON) -m venv $(TOOLS)
@@ -89,6 +89,13 @@ bench-compare: $(STAMP)
 # The console's pages in English and Dutch for docs/console.md (needs Chromium).
 screenshots: $(STAMP)
 	$(BIN)/python -m tests.console_screenshots
+
+# The accessibility engine the browser tests inject (tests/vendor/axe-core/README.md).
+AXE_VERSION ?= 4.14.1
+vendor-axe:
+	cd $$(mktemp -d) && npm pack --json axe-core@$(AXE_VERSION) | grep -E '"(integrity|filename)"' \
+	  && tar xzf axe-core-$(AXE_VERSION).tgz \
+	  && cp package/axe.min.js package/LICENSE package/LICENSE-3RD-PARTY.txt $(CURDIR)/tests/vendor/axe-core/
 
 # Hostile conditions for about a minute (own embedded Postgres, loopback only).
 soak: $(STAMP)

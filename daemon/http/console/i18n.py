@@ -122,6 +122,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, Dutch)
     "detail.history": ("History", "Geschiedenis"),
     "detail.events": ("Events by type", "Gebeurtenissen per type"),
     "unit.hour": ("h", "u"),
+    "error.title": ("This page cannot be shown", "Deze pagina kan niet getoond worden"),
     "chart.range": ("Time range", "Periode"),
     "span.24h": ("last 24 hours", "laatste 24 uur"),
     "span.7d": ("last 7 days", "laatste 7 dagen"),
