@@ -16,7 +16,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from daemon.http.console.i18n import ERRORS_NL, TEXT
+from daemon.http.console.i18n import CONSOLE_ERRORS, ERRORS_NL, TEXT
 from tests.factories import API_TOKEN, create_campaign, event, linked_campaign
 
 playwright = pytest.importorskip("playwright.async_api")
@@ -465,6 +465,15 @@ async def test_small_things_a_new_operator_noticed(make_api, fake, page) -> None
     assert response.status == 404
     assert response.headers["content-type"].startswith("text/html")
     assert await page.locator("[role=alert]").inner_text() == "Dit adres bestaat niet."
+    # A resolution the page does not offer: a sentence without the API's raw codes.
+    fake.state.set_status(campaign["external_id"], -1)  # unhealthy: acknowledge only
+    await api.post("/reconcile?wait=true")
+    [finding] = (await (await api.get("/drift")).json())["items"]
+    for chosen in ("adopt_remote", "bogus"):
+        await page.goto(f"{base}/ui/drift/{finding['id']}/confirm?action={chosen}&lang=en")
+        sentence = await page.locator("[role=alert]").inner_text()
+        assert sentence == CONSOLE_ERRORS["invalid_action"][0]
+        assert "adopt_remote" not in sentence and "_" not in sentence
 
 
 async def test_a_switch_updates_the_remote_status_and_its_toast_is_not_in_the_way(

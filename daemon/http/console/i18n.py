@@ -325,6 +325,15 @@ def choose_language(request: web.Request) -> str:
     return "en"
 
 
+# Where the console words an error differently from the API (both languages).
+CONSOLE_ERRORS: dict[str, tuple[str, str]] = {
+    "invalid_action": ("That resolution is not offered for this finding. Choose one of the"
+                       " buttons on the drift page.",
+                       "Die oplossing wordt voor deze afwijking niet aangeboden. Kies een van de"
+                       " knoppen op de pagina met afwijkingen."),
+}
+
+
 class Translator:
     """`t(key, **fields)` in one language, and error sentences in it."""
 
@@ -337,6 +346,8 @@ class Translator:
         return text.format(**fields) if fields else text
 
     def error(self, error: ApiError) -> str:
+        if error.code in CONSOLE_ERRORS:  # the API's sentence names values a person never sees
+            return CONSOLE_ERRORS[error.code][self._index]
         if self.lang == "en":
             return error.message
         fields = {k: _FIELDS_NL.get(str(v), v) for k, v in error.fields.items()}

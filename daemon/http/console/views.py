@@ -499,6 +499,8 @@ async def _finding_and_action(request: web.Request, chosen: Any) -> tuple[Any, s
         raise ApiError("finding_already_resolved")
     if (chosen == "reopen") != (row["state"] == "acknowledged"):
         raise ApiError("finding_not_acknowledged" if chosen == "reopen" else "invalid_action")
+    if chosen != "reopen" and chosen not in ACTIONS_FOR[row["kind"]]:
+        raise ApiError("invalid_action")  # only what the drift page offers for its kind
     return row, chosen
 
 
