@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
+import asyncpg
 import psutil
 import pytest
 
@@ -57,6 +58,16 @@ async def run_demo_once(server_dsn: str, port: int, fake_port: int) -> dict:
                 answer = {"status": resp.status, **await resp.json()}
             async with http.post(f"http://127.0.0.1:{port}/reconcile?wait=true") as resp:
                 answer["run"] = await resp.json()
+            async with http.get(f"http://127.0.0.1:{port}/overview") as resp:
+                answer["overview"] = await resp.json()
+        demo_dsn = re.search(r"DATABASE_URL='([^']+)'", text).group(1)
+        db = await asyncpg.connect(demo_dsn)
+        try:
+            answer["event_hours"] = await db.fetchval(
+                "SELECT count(DISTINCT date_trunc('hour', received_at)) FROM webhook_events"
+                " WHERE received_at > now() - interval '24 hours'")
+        finally:
+            await db.close()
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = await asyncio.wait_for(proc.communicate(), 30)
@@ -73,6 +84,10 @@ async def test_the_demo_works_twice(server_dsn) -> None:
         assert "Acme — spring launch" in answer["message"]  # UTF-8, not \\u2014
         assert answer["run"]["status"] == "succeeded"
         assert answer["run"]["remote_unlinked"] == 1  # the one remote campaign never linked
+        # A day of history for the charts: events in most hours, calls with a few refused.
+        assert answer["event_hours"] >= 20
+        calls = answer["overview"]["calls"]
+        assert calls["calls"] >= 36 and 0.8 < calls["success_rate"] < 1
 
 
 async def test_a_second_demo_never_harms_the_running_one(server_dsn) -> None:

@@ -4,7 +4,9 @@ Embedded Postgres (unless DATABASE_URL), the fake on 127.0.0.1:8081 and the
 daemon on 127.0.0.1:8080 (--fake-port and --port to change them) with API token
 `demo-token`, on a database of its own that is recreated every run.
 Campaigns are seeded through the daemon's own API: three clients, linked and
-unlinked, some already drifted. Ctrl-C or SIGTERM stops everything cleanly.
+unlinked, some already drifted; then a day of history (webhook events and
+external calls, a few refused) so every chart of the console has something to
+show. Ctrl-C or SIGTERM stops everything cleanly.
 
 A demo never harms another: it reserves both ports before touching anything,
 then takes a lock on the database server that it holds while it runs (its
@@ -18,10 +20,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import errno
 import os
 import signal
 import socket
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -96,6 +100,52 @@ async def _seed(base: str, fake: FakeInstantlyServer) -> dict[str, str]:
                 fake.state.delete_campaign(ext)
         await http.post("/reconcile?wait=true")
     return ids
+
+
+# A day of history: webhook events and external calls made through the real paths
+# (the receiver, the toggle path against the fake), then spread over the last day.
+HISTORY_HOURS = 24
+HISTORY_EVENTS = 480
+HISTORY_ACTIVATIONS = 36
+EVENT_MIX = ("email_sent",) * 6 + ("email_opened",) * 3 + ("reply_received", "email_bounced",
+                                                             "link_clicked")
+ACTIVE_LINKED = ("Acme — re-engagement", "Globex — SMB trial follow-up", "Initech — upsell")
+
+
+async def _seed_history(base: str, fake: FakeInstantlyServer, ids: dict[str, str],
+                        dsn: str) -> None:
+    """Events for every linked campaign, and activations of campaigns that end active
+    (paused here and remotely in between, so each is a real call; a few answered with
+    an error by the fake, so the success rate is not a flat 100 %)."""
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with aiohttp.ClientSession(base, headers=headers) as http:
+        linked = [c for c in (await (await http.get("/campaigns?limit=100")).json())["items"]
+                  if c["external_id"]]
+        for i in range(HISTORY_EVENTS):
+            campaign = linked[(i * 7) % len(linked)]
+            event = {"event_type": EVENT_MIX[i % len(EVENT_MIX)], "timestamp": _now_iso(),
+                     "campaign_id": campaign["external_id"], "campaign_name": campaign["name"],
+                     "lead_email": f"lead{i % 97}@example.com", "email_id": str(uuid.uuid4())}
+            await http.post("/webhooks/instantly", json=event,
+                            headers={"X-Webhook-Secret": WEBHOOK_SECRET})
+        for i in range(HISTORY_ACTIVATIONS):
+            campaign_id = ids[ACTIVE_LINKED[i % len(ACTIVE_LINKED)]]
+            campaign = await (await http.get(f"/campaigns/{campaign_id}")).json()
+            await http.put(f"/campaigns/{campaign_id}/status", json={"status": "paused"})
+            fake.state.set_status(campaign["external_id"], 2)
+            if i % 9 == 4:  # refused by the external service: local status stays paused
+                fake.state.add_fault(status=400, path=f"{campaign['external_id']}/activate")
+                await http.put(f"/campaigns/{campaign_id}/status", json={"status": "active"})
+            await http.put(f"/campaigns/{campaign_id}/status", json={"status": "active"})
+    db = await connect(dsn, min_size=1, max_size=1)
+    try:
+        await db.execute("demo_spread_history", HISTORY_HOURS)
+    finally:
+        await db.close()
+
+
+def _now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat()
 
 
 def _what_to_try(base: str, ids: dict[str, str], fake_url: str, dsn: str) -> str:
@@ -226,7 +276,11 @@ async def _serve(settings: Settings, dsn: str, base: str, daemon_sock: socket.so
         # Seeded through a private loopback port; the public one listens afterwards.
         private = web.TCPSite(runner, "127.0.0.1", 0)
         await private.start()
-        ids = await _seed(f"http://127.0.0.1:{runner.addresses[0][1]}", fake)
+        private_base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        ids = await _seed(private_base, fake)
+        print(f"seeding a day of history ({HISTORY_EVENTS} events, {HISTORY_ACTIVATIONS}"
+              " activations; the few refused ones are logged)", flush=True)
+        await _seed_history(private_base, fake, ids, dsn)
         fake.state.add_campaign(name="Unlinked remote campaign", status=1)
         # Register the daemon's receiver at the fake, as `webhooks register` would.
         async with aiohttp.ClientSession() as http:
