@@ -647,6 +647,12 @@ async def test_pages_follow_changes_without_reload_and_rest_while_hidden(
     fake.state.set_status(first["external_id"], 3)  # completed remotely
     await api.post("/reconcile?wait=true")
     await page.locator("#overview a[href^='/ui/drift?kind=']").first.wait_for()
+    # The drift page follows the next pass: a new finding appears in its group.
+    await page.goto(f"{base}/ui/drift")
+    assert await page.locator("tr", has_text="Live two").count() == 0
+    fake.state.set_status(second["external_id"], 3)
+    await api.post("/reconcile?wait=true")
+    await page.locator("#finding-list tr", has_text="Live two").wait_for()
     await page.goto(f"{base}/ui/health")
     listed = len(fake.state.calls_to(method="GET", path_contains="/api/v2/webhooks"))
     await _refreshed(page, times=3)

@@ -75,7 +75,7 @@ SEED = [
 ]
 
 
-async def _seed(base: str, fake: FakeInstantlyServer) -> dict[str, str]:
+async def seed(base: str, fake: FakeInstantlyServer) -> dict[str, str]:
     """Create the campaigns through the API; returns name → local id."""
     ids: dict[str, str] = {}
     headers = {"Authorization": f"Bearer {TOKEN}"}
@@ -112,7 +112,7 @@ EVENT_MIX = ("email_sent",) * 6 + ("email_opened",) * 3 + ("reply_received", "em
 ACTIVE_LINKED = ("Acme — re-engagement", "Globex — SMB trial follow-up", "Initech — upsell")
 
 
-async def _seed_history(base: str, fake: FakeInstantlyServer, ids: dict[str, str],
+async def seed_history(base: str, fake: FakeInstantlyServer, ids: dict[str, str],
                         dsn: str) -> None:
     """Events for every linked campaign, and activations of campaigns that end active
     (paused here and remotely in between, so each is a real call; a few answered with
@@ -178,6 +178,36 @@ Ctrl-C stops the daemon, the fake and the database.
 """  # noqa: E501
 
 
+def demo_settings(port: int, fake_port: int) -> Settings:
+    """The demo's own configuration (its token, secret and fake), on the database the
+    environment names (embedded by default). Also used by `make screenshots`."""
+    base = f"http://127.0.0.1:{port}"
+    return load_settings({
+        "DATABASE_URL": os.environ.get("DATABASE_URL", ""),
+        "DATA_DIR": os.environ.get("DATA_DIR", ""),
+        "INSTANTLY_BASE_URL": f"http://127.0.0.1:{fake_port}",
+        "INSTANTLY_API_KEY": FAKE_KEY,
+        "API_TOKENS": TOKEN,
+        "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "WEBHOOK_PUBLIC_URL": f"{base}/webhooks/instantly",
+        "PORT": str(port),
+        "RECONCILE_INTERVAL_SECONDS": "60",
+        "INSTANTLY_MAX_RPS": "50",
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "console"),
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "warning"),
+    })
+
+
+async def register_webhook(fake: FakeInstantlyServer, base: str) -> None:
+    """Register the daemon's receiver at the fake, as `webhooks register` would."""
+    async with aiohttp.ClientSession() as http:
+        await http.post(f"{fake.url}/api/v2/webhooks",
+                        headers={"Authorization": f"Bearer {FAKE_KEY}"},
+                        json={"target_hook_url": f"{base}/webhooks/instantly",
+                              "event_type": "all_events",
+                              "headers": {"X-Webhook-Secret": WEBHOOK_SECRET}})
+
+
 async def demo_command(args: argparse.Namespace, settings: Settings) -> int:
     """The demo configures itself (its own token, secret and fake), not from `settings`."""
     return await run_demo(port=args.port, fake_port=args.fake_port)
@@ -235,21 +265,7 @@ async def run_demo(*, port: int = 8080, fake_port: int = 8081) -> int:
     except PortBusy:
         daemon_sock.close()
         raise
-    env = {
-        "DATABASE_URL": os.environ.get("DATABASE_URL", ""),
-        "DATA_DIR": os.environ.get("DATA_DIR", ""),
-        "INSTANTLY_BASE_URL": f"http://127.0.0.1:{fake_port}",
-        "INSTANTLY_API_KEY": FAKE_KEY,
-        "API_TOKENS": TOKEN,
-        "WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "WEBHOOK_PUBLIC_URL": f"{base}/webhooks/instantly",
-        "PORT": str(port),
-        "RECONCILE_INTERVAL_SECONDS": "60",
-        "INSTANTLY_MAX_RPS": "50",
-        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "console"),
-        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "warning"),
-    }
-    settings = load_settings(env)
+    settings = demo_settings(port, fake_port)
     configure_logging(fmt=settings.log_format, level=settings.log_level)
     server_dsn = resolve_dsn(settings)
     try:
@@ -277,18 +293,12 @@ async def _serve(settings: Settings, dsn: str, base: str, daemon_sock: socket.so
         private = web.TCPSite(runner, "127.0.0.1", 0)
         await private.start()
         private_base = f"http://127.0.0.1:{runner.addresses[0][1]}"
-        ids = await _seed(private_base, fake)
+        ids = await seed(private_base, fake)
         print(f"seeding a day of history ({HISTORY_EVENTS} events, {HISTORY_ACTIVATIONS}"
               " activations; the few refused ones are logged)", flush=True)
-        await _seed_history(private_base, fake, ids, dsn)
+        await seed_history(private_base, fake, ids, dsn)
         fake.state.add_campaign(name="Unlinked remote campaign", status=1)
-        # Register the daemon's receiver at the fake, as `webhooks register` would.
-        async with aiohttp.ClientSession() as http:
-            await http.post(f"{fake.url}/api/v2/webhooks",
-                            headers={"Authorization": f"Bearer {FAKE_KEY}"},
-                            json={"target_hook_url": f"{base}/webhooks/instantly",
-                                  "event_type": "all_events",
-                                  "headers": {"X-Webhook-Secret": WEBHOOK_SECRET}})
+        await register_webhook(fake, base)
         await web.SockSite(runner, daemon_sock).start()
         await private.stop()
         started = True
