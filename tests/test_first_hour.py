@@ -160,8 +160,9 @@ async def test_a_port_that_is_not_a_number_is_a_configuration_error() -> None:
 
 
 async def test_an_unknown_role_names_the_server_database_and_role(server_dsn) -> None:
-    host = re.sub(r"^postgres(ql)?://[^@]*@", "", server_dsn).split("/")[0]
-    url = f"postgresql://no_such_role_x@{host}/postgres"
+    parts = urlsplit(server_dsn)  # host and port, or the embedded server's socket (query)
+    url = urlunsplit(parts._replace(netloc=f"no_such_role_x@{parts.netloc.rpartition('@')[2]}",
+                                    path="/postgres"))
     code, _, err = await run_cli("drift", env=daemon_env(DATABASE_URL=url, LOG_LEVEL="error"))
     assert code == 78
     line = one_line(err)
