@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -92,6 +93,11 @@ def _lower(value: Any) -> Any:
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 PostgresUrl = Annotated[SecretStr, AfterValidator(_postgres_url)]
 SecretList = Annotated[tuple[SecretStr, ...], BeforeValidator(_comma_list)]
+NameList = Annotated[tuple[str, ...], BeforeValidator(_comma_list)]
+# Who a request is when API_TOKENS is unset (loopback only, unauthenticated).
+LOOPBACK_CALLER = "loopback"
+# `name:token` in API_TOKENS: a short lowercase name, then the token itself.
+TOKEN_NAME = re.compile(r"([a-z][a-z0-9_-]{0,31}):(.+)")
 LogFormat = Annotated[Literal["json", "console"], BeforeValidator(_lower)]
 EventLoop = Annotated[Literal["auto", "uvloop", "asyncio"], BeforeValidator(_lower)]
 LogLevel = Annotated[Literal["debug", "info", "warning", "error", "critical"],
@@ -159,7 +165,12 @@ class Settings(BaseModel):
         "auto: uvloop where it is installed, else asyncio's own; or force one of them")
     api_tokens: SecretList = _var(
         (), "API_TOKENS", "http",
-        "comma-separated bearer tokens; unset: loopback only, unauthenticated")
+        "comma-separated bearer tokens, each optionally named `name:token` (unnamed:"
+        " token-1, token-2…; the name is what audits show); unset: loopback only,"
+        " unauthenticated")
+    admin_tokens: NameList = _var(
+        (), "ADMIN_TOKENS", "http",
+        "names of the API_TOKENS that may suspend and resume syncing; unset: every token")
     console_refresh_seconds: float = _var(
         10.0, "CONSOLE_REFRESH_SECONDS", "http",
         "an open console page refreshes its figures this often while it is visible;"
@@ -202,9 +213,33 @@ class Settings(BaseModel):
     def host_is_loopback(self) -> bool:
         return is_loopback(self.host)
 
+    def named_tokens(self) -> tuple[tuple[str, str], ...]:
+        """(name, token) for each of API_TOKENS: `name:token`, or token-N by position."""
+        named = []
+        for i, entry in enumerate(self.api_tokens, start=1):
+            found = TOKEN_NAME.fullmatch(entry.get_secret_value())
+            named.append((found[1], found[2]) if found else
+                         (f"token-{i}", entry.get_secret_value()))
+        return tuple(named)
+
+    def is_admin(self, name: str) -> bool:
+        """Whether the token named `name` may suspend and resume syncing."""
+        return not self.admin_tokens or name in self.admin_tokens
+
+    def token_problem(self) -> str | None:
+        """What is wrong between API_TOKENS and ADMIN_TOKENS, as one sentence."""
+        names = [name for name, _ in self.named_tokens()]
+        if len(set(names)) != len(names):
+            return "API_TOKENS names a token twice"
+        unknown = [n for n in self.admin_tokens if n not in names]
+        if unknown:
+            return f"ADMIN_TOKENS names no token of API_TOKENS: {', '.join(unknown)}"
+        return None
+
     def secret_values(self) -> tuple[str, ...]:
         """Every secret string, for the log processor that scrubs them."""
         values = [s.get_secret_value() for s in self.webhook_secrets + self.api_tokens]
+        values += [token for _, token in self.named_tokens()]
         if self.instantly_api_key:
             values.append(self.instantly_api_key.get_secret_value())
         if self.database_url:
@@ -277,9 +312,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if "LOG_FORMAT" not in raw:
         raw["LOG_FORMAT"] = "console" if sys.stderr.isatty() else "json"
     try:
-        return Settings.model_validate(raw)
+        settings = Settings.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_one_line(exc, raw)) from None
+    problem = settings.token_problem()
+    if problem:
+        raise ConfigError(problem)
+    return settings
 
 
 def _one_line(exc: ValidationError, raw: Mapping[str, str]) -> str:

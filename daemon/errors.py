@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
+from daemon.suspension import SuspendError
 from daemon.toggle import ToggleError
 from instantly.errors import ExternalError, ExternalRateLimited, ExternalRefused
 from instantly.statuses import RemoteStatus
@@ -108,6 +109,14 @@ ERRORS: dict[str, tuple[int, str]] = {
     ),
     "campaign_unlinked": (409, "Campaign is not linked to an external campaign."),
     "action_not_applicable": (409, "This action cannot resolve this kind of drift."),
+    # suspending syncing
+    "sync_suspended": (
+        409, "Syncing with the external service is suspended (by {by} since {since}: {reason})."
+             " Nothing was changed."),
+    "sync_already_suspended": (409, "Syncing is already suspended; resume it first."),
+    "sync_not_suspended": (409, "Syncing is not suspended."),
+    "admin_only": (403, "This needs an admin token (ADMIN_TOKENS)."),
+    "invalid_reason": (400, "A reason of 1 to 500 characters is required."),
 }
 
 
@@ -151,10 +160,11 @@ _FIELDS = {
     "external_permission_missing": lambda exc: {"scope": getattr(exc, "scope", None)
                                                 or "required"},
     "invalid_event": lambda exc: {"detail": str(exc)},
+    "sync_suspended": lambda exc: {"by": exc.by, "since": exc.since, "reason": exc.reason},
 }
 DOMAIN_ERRORS: tuple[type[Exception], ...] = (
     ToggleError, ResolutionError, ReconcileBusy, ExternalError, DatabaseUnavailable,
-    InvalidEvent,
+    InvalidEvent, SuspendError,
 )
 
 

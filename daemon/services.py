@@ -2,7 +2,7 @@
 
 `open_services` connects to Postgres (waiting a while for it), applies
 migrations, opens the one HTTP session and builds the Instantly client with
-its rate limiter, then the toggle service, reconciler, resolver and webhook
+its rate limiter and the suspension gate, then the toggle service, reconciler, resolver and webhook
 store on top of them (the store writes through a small pool of its own, whose
 sessions keep one plan for its statement). The server (`daemon.http.app`)
 and every CLI command use the same function, so a service is configured in
@@ -21,8 +21,9 @@ import structlog
 
 from daemon.budget import SharedBudget
 from daemon.config import Settings
+from daemon.suspension import SyncControl
 from daemon.toggle import ToggleService
-from instantly.client import InstantlyClient, LocalBudget, RateBudget
+from instantly.client import CallGate, InstantlyClient, LocalBudget, RateBudget
 from reconciler.linking import Linker
 from reconciler.resolution import Resolver
 from reconciler.runner import Reconciler
@@ -49,6 +50,7 @@ class Services:
     webhook_store: WebhookStore  # its writers run only in `serve` (see daemon.http.app)
     webhook_db: Database  # the writers' own pool (WRITER_SESSION), opened on first use
     webhook_health: WebhookHealth
+    sync: SyncControl  # suspending syncing (daemon/suspension.py)
     # WEBHOOK_SECRET's values, unwrapped once (the receiver compares on every delivery).
     webhook_secrets: tuple[str, ...] = field(repr=False)
 
@@ -84,8 +86,10 @@ async def connect_with_retry(dsn: str, *, wait_seconds: float = 30.0, max_size: 
 
 
 def build_client(settings: Settings, session: aiohttp.ClientSession,
-                 budget: RateBudget | None = None) -> InstantlyClient:
-    """The client; without a shared `budget` it limits this process alone."""
+                 budget: RateBudget | None = None, gate: CallGate | None = None
+                 ) -> InstantlyClient:
+    """The client; without a shared `budget` it limits this process alone, without a
+    `gate` it never asks whether syncing is suspended (the fake's own tools)."""
     key = settings.instantly_api_key
     return InstantlyClient(
         session=session,
@@ -94,6 +98,7 @@ def build_client(settings: Settings, session: aiohttp.ClientSession,
         timeout_seconds=settings.instantly_timeout_seconds,
         max_retries=settings.instantly_max_retries,
         limiter=budget or LocalBudget(settings.instantly_max_rps, settings.instantly_max_rpm),
+        gate=gate,
     )
 
 
@@ -128,8 +133,10 @@ async def open_services(settings: Settings, *, dsn: str | None = None,
         await db.close()
         raise
     http = new_http_session()
+    sync = SyncControl(db)
     client = build_client(settings, http, SharedBudget(
-        db=db, max_rps=settings.instantly_max_rps, max_rpm=settings.instantly_max_rpm))
+        db=db, max_rps=settings.instantly_max_rps, max_rpm=settings.instantly_max_rpm),
+        gate=sync)
     checks = CampaignChecks(db=db, client=client,
                             spacing=settings.webhook_check_spacing_seconds)
     secrets = tuple(s.get_secret_value() for s in settings.webhook_secrets)
@@ -150,6 +157,7 @@ async def open_services(settings: Settings, *, dsn: str | None = None,
             db=db, client=client, store=store, public_url=settings.webhook_public_url,
             secrets=secrets, auto_resume=settings.webhook_auto_resume),
         webhook_secrets=secrets,
+        sync=sync,
     )
 
 

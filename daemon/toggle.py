@@ -23,6 +23,7 @@ import structlog
 
 from daemon.messages import toggle_message
 from daemon.metrics import TOGGLES
+from daemon.suspension import suspended_error
 from instantly.client import InstantlyClient
 from instantly.errors import ExternalError
 from sql import Database
@@ -168,6 +169,14 @@ class ToggleService:
         new_status = row["target"]
         if row["status"] == new_status:
             return self._result(row, new_status, "noop")
+        if row["external_id"] is not None and row["suspended_by"] is not None:
+            # Syncing is suspended: no change of a linked campaign, called out or not
+            # (daemon/suspension.py); nothing was claimed or written.
+            exc = suspended_error(row["suspended_by"], row["suspended_at"],
+                                  row["suspended_reason"])
+            TOGGLES.labels(outcome=exc.code).inc()
+            log.warning("toggle.failed", campaign=str(row["id"]), code=exc.code)
+            raise exc
         action = row["action"]
         log.info(
             "toggle.start", campaign=str(row["id"]), name=row["name"],

@@ -80,6 +80,13 @@ class RateBudget(Protocol):
     async def acquire(self) -> None: ...
 
 
+class CallGate(Protocol):
+    """Asked before every attempt; raises (`SyncSuspended`) when the call may not be
+    made now. `write`: the call changes something (any method but GET)."""
+
+    async def check(self, *, write: bool) -> None: ...
+
+
 class LocalBudget:
     """Token buckets of this process alone: `max_rps` per second and `max_rpm` per minute."""
 
@@ -153,6 +160,7 @@ class InstantlyClient:
         timeout_seconds: float = 15.0,
         max_retries: int = 3,
         limiter: RateBudget | None = None,
+        gate: CallGate | None = None,
         backoff_base: float = 0.2,
         backoff_max: float = 5.0,
     ) -> None:
@@ -162,6 +170,7 @@ class InstantlyClient:
         self._timeout = timeout_seconds
         self._max_retries = max_retries
         self._limiter = limiter or LocalBudget(10)
+        self._gate = gate
         self._backoff_base = backoff_base
         self._backoff_max = backoff_max
 
@@ -432,6 +441,8 @@ class InstantlyClient:
         remaining = deadline - loop.time()
         if remaining <= 0:
             raise ExternalUnreachable("deadline exceeded")
+        if self._gate is not None:
+            await self._gate.check(write=method != "GET")
         try:
             async with asyncio.timeout(remaining):
                 await self._limiter.acquire()

@@ -101,3 +101,17 @@ class ExternalUnreachable(ExternalError):
 
     code = "external_unreachable"
     transient = True
+
+
+class SyncSuspended(ExternalError):
+    """Syncing is suspended (an operator's decision kept in the database): no call was
+    made. Never retried; `by`, `since` and `reason` say whose decision and why."""
+
+    code = "sync_suspended"
+    outcome = "suspended"
+
+    def __init__(self, *, by: str, since: str, reason: str) -> None:
+        super().__init__(f"syncing suspended by {by} since {since}")
+        self.by = by
+        self.since = since
+        self.reason = reason

@@ -26,7 +26,7 @@ from typing import Any
 import structlog
 
 from instantly.client import CallStats, InstantlyClient
-from instantly.errors import ExternalError
+from instantly.errors import ExternalError, SyncSuspended
 from reconciler.findings import run_json
 from reconciler.metrics import (
     FINDINGS,
@@ -132,6 +132,10 @@ class PassHandle:
                 f"listing failed: not finished within {self._r.max_seconds:g} s"
                 " (RECONCILE_MAX_SECONDS)")
             log.warning("reconcile.listing_failed", run_id=self.run_id, error=error)
+        except SyncSuspended as exc:  # suspended with no reads (daemon/suspension.py)
+            status, error = "skipped", (f"syncing suspended by {exc.by} since {exc.since}"
+                                        f" ({exc.reason}); reads suspended too")
+            log.warning("reconcile.suspended", run_id=self.run_id, by=exc.by)
         except ExternalError as exc:
             status, error = "failed", f"listing failed: {type(exc).__name__}: {exc}"
             log.warning("reconcile.listing_failed", run_id=self.run_id, error=error)

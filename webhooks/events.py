@@ -36,15 +36,21 @@ class Event:
 def secret_matches(given: str | None, secrets: tuple[str, ...]) -> bool:
     """Constant-time comparison against every accepted secret (rotation), each one
     compared so timing reveals nothing; also the API's and the console's token check."""
+    return matching_secret(given, secrets) is not None
+
+
+def matching_secret(given: str | None, secrets: tuple[str, ...]) -> int | None:
+    """Which of `secrets` `given` is (its index), every one compared in constant time."""
     if not given:
-        return False
+        return None
     # surrogatepass: a header aiohttp decoded from non-UTF-8 bytes still encodes
     # (to bytes no valid secret has) instead of raising.
     candidate = given.encode("utf-8", "surrogatepass")
-    ok = False
-    for secret in secrets:
-        ok |= hmac.compare_digest(candidate, secret.encode())
-    return ok
+    found = None
+    for i, secret in enumerate(secrets):
+        if hmac.compare_digest(candidate, secret.encode()):
+            found = i
+    return found
 
 
 def _timestamp(value: Any) -> dt.datetime | None:

@@ -34,7 +34,7 @@ from sql.migrate import OtherTables, SchemaBehind
 COMMANDS: dict[str, str] = {
     "serve": "serve", "migrate": "migrate", "reconcile": "reconcile", "drift": "drift",
     "check": "check", "selftest": "selftest", "fake-instantly": "fake", "demo": "demo",
-    "webhooks": "webhooks", "remote": "linking", "link": "linking",
+    "webhooks": "webhooks", "remote": "linking", "link": "linking", "sync": "sync",
 }
 
 

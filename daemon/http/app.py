@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from daemon.config import Settings
-from daemon.http import campaigns, drift, health, overview, reconcile, webhooks
+from daemon.http import campaigns, drift, health, overview, reconcile, sync, webhooks
 from daemon.http.console.routes import PREFIX as CONSOLE_PREFIX
 from daemon.http.console.routes import setup_console
 from daemon.http.keys import BACKGROUND, SCHEDULER, SERVICES
@@ -42,7 +42,7 @@ def with_openapi(routes: list[Route]) -> list[Route]:
 
 ROUTES: list[Route] = [
     *campaigns.ROUTES, *webhooks.ROUTES, *reconcile.ROUTES, *drift.ROUTES, *overview.ROUTES,
-    *health.ROUTES,
+    *sync.ROUTES, *health.ROUTES,
 ]
 
 
@@ -51,7 +51,7 @@ def build_app(settings: Settings, *, dsn: str | None = None) -> web.Application:
     routes = with_openapi(ROUTES)
     app = web.Application(
         middlewares=[
-            api_middleware((t.get_secret_value() for t in settings.api_tokens),
+            api_middleware(settings.named_tokens(),
                            frozenset(r.path for r in routes if r.public),
                            public_prefix=CONSOLE_PREFIX),
         ],

@@ -52,6 +52,12 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
+    """Prometheus's text; the suspension gauge read now (another replica may have
+    changed it), kept as it was when the database does not answer."""
+    try:
+        await request.app[SERVICES].sync.current()
+    except DatabaseUnavailable:
+        pass
     return web.Response(
         body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST}
     )

@@ -19,3 +19,5 @@ BACKGROUND = web.AppKey("background_tasks", set[asyncio.Task[Any]])
 CONSOLE_SESSIONS = web.AppKey("console_sessions", Sessions)
 CONSOLE_PAGES = web.AppKey("console_pages", Pages)
 REQUEST_ID = web.RequestKey("request_id", str)
+# Who made the request: the name of its API token (LOOPBACK_CALLER without API_TOKENS).
+CALLER = web.RequestKey("caller", str)

@@ -19,14 +19,15 @@ from collections.abc import Callable, Iterable
 import structlog
 from aiohttp import web
 
+from daemon.config import LOOPBACK_CALLER
 from daemon.errors import ApiError, api_error
-from daemon.http.keys import REQUEST_ID
+from daemon.http.keys import CALLER, REQUEST_ID
 from daemon.http.requests import MAX_BODY_BYTES
 from daemon.http.responses import error_response, json_response
 from daemon.http.route import Handler
 from daemon.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from sql import DatabaseUnavailable
-from webhooks.events import secret_matches
+from webhooks.events import matching_secret
 
 log = structlog.get_logger("daemon.http")
 
@@ -88,20 +89,28 @@ def answer_for(exc: BaseException) -> ApiError:
     return error
 
 
-def api_middleware(tokens: Iterable[str], public_paths: frozenset[str], *,
+def api_middleware(tokens: Iterable[tuple[str, str]], public_paths: frozenset[str], *,
                    public_prefix: str = "/ui") -> Callable:
-    """The middleware of the app. Bearer auth against API_TOKENS (no tokens: loopback
-    only, unauthenticated) except on `public_paths` and under `public_prefix` (the
-    console, which has its own session sign-in)."""
-    accepted = tuple(tokens)
+    """The middleware of the app. Bearer auth against API_TOKENS, (name, token) pairs (no
+    tokens: loopback only, unauthenticated, the caller named "loopback") except on
+    `public_paths` and under `public_prefix` (the console, which has its own session
+    sign-in). The token's name is the request's CALLER (audits, admin checks)."""
+    named = tuple(tokens)
+    accepted = tuple(token for _, token in named)
 
     def authorized(request: web.Request) -> bool:
         path = request.path
-        if (not accepted or path in public_paths or path == public_prefix
-                or path.startswith(public_prefix + "/")):
+        if not accepted:
+            request[CALLER] = LOOPBACK_CALLER
+            return True
+        if path in public_paths or path == public_prefix or path.startswith(public_prefix + "/"):
             return True
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        return scheme.lower() == "bearer" and secret_matches(given.strip(), accepted)
+        found = matching_secret(given.strip(), accepted) if scheme.lower() == "bearer" else None
+        if found is None:
+            return False
+        request[CALLER] = named[found][0]
+        return True
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:

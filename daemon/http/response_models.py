@@ -140,6 +140,24 @@ class RunList(Schema):
     items: list[Run]
 
 
+class Suspension(Schema):
+    id: int
+    suspended_at: dt.datetime
+    suspended_by: str
+    reason: str
+    no_read: bool
+    resumed_at: dt.datetime | None
+    resumed_by: str | None
+
+
+class SyncState(Schema):
+    """Whether syncing is suspended now (`current`), and the last suspensions."""
+
+    suspended: bool
+    current: Suspension | None
+    history: list[Suspension]
+
+
 class ReconcileStarted(Schema):
     run_id: int
 

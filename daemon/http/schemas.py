@@ -125,6 +125,15 @@ class WebhookEventBody(Schema):
     timestamp: str | None = None
 
 
+class SuspendBody(Schema):
+    """Suspend syncing: why (shown to everyone refused meanwhile), and whether reads stop
+    too (reconcile passes are then skipped)."""
+
+    model_config = _STRICT
+    reason: Text
+    no_read: bool = False
+
+
 class BackfillBody(Schema):
     model_config = _STRICT
     since: Annotated[dt.datetime, Strict(False)] | None = None

@@ -78,10 +78,16 @@ SELECT id FROM upd;
 -- external action it needs (docs/behaviour.md §3): 'activate' when a linked campaign
 -- becomes active, 'pause' when it becomes paused and FULL_PAUSE_SYNC is on,
 -- else NULL. When there is an action and no live lease, claim the lease.
--- The row returned is as it was before.
+-- The row returned is as it was before, with the open suspension of syncing if
+-- any (then nothing is claimed: the caller refuses a linked campaign's change).
 -- $1 id, $2 token, $3 requested status (NULL: toggle), $4 FULL_PAUSE_SYNC, $5 lease seconds
-WITH cur AS (
+WITH sus AS (
+    SELECT suspended_by, suspended_at, reason FROM sync_suspensions WHERE resumed_at IS NULL
+), cur AS (
     SELECT c.id, c.name, c.status, c.external_id, t.target,
+           (SELECT suspended_by FROM sus) AS suspended_by,
+           (SELECT suspended_at FROM sus) AS suspended_at,
+           (SELECT reason FROM sus) AS suspended_reason,
            CASE WHEN c.external_id IS NULL OR c.status IN ('completed', t.target) THEN NULL
                 WHEN t.target = 'active' THEN 'activate'
                 WHEN t.target = 'paused' AND $4 THEN 'pause'
@@ -97,6 +103,7 @@ WITH cur AS (
        SET pending_status = cur.target, pending_since = now(), pending_token = $2
       FROM cur
      WHERE c.id = cur.id AND cur.action IS NOT NULL AND NOT cur.leased
+       AND cur.suspended_by IS NULL
     RETURNING c.id
 )
 SELECT cur.*, EXISTS (SELECT 1 FROM claimed) AS claimed FROM cur;

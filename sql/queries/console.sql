@@ -67,17 +67,19 @@ SELECT date_bin($1::interval, received_at, $2::timestamptz) AS bin, count(*) AS 
  ORDER BY 1;
 
 -- name: console_session_start
--- $1 nonce, $2 lifetime in seconds; also forgets sessions expired a day ago.
+-- $1 nonce, $2 lifetime in seconds, $3 the name of the token it signed in with;
+-- also forgets sessions expired a day ago.
 WITH gone AS (
     DELETE FROM console_sessions WHERE expires_at < now() - interval '1 day'
 )
-INSERT INTO console_sessions (nonce, expires_at)
-VALUES ($1, now() + make_interval(secs => $2));
+INSERT INTO console_sessions (nonce, expires_at, caller)
+VALUES ($1, now() + make_interval(secs => $2), $3);
 
 -- name: console_session_live
--- Whether the session is signed in: started, not ended, not expired.
-SELECT EXISTS (SELECT 1 FROM console_sessions
-                WHERE nonce = $1 AND ended_at IS NULL AND expires_at > now());
+-- Who a signed-in session is (its token's name), while it is live: started, not
+-- ended, not expired. No row: not signed in.
+SELECT coalesce(caller, 'console') FROM console_sessions
+ WHERE nonce = $1 AND ended_at IS NULL AND expires_at > now();
 
 -- name: console_session_end
 UPDATE console_sessions SET ended_at = now() WHERE nonce = $1 AND ended_at IS NULL;

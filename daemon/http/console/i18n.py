@@ -223,6 +223,8 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, Dutch)
     "outcome.external_failed": ("external call failed", "externe aanroep mislukt"),
     "outcome.refused": ("refused by the external service", "geweigerd door de externe dienst"),
     "outcome.answer_unusable": ("external answer unusable", "extern antwoord onbruikbaar"),
+    "outcome.suspended": ("not sent: syncing suspended",
+                          "niet verstuurd: synchroniseren onderbroken"),
     "outcome.settled_applied": ("completed after a crash", "afgerond na een crash"),
     "outcome.settled_cleared": ("cleared after a crash", "opgeruimd na een crash"),
     "call.activate": ("activate", "activeren"),
@@ -291,6 +293,12 @@ ERRORS_NL: dict[str, str] = {
     "finding_already_resolved": "De afwijking is al opgelost.",
     "invalid_action": "Actie moet \"adopt_remote\", \"push_local\", \"acknowledge\" of"
                       " \"reopen\" zijn.",
+    "sync_suspended": "Synchroniseren met de externe dienst is onderbroken (door {by} sinds"
+                      " {since}: {reason}). Er is niets gewijzigd.",
+    "sync_already_suspended": "Synchroniseren is al onderbroken; hervat het eerst.",
+    "sync_not_suspended": "Synchroniseren is niet onderbroken.",
+    "admin_only": "Hiervoor is een beheerderstoken nodig (ADMIN_TOKENS).",
+    "invalid_reason": "Een reden van 1 tot 500 tekens is verplicht.",
     "finding_not_acknowledged": "De afwijking is niet als gezien bevestigd en kan dus niet"
                                 " heropend worden.",
     "drift_changed": "De externe campagne is gewijzigd sinds deze afwijking werd vastgelegd."

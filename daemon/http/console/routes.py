@@ -20,7 +20,7 @@ HERE = Path(__file__).parent
 def setup_console(app: web.Application, settings: Settings) -> None:
     app[CONSOLE_PAGES] = Pages(HERE / "templates", filters={"date": formats.date,
                                                                 "short_id": formats.short_id})
-    app[CONSOLE_SESSIONS] = Sessions(tuple(t.get_secret_value() for t in settings.api_tokens))
+    app[CONSOLE_SESSIONS] = Sessions(settings.named_tokens())
     r = app.router
     r.add_get(f"{PREFIX}", views.index)
     r.add_get(f"{PREFIX}/", views.index)

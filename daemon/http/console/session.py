@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from aiohttp import web
 from itsdangerous import BadSignature, Signer, URLSafeTimedSerializer
 
+from daemon.config import LOOPBACK_CALLER
 from sql import Database
-from webhooks.events import secret_matches
+from webhooks.events import matching_secret
 
 COOKIE = "isync_session"
 LIFETIME_SECONDS = 8 * 3600
@@ -35,11 +36,14 @@ LIFETIME_SECONDS = 8 * 3600
 class Session:
     nonce: str
     signed_in: bool
+    caller: str = LOOPBACK_CALLER  # the name of the token it signed in with
 
 
 class Sessions:
-    def __init__(self, tokens: tuple[str, ...]) -> None:
-        self.tokens = tokens
+    def __init__(self, named_tokens: tuple[tuple[str, str], ...]) -> None:
+        self.names = tuple(name for name, _ in named_tokens)
+        self.tokens = tuple(token for _, token in named_tokens)
+        tokens = self.tokens
         seed = "\n".join(tokens).encode() if tokens else secrets.token_bytes(32)
         key = hmac.new(seed, b"instantly-sync console session", hashlib.sha256).digest()
         self._cookies = URLSafeTimedSerializer(key, salt="console-session")
@@ -49,14 +53,18 @@ class Sessions:
     def needs_sign_in(self) -> bool:
         return bool(self.tokens)
 
-    def token_matches(self, given: str) -> bool:
-        return secret_matches(given.strip(), self.tokens)
+    def caller_of(self, given: str) -> str | None:
+        """The name of the token `given` is, or None when it is none of them."""
+        found = matching_secret(given.strip(), self.tokens)
+        return None if found is None else self.names[found]
 
-    async def new(self, db: Database, *, signed_in: bool) -> tuple[Session, str]:
+    async def new(self, db: Database, *, signed_in: bool,
+                  caller: str = LOOPBACK_CALLER) -> tuple[Session, str]:
         """A fresh session (stored when signed in) and its cookie value."""
-        session = Session(secrets.token_urlsafe(16), signed_in or not self.tokens)
+        session = Session(secrets.token_urlsafe(16), signed_in or not self.tokens, caller)
         if session.signed_in:
-            await db.execute("console_session_start", session.nonce, LIFETIME_SECONDS)
+            await db.execute("console_session_start", session.nonce, LIFETIME_SECONDS,
+                             caller)
         return session, self._cookies.dumps([session.nonce, session.signed_in])
 
     async def read(self, request: web.Request, db: Database) -> Session | None:
@@ -69,9 +77,12 @@ class Sessions:
             return None
         if not isinstance(nonce, str) or not isinstance(signed_in, bool):
             return None
-        if signed_in and not await db.fetchval("console_session_live", nonce):
-            return None
-        return Session(nonce, signed_in)
+        caller = LOOPBACK_CALLER
+        if signed_in:
+            caller = await db.fetchval("console_session_live", nonce)
+            if caller is None:
+                return None
+        return Session(nonce, signed_in, caller)
 
     async def end(self, db: Database, session: Session) -> None:
         """Sign out: the session ends for every tab and replica."""

@@ -222,13 +222,15 @@ async def signin(request: web.Request) -> web.Response:
     if session is None or not sessions.csrf_ok(session, str(form.get("csrf", ""))):
         raise web.HTTPForbidden(text=Translator(choose_language(request))("csrf.refused"))
     target = _local_target(form.get("next"), "/ui/")
-    if not sessions.token_matches(str(form.get("token", ""))):
+    caller = sessions.caller_of(str(form.get("token", "")))
+    if caller is None:
         log.info("console.signin_refused")
         raise web.HTTPSeeOther(f"/ui/signin?wrong=1&next={quote(target)}")
-    _, cookie = await sessions.new(_services(request).db, signed_in=True)  # a new nonce
+    _, cookie = await sessions.new(_services(request).db, signed_in=True,
+                                   caller=caller)  # a new nonce
     response = _see_other(target)
     set_cookie(request, response, cookie)
-    log.info("console.signed_in")
+    log.info("console.signed_in", caller=caller)
     return response
 
 
