@@ -138,7 +138,7 @@ def make_api(
         settings = make_settings(fake.url, **overrides)
         app = build_app(settings, dsn=dsn_override or dsn)
         recorder(app, openapi_answers)
-        token = settings.api_tokens[0].get_secret_value() if settings.api_tokens else None
+        token = settings.named_tokens()[0][1] if settings.api_tokens else None
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         server = TestServer(app, **({"port": port} if port else {}))
         # Started here with the keep-alive timeout that `serve` gives its runner.

@@ -685,3 +685,54 @@ async def test_drift_groups_line_up_and_long_ids_are_short_but_whole_on_hover_an
     age = page.locator("tr", has_text="A mismatch").locator("time")
     assert (await age.inner_text()).endswith(" s") or "min" in await age.inner_text()
     assert (await age.get_attribute("title")).endswith(" UTC")
+
+
+async def test_suspending_syncing_from_the_overview_shows_a_banner_everywhere(
+        make_api, fake, page, browser) -> None:
+    api = await make_api(API_TOKENS="ops:ops-console-token,viewer:viewer-console-token",
+                         ADMIN_TOKENS="ops")
+    base = str(api.make_url("")).rstrip("/")
+    campaign, external_id = await linked_campaign(api, fake, name="Held back")
+    await page.goto(f"{base}/ui/")
+    await page.fill("#token", "ops-console-token")
+    await page.click("form.card button[type=submit]")
+    await page.wait_for_url(f"{base}/ui/")
+    assert await page.locator(".banner").count() == 0
+    assert await page.locator("#sync-state").inner_text() == TEXT["sync.state_on"][0]
+    # The reason and the confirmation are both required (the browser asks first).
+    await page.fill("#reason", "Key rotation")
+    await page.evaluate("document.querySelector('.suspend-form').noValidate = true")
+    await page.click(".suspend-form button[type=submit]")
+    assert await page.locator(".toast-error").inner_text() == TEXT["sync.confirm_needed"][0]
+    assert (await (await api.get("/sync", headers={
+        "Authorization": "Bearer ops-console-token"})).json())["suspended"] is False
+    await page.fill("#reason", "Key rotation")
+    await page.check("input[name=confirm]")
+    await page.click(".suspend-form button[type=submit]")
+    assert await page.locator(".toast-ok").inner_text() == TEXT["sync.suspended_done"][0]
+    # Every page says so; a switch of a linked campaign is refused with who and why.
+    await page.goto(f"{base}/ui/campaigns")
+    banner = await page.locator(".banner").inner_text()
+    assert "ops (console)" in banner and "Key rotation" in banner
+    await page.locator(f"button[data-campaign='{campaign['id']}']").click()
+    refused = await page.locator(".toast-error").inner_text()
+    assert "suspended" in refused and "Key rotation" in refused
+    assert fake.state.calls_to(method="POST", path_contains=external_id) == []
+    await page.goto(f"{base}/ui/health?lang=nl")
+    row = page.locator("#suspensions + table tbody tr").first
+    assert "ops (console)" in await row.inner_text() and "nog onderbroken" in await row.inner_text()
+    # A session of a token that is not an admin sees the state, not the control.
+    viewer = await browser.new_context()
+    other = await viewer.new_page()
+    await other.goto(f"{base}/ui/")
+    await other.fill("#token", "viewer-console-token")
+    await other.click("form.card button[type=submit]")
+    await other.wait_for_url(f"{base}/ui/")
+    assert await other.locator(".sync-control form").count() == 0
+    assert TEXT["sync.admin_only"][0] in await other.locator(".sync-control").inner_text()
+    await viewer.close()
+    # Resumed: the banner goes (also from an open page, by its refresh).
+    await page.goto(f"{base}/ui/?lang=en")
+    await page.click(".sync-control button[type=submit]")
+    assert await page.locator(".toast-ok").inner_text() == TEXT["sync.resumed_done"][0]
+    assert await page.locator(".banner").count() == 0

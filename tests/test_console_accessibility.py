@@ -85,12 +85,19 @@ async def test_every_console_page_in_both_languages_has_no_serious_violation(
                 await tab.click("#bulk button[value=pause]")
                 await tab.locator(".results").wait_for()
                 seen_violations[f"bulk results [{lang}]"] = await _axe(tab)
+            # Syncing suspended: the banner on every page, the overview's resume control.
+            await api.post("/sync/suspend", json={"reason": "Checking the banner"})
+            for lang in ("en", "nl"):
+                for path in ("/ui/", "/ui/campaigns"):
+                    await tab.goto(f"{base}{path}?lang={lang}")
+                    assert await tab.locator(".banner").count() == 1
+                    seen_violations[f"{path} suspended [{lang}]"] = await _axe(tab)
         finally:
             if getattr(request.node, "failed", False):
                 SHOTS.mkdir(exist_ok=True)
                 await tab.screenshot(path=str(SHOTS / "accessibility.png"), full_page=True)
             await browser.close()
-    assert len(seen_violations) == 2 + 2 * (len(pages) + 1)
+    assert len(seen_violations) == 2 + 2 * (len(pages) + 1) + 4
     failing = {page: [v for v in found if v["impact"] in FAILING]
                for page, found in seen_violations.items()}
     assert {page: found for page, found in failing.items() if found} == {}

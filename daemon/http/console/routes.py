@@ -38,5 +38,7 @@ def setup_console(app: web.Application, settings: Settings) -> None:
     r.add_post(f"{PREFIX}/drift/{{id}}/resolve", views.resolve)
     r.add_get(f"{PREFIX}/runs", views.runs_page)
     r.add_get(f"{PREFIX}/health", views.health_page)
+    r.add_post(f"{PREFIX}/sync/suspend", views.suspend_sync)
+    r.add_post(f"{PREFIX}/sync/resume", views.resume_sync)
     r.add_static(f"{PREFIX}/static", HERE / "static", append_version=True)
     r.add_get(f"{PREFIX}/{{tail:.*}}", views.not_found)  # last: every other /ui path

@@ -45,6 +45,7 @@ log = structlog.get_logger("daemon.console")
 PAGE_SIZE = 50
 FINDINGS_PAGE = 100
 MAX_CSV_ROWS = 100_000
+MAX_REASON = 500  # as SuspendBody's reason
 ACKNOWLEDGED_SHOWN = 500  # the acknowledged list (all of them: the API or the CSV)
 FLASH = "isync_flash"
 HEALTH_CHECK_SECONDS = 5.0
@@ -83,7 +84,7 @@ def _context(request: web.Request, session: Session) -> Context:
     # `signed_in`: show the navigation and the sign-out form (never on the sign-in page)
     return Context(t=t, lang=t.lang, csrf=sessions.csrf(session), session=session,
                    refresh_seconds=_services(request).settings.console_refresh_seconds,
-                   lang_links=lang_links,
+                   lang_links=lang_links, suspension=None,  # pages read it (the banner)
                    signed_in=session.signed_in and sessions.needs_sign_in,
                    path=request.path, back=request.path_qs,
                    flash={"kind": flash_kind, "text": flash_text} if flash_text else None)
@@ -128,6 +129,7 @@ def page(handler: Page) -> Callable[[web.Request], Awaitable[web.StreamResponse]
             request[NEW_COOKIE] = cookie
         ctx = _context(request, session)
         try:
+            ctx["suspension"] = await _services(request).sync.current()  # the banner
             response = await handler(request, ctx)
         except web.HTTPException:
             raise
@@ -607,6 +609,7 @@ async def health_page(request: web.Request, ctx: Context) -> web.Response:
     ctx.update(
         subscription=subscription, unchecked=unchecked, by_type=sorted(by_type.items()),
         span=span, span_links=_span_links(request, span),
+        suspensions=await services.sync.history(),
         events_chart=bar_chart(_time_points(span, starts, per_bin, default=0), t,
                                title=t("chart.events", span=span_words),
                                axis=t(f"axis.events.{span}"), unit="",
@@ -628,6 +631,50 @@ async def health_page(request: web.Request, ctx: Context) -> web.Response:
 
 @page
 async def index(request: web.Request, ctx: Context) -> web.Response:
-    """The console's home: the overview (GET /overview's figures), each linked."""
-    ctx.update(o=await overview_figures(request.app))
+    """The console's home: the overview (GET /overview's figures), each linked, and the
+    control that suspends and resumes syncing (for an admin token's session)."""
+    ctx.update(o=await overview_figures(request.app), may_suspend=_may_suspend(request, ctx))
     return _page(request, "overview.html", ctx)
+
+
+# -- suspending syncing ------------------------------------------------------------------
+
+
+def _may_suspend(request: web.Request, ctx: Context) -> bool:
+    return _services(request).settings.is_admin(ctx["session"].caller)
+
+
+def _console_caller(ctx: Context) -> str:
+    """Who the audit names for a change made in the console: its token, and where."""
+    return f"{ctx['session'].caller} (console)"
+
+
+@action
+async def suspend_sync(request: web.Request, ctx: Context) -> web.Response:
+    t = ctx.t
+    form = request[FORM]
+    reason = str(form.get("reason", "")).strip()
+    if not _may_suspend(request, ctx):
+        return _back(request, "error", t.error(ApiError("admin_only")), "/ui/")
+    if not 1 <= len(reason) <= MAX_REASON or "\x00" in reason:
+        return _back(request, "error", t.error(ApiError("invalid_reason")), "/ui/")
+    if form.get("confirm") != "yes":
+        return _back(request, "error", t("sync.confirm_needed"), "/ui/")
+    try:
+        await _services(request).sync.suspend(by=_console_caller(ctx), reason=reason,
+                                               no_read=form.get("no_read") == "yes")
+    except Exception as exc:
+        return _back(request, "error", t.error(user_error(exc)), "/ui/")
+    return _back(request, "ok", t("sync.suspended_done"), "/ui/")
+
+
+@action
+async def resume_sync(request: web.Request, ctx: Context) -> web.Response:
+    t = ctx.t
+    if not _may_suspend(request, ctx):
+        return _back(request, "error", t.error(ApiError("admin_only")), "/ui/")
+    try:
+        await _services(request).sync.resume(by=_console_caller(ctx))
+    except Exception as exc:
+        return _back(request, "error", t.error(user_error(exc)), "/ui/")
+    return _back(request, "ok", t("sync.resumed_done"), "/ui/")
