@@ -21,6 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from daemon.passes import run_pass
 from daemon.services import Services
 from reconciler.runner import ReconcileBusy
+from sql import usage
 from webhooks.retention import prune_events
 
 log = structlog.get_logger("daemon.scheduler")
@@ -51,6 +52,7 @@ def job_specs(services: Services) -> list[JobSpec]:
     async def idempotency_prune() -> None:
         result = await services.db.execute("idempotency_prune")
         log.info("idempotency.pruned", result=result)
+        log.info("usage.pruned", result=await usage.prune(services.db))
 
     specs = [
         JobSpec("webhook_retention", webhook_retention, seconds=86_400, first_run_in=600),

@@ -23,7 +23,8 @@ from daemon.budget import SharedBudget
 from daemon.config import Settings
 from daemon.suspension import SyncControl
 from daemon.toggle import ToggleService
-from instantly.client import CallGate, InstantlyClient, LocalBudget, RateBudget
+from daemon.usage import CallRecorder
+from instantly.client import CallGate, CallLog, InstantlyClient, LocalBudget, RateBudget
 from reconciler.linking import Linker
 from reconciler.resolution import Resolver
 from reconciler.runner import Reconciler
@@ -51,6 +52,7 @@ class Services:
     webhook_db: Database  # the writers' own pool (WRITER_SESSION), opened on first use
     webhook_health: WebhookHealth
     sync: SyncControl  # suspending syncing (daemon/suspension.py)
+    calls: CallRecorder  # every external attempt, for the budget's use (daemon/usage.py)
     # WEBHOOK_SECRET's values, unwrapped once (the receiver compares on every delivery).
     webhook_secrets: tuple[str, ...] = field(repr=False)
 
@@ -86,8 +88,8 @@ async def connect_with_retry(dsn: str, *, wait_seconds: float = 30.0, max_size: 
 
 
 def build_client(settings: Settings, session: aiohttp.ClientSession,
-                 budget: RateBudget | None = None, gate: CallGate | None = None
-                 ) -> InstantlyClient:
+                 budget: RateBudget | None = None, gate: CallGate | None = None,
+                 call_log: CallLog | None = None) -> InstantlyClient:
     """The client; without a shared `budget` it limits this process alone, without a
     `gate` it never asks whether syncing is suspended (the fake's own tools)."""
     key = settings.instantly_api_key
@@ -99,6 +101,7 @@ def build_client(settings: Settings, session: aiohttp.ClientSession,
         max_retries=settings.instantly_max_retries,
         limiter=budget or LocalBudget(settings.instantly_max_rps, settings.instantly_max_rpm),
         gate=gate,
+        call_log=call_log,
     )
 
 
@@ -134,9 +137,11 @@ async def open_services(settings: Settings, *, dsn: str | None = None,
         raise
     http = new_http_session()
     sync = SyncControl(db)
+    calls = CallRecorder(db, max_rps=settings.instantly_max_rps,
+                         max_rpm=settings.instantly_max_rpm)
     client = build_client(settings, http, SharedBudget(
         db=db, max_rps=settings.instantly_max_rps, max_rpm=settings.instantly_max_rpm),
-        gate=sync)
+        gate=sync, call_log=calls)
     checks = CampaignChecks(db=db, client=client,
                             spacing=settings.webhook_check_spacing_seconds)
     secrets = tuple(s.get_secret_value() for s in settings.webhook_secrets)
@@ -158,11 +163,13 @@ async def open_services(settings: Settings, *, dsn: str | None = None,
             secrets=secrets, auto_resume=settings.webhook_auto_resume),
         webhook_secrets=secrets,
         sync=sync,
+        calls=calls,
     )
 
 
 async def close_services(services: Services) -> None:
     await services.campaign_checks.close()
+    await services.calls.close()
     await services.http.close()
     await services.webhook_db.close()
     await services.db.close()

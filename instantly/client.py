@@ -87,6 +87,13 @@ class CallGate(Protocol):
     async def check(self, *, write: bool) -> None: ...
 
 
+class CallLog(Protocol):
+    """Told about every attempt: action, outcome ("ok", an HTTP status, "unreachable"),
+    its duration and how long it waited for the budget first, in seconds. Must not block."""
+
+    def record(self, action: str, outcome: str, seconds: float, waited: float) -> None: ...
+
+
 class LocalBudget:
     """Token buckets of this process alone: `max_rps` per second and `max_rpm` per minute."""
 
@@ -161,6 +168,7 @@ class InstantlyClient:
         max_retries: int = 3,
         limiter: RateBudget | None = None,
         gate: CallGate | None = None,
+        call_log: CallLog | None = None,
         backoff_base: float = 0.2,
         backoff_max: float = 5.0,
     ) -> None:
@@ -171,6 +179,7 @@ class InstantlyClient:
         self._max_retries = max_retries
         self._limiter = limiter or LocalBudget(10)
         self._gate = gate
+        self._call_log = call_log
         self._backoff_base = backoff_base
         self._backoff_max = backoff_max
 
@@ -443,11 +452,13 @@ class InstantlyClient:
             raise ExternalUnreachable("deadline exceeded")
         if self._gate is not None:
             await self._gate.check(write=method != "GET")
+        waiting = loop.time()
         try:
             async with asyncio.timeout(remaining):
                 await self._limiter.acquire()
         except TimeoutError:
             raise ExternalRateLimited(None) from None
+        waited = loop.time() - waiting
         log.info("external.call", action=action, external_id=external_id, attempt=attempt)
         if stats is not None:
             stats.calls += 1
@@ -477,7 +488,7 @@ class InstantlyClient:
                         error = ExternalBadAnswer("answer is not JSON")
         except (aiohttp.ClientError, TimeoutError) as exc:
             elapsed = time.perf_counter() - started
-            self._observe(action, "unreachable", elapsed)
+            self._observe(action, "unreachable", elapsed, waited)
             log.warning(
                 "external.error", action=action, external_id=external_id, attempt=attempt,
                 status=None, code="external_unreachable", error=type(exc).__name__,
@@ -486,23 +497,24 @@ class InstantlyClient:
             raise ExternalUnreachable(type(exc).__name__) from exc
         elapsed = time.perf_counter() - started
         if error is None:
-            self._observe(action, "ok", elapsed)
+            self._observe(action, "ok", elapsed, waited)
             log.info(
                 "external.ok", action=action, external_id=external_id, attempt=attempt,
                 status=status, duration_ms=round(elapsed * 1000, 1),
             )
             return data
-        self._observe(action, str(status), elapsed)
+        self._observe(action, str(status), elapsed, waited)
         log.warning(
             "external.error", action=action, external_id=external_id, attempt=attempt,
             status=status, code=error.code, duration_ms=round(elapsed * 1000, 1),
         )
         raise error
 
-    @staticmethod
-    def _observe(action: str, outcome: str, seconds: float) -> None:
+    def _observe(self, action: str, outcome: str, seconds: float, waited: float) -> None:
         EXTERNAL_CALLS.labels(action=action, outcome=outcome).inc()
         EXTERNAL_LATENCY.labels(action=action).observe(seconds)
+        if self._call_log is not None:
+            self._call_log.record(action, outcome, seconds, waited)
 
 
 async def _pages(fetch: Callable[[str | None], Awaitable[dict[str, Any]]], *,

@@ -27,6 +27,7 @@ from daemon.cli.demo import (
     seed_history,
 )
 from daemon.http.app import build_app
+from daemon.http.keys import SERVICES
 from instantly.fake import FakeInstantlyServer
 from sql.scratch import create_database, drop_database
 
@@ -63,13 +64,14 @@ async def main() -> None:
     port, fake_port = _free_port(), _free_port()
     fake = await FakeInstantlyServer(api_key=FAKE_KEY, port=fake_port).start()
     settings = demo_settings(port, fake_port)
-    server = TestServer(build_app(settings, dsn=dsn), port=port)
+    app = build_app(settings, dsn=dsn)
+    server = TestServer(app, port=port)
     await server.start_server()
     base = f"http://127.0.0.1:{port}"
     OUT.mkdir(parents=True, exist_ok=True)
     try:
         ids = await seed(base, fake)
-        await seed_history(base, fake, ids, dsn)
+        await seed_history(base, fake, ids, dsn, app[SERVICES].calls.flush)
         await register_webhook(fake, base)
         _, mismatch = await _acknowledge_one(base)
         shown = ids["Acme — re-engagement"]
@@ -93,6 +95,17 @@ async def main() -> None:
                     joiner = "&" if "?" in path else "?"
                     await page.goto(f"{base}{path}{joiner}lang={lang}")
                     await page.screenshot(path=str(OUT / f"{name}-{lang}.png"), full_page=True)
+            # Syncing suspended: the banner on every page and the overview's control.
+            async with aiohttp.ClientSession(
+                    base, headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+                await http.post("/sync/suspend", json={
+                    "reason": "Rotating the API key after a leak"})
+            for lang in ("en", "nl"):
+                await page.goto(f"{base}/ui/?lang={lang}")
+                await page.screenshot(path=str(OUT / f"suspended-{lang}.png"), full_page=True)
+            async with aiohttp.ClientSession(
+                    base, headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+                await http.post("/sync/resume")
             # A switch operated, and a chart's hover value, as people see them.
             await page.goto(f"{base}/ui/campaigns?lang=en")
             await page.locator("button.switch[aria-checked=false]:not([disabled])").first.click()

@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 
 from daemon.http.console.i18n import CONSOLE_ERRORS, ERRORS_NL, TEXT
+from daemon.http.keys import SERVICES
 from tests.factories import API_TOKEN, create_campaign, event, linked_campaign
 
 playwright = pytest.importorskip("playwright.async_api")
@@ -736,3 +737,26 @@ async def test_suspending_syncing_from_the_overview_shows_a_banner_everywhere(
     await page.click(".sync-control button[type=submit]")
     assert await page.locator(".toast-ok").inner_text() == TEXT["sync.resumed_done"][0]
     assert await page.locator(".banner").count() == 0
+
+
+async def test_the_health_page_shows_the_budget_spent_against_its_limit(
+        make_api, fake, page) -> None:
+    api = await make_api(INSTANTLY_MAX_RPM="120")
+    base = str(api.make_url("")).rstrip("/")
+    await sign_in(page, base)
+    await page.goto(f"{base}/ui/health")
+    assert await page.locator("#budget + p + figure .chart-empty").count() == 1
+    fake.state.add_fault(status=429, retry_after=0, path="/activate")
+    for i in range(3):
+        campaign, _ = await linked_campaign(api, fake, name=f"Budget {i}")
+        await api.post(f"/campaigns/{campaign['id']}/toggle")
+    services = api.server.app[SERVICES]
+    await services.calls.flush()  # what the recorder writes within a second anyway
+    await page.reload()
+    chart = page.locator("#budget + p + figure svg.chart")
+    assert await chart.locator("line.limit").count() == 1
+    assert (await chart.locator(".limit-label").text_content()) == "limit 120"
+    assert (await chart.locator("g > title").last.inner_html()).endswith(": 4")
+    assert await page.locator("#budget-429").inner_text() == "1"
+    rows = await page.locator("#by-action tbody tr").all_inner_texts()
+    assert [r.split("\t") for r in rows] == [["activate", "429", "1"], ["activate", "ok", "3"]]

@@ -26,7 +26,7 @@ import os
 import signal
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import aiohttp
@@ -36,6 +36,7 @@ from daemon.cli.exits import CommandRefused
 from daemon.cli.helptext import DATABASE, Subcommands, help_args
 from daemon.config import Settings, load_settings
 from daemon.http.app import build_app
+from daemon.http.keys import SERVICES
 from daemon.http.server import PortBusy
 from daemon.logs import configure_logging
 from daemon.services import resolve_dsn
@@ -113,7 +114,7 @@ ACTIVE_LINKED = ("Acme — re-engagement", "Globex — SMB trial follow-up", "In
 
 
 async def seed_history(base: str, fake: FakeInstantlyServer, ids: dict[str, str],
-                        dsn: str) -> None:
+                        dsn: str, flush_calls: Callable[[], Awaitable[None]]) -> None:
     """Events for every linked campaign, and activations of campaigns that end active
     (paused here and remotely in between, so each is a real call; a few answered with
     an error by the fake, so the success rate is not a flat 100 %)."""
@@ -137,6 +138,7 @@ async def seed_history(base: str, fake: FakeInstantlyServer, ids: dict[str, str]
                 fake.state.add_fault(status=400, path=f"{campaign['external_id']}/activate")
                 await http.put(f"/campaigns/{campaign_id}/status", json={"status": "active"})
             await http.put(f"/campaigns/{campaign_id}/status", json={"status": "active"})
+    await flush_calls()  # the calls' log is written once a second; all of it first
     db = await connect(dsn, min_size=1, max_size=1)
     try:
         await db.execute("demo_spread_history", HISTORY_HOURS)
@@ -281,7 +283,8 @@ async def _serve(settings: Settings, dsn: str, base: str, daemon_sock: socket.so
                  fake_sock: socket.socket) -> int:
     fake = FakeInstantlyServer(api_key=FAKE_KEY, sock=fake_sock)
     await fake.start()
-    runner = web.AppRunner(build_app(settings, dsn=dsn), access_log=None)
+    app = build_app(settings, dsn=dsn)
+    runner = web.AppRunner(app, access_log=None)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -296,7 +299,7 @@ async def _serve(settings: Settings, dsn: str, base: str, daemon_sock: socket.so
         ids = await seed(private_base, fake)
         print(f"seeding a day of history ({HISTORY_EVENTS} events, {HISTORY_ACTIVATIONS}"
               " activations; the few refused ones are logged)", flush=True)
-        await seed_history(private_base, fake, ids, dsn)
+        await seed_history(private_base, fake, ids, dsn, app[SERVICES].calls.flush)
         fake.state.add_campaign(name="Unlinked remote campaign", status=1)
         await register_webhook(fake, base)
         await web.SockSite(runner, daemon_sock).start()

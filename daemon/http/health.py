@@ -52,10 +52,12 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus's text; the suspension gauge read now (another replica may have
-    changed it), kept as it was when the database does not answer."""
+    """Prometheus's text; the suspension and budget gauges read now (other replicas
+    change them too), kept as they were when the database does not answer."""
+    services = request.app[SERVICES]
     try:
-        await request.app[SERVICES].sync.current()
+        await services.sync.current()
+        await services.calls.refresh_gauges()
     except DatabaseUnavailable:
         pass
     return web.Response(

@@ -37,7 +37,7 @@ from daemon.http.schemas import CampaignPatch
 from daemon.services import Services
 from reconciler.findings import ACTIONS, ACTIONS_FOR, KINDS, STATE_FILTERS, finding_json
 from reconciler.statuses import is_unhealthy, remote_as_local
-from sql import UniqueViolation, campaigns, drift, runs
+from sql import UniqueViolation, campaigns, drift, runs, usage
 from sql.statuses import LocalStatus
 
 log = structlog.get_logger("daemon.console")
@@ -606,6 +606,18 @@ async def health_page(request: web.Request, ctx: Context) -> web.Response:
     p95 = {b: r["p95_ms"] for b, r in calls.items()}
     count = {b: r["calls"] for b, r in calls.items()}
     span_words = t(f"span.{span}")
+    busiest = {r["bin"]: r["busiest"] for r in await usage.busiest_minute_binned(
+        services.db, width=span.bin, since=starts[0])}
+    settings = services.settings
+    ctx.update(
+        budget_chart=bar_chart(
+            _time_points(span, starts, busiest, default=0), t,
+            title=t("chart.budget", span=span_words), axis=t("axis.per_minute"), unit="",
+            empty=t("chart.no_calls"), limit=(settings.instantly_max_rpm, t("chart.limit"))),
+        by_action=await usage.by_action(services.db, since=starts[0]),
+        waits=await usage.waits(services.db, since=starts[0]),
+        budget={"rps": settings.instantly_max_rps, "rpm": settings.instantly_max_rpm},
+    )
     ctx.update(
         subscription=subscription, unchecked=unchecked, by_type=sorted(by_type.items()),
         span=span, span_links=_span_links(request, span),

@@ -1,0 +1,81 @@
+"""How much of the external API's budget the service spends, seen by every replica.
+
+Each attempt of an external call (the client's `CallLog` hook) is kept in the
+table external_calls: Prometheus counters live in one process, but the budget
+(INSTANTLY_MAX_RPS / INSTANTLY_MAX_RPM) is shared by every replica, so its use
+is counted where every replica writes. Attempts are buffered and written once
+a second in one statement, so a call never waits for this bookkeeping; if the
+database does not take a batch, the batch is dropped with a warning (the
+process's own counters still have it). The console's health page and the gauges
+below read the table; /metrics refreshes the gauges when it is scraped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import structlog
+from prometheus_client import Gauge, Histogram
+
+from sql import Database, DatabaseUnavailable, usage
+
+log = structlog.get_logger("daemon.usage")
+
+FLUSH_SECONDS = 1.0
+
+BUDGET_USED = Gauge(
+    "instantly_sync_budget_used",
+    "External calls started by every replica: in the last minute (window=minute), and"
+    " the most within one second of that minute (window=second)", ["window"])
+BUDGET_LIMIT = Gauge(
+    "instantly_sync_budget_limit",
+    "The shared budget: INSTANTLY_MAX_RPM (window=minute), INSTANTLY_MAX_RPS (window=second)",
+    ["window"])
+BUDGET_WAIT = Histogram(
+    "instantly_sync_budget_wait_seconds",
+    "How long an attempt waited for the shared budget before it was sent",
+    buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15))
+
+
+class CallRecorder:
+    """The client's `CallLog`: attempts buffered, written in batches (see module doc)."""
+
+    def __init__(self, db: Database, *, max_rps: float, max_rpm: int) -> None:
+        self._db = db
+        self._rows: list[tuple[dt.datetime, str, str, float, float]] = []
+        self._task: asyncio.Task[None] | None = None
+        BUDGET_LIMIT.labels(window="second").set(max_rps)
+        BUDGET_LIMIT.labels(window="minute").set(max_rpm)
+
+    def record(self, action: str, outcome: str, seconds: float, waited: float) -> None:
+        self._rows.append((dt.datetime.now(dt.UTC), action, outcome, seconds * 1000,
+                           waited * 1000))
+        BUDGET_WAIT.observe(waited)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(FLUSH_SECONDS)
+        await self.flush()
+
+    async def flush(self) -> None:
+        rows, self._rows = self._rows, []
+        if not rows:
+            return
+        try:
+            await usage.record(self._db, rows)
+        except DatabaseUnavailable as exc:
+            log.warning("usage.dropped", calls=len(rows), error=str(exc))
+
+    async def close(self) -> None:
+        """Write what is buffered (the process is stopping)."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        await self.flush()
+
+    async def refresh_gauges(self) -> None:
+        """The budget's use now, by every replica (for /metrics)."""
+        now = await usage.now(self._db)
+        BUDGET_USED.labels(window="minute").set(now["minute"])
+        BUDGET_USED.labels(window="second").set(now["second"])

@@ -1,0 +1,39 @@
+"""The external API's use, from every replica (named, typed functions over
+sql/queries/usage.sql)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sql.db import Database
+
+
+async def record(db: Database, rows: Sequence[tuple[dt.datetime, str, str, float, float]]
+                 ) -> None:
+    """Store attempts: (at, action, outcome, duration ms, wait ms) each."""
+    columns = list(zip(*rows, strict=True)) if rows else [[], [], [], [], []]
+    await db.execute("usage_record", *[list(c) for c in columns])
+
+
+async def now(db: Database) -> Any:
+    """Calls in the last minute, and the most within one second of it (every replica)."""
+    return await db.fetchrow("usage_now")
+
+
+async def busiest_minute_binned(db: Database, *, width: dt.timedelta, since: dt.datetime
+                                ) -> list[Any]:
+    return await db.fetch("usage_busiest_minute_binned", width, since)
+
+
+async def by_action(db: Database, *, since: dt.datetime) -> list[Any]:
+    return await db.fetch("usage_by_action", since)
+
+
+async def waits(db: Database, *, since: dt.datetime) -> Any:
+    return await db.fetchrow("usage_waits", since)
+
+
+async def prune(db: Database) -> str:
+    return await db.execute("usage_prune")
