@@ -44,6 +44,7 @@ async def test_suspend_on_one_replica_refuses_toggles_on_another_until_resumed(
     toggled = await other.post(f"/campaigns/{unlinked['id']}/toggle")
     assert (await toggled.json())["new_status"] == "active"
     assert await _metric(other, "instantly_sync_suspended") == 1
+    assert (await other.get("/readyz")).status == 200  # suspended is not unready
     state = await (await other.get("/sync")).json()
     assert state["suspended"] and state["current"]["reason"] == REASON
 
@@ -80,7 +81,10 @@ async def test_while_suspended_push_local_is_refused_and_the_rest_keeps_working(
     assert delivered.status == 200
     assert await db.pool.fetchval(
         "SELECT count(*) FROM webhook_events WHERE campaign_external_id = $1", external_id) == 1
-    # adopt_remote changes only our side: allowed.
+    # acknowledge and adopt_remote change only our side: allowed.
+    ack = await api.post(f"/drift/{finding['id']}/resolve", json={"action": "acknowledge"})
+    assert ack.status == 200
+    await api.post(f"/drift/{finding['id']}/resolve", json={"action": "reopen"})
     adopted = await api.post(f"/drift/{finding['id']}/resolve", json={"action": "adopt_remote"})
     assert adopted.status == 200
     assert (await (await api.get(f"/campaigns/{drifted['id']}")).json())["status"] == "paused"
