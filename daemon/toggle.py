@@ -229,7 +229,9 @@ class ToggleService:
         started = time.perf_counter()
         try:
             # Succeeds only when the remote status confirms the action.
-            confirmed = await self._client.change_status(action, external_id)
+            # Not gated again: the claim statement read the suspension (none) and
+            # claimed the change in one step (daemon/suspension.py).
+            confirmed = await self._client.change_status(action, external_id, gated=False)
         except ExternalError as exc:
             took_ms = round((time.perf_counter() - started) * 1000)
             log.warning("external.failed", action=action, external_id=external_id,

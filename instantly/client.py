@@ -189,21 +189,22 @@ class InstantlyClient:
 
     # -- campaigns ---------------------------------------------------------
 
-    async def activate(self, campaign_id: str) -> dict[str, Any]:
+    async def activate(self, campaign_id: str, *, gated: bool = True) -> dict[str, Any]:
         """POST /api/v2/campaigns/{id}/activate → the Campaign (as answered, maybe stale)."""
         return await self._request(
             "activate", "POST", f"/api/v2/campaigns/{campaign_id}/activate",
-            json_body={}, external_id=campaign_id, expect=_campaign,
+            json_body={}, external_id=campaign_id, expect=_campaign, gated=gated,
         )
 
-    async def pause(self, campaign_id: str) -> dict[str, Any]:
+    async def pause(self, campaign_id: str, *, gated: bool = True) -> dict[str, Any]:
         """POST /api/v2/campaigns/{id}/pause → the Campaign (as answered, maybe stale)."""
         return await self._request(
             "pause", "POST", f"/api/v2/campaigns/{campaign_id}/pause",
-            json_body={}, external_id=campaign_id, expect=_campaign,
+            json_body={}, external_id=campaign_id, expect=_campaign, gated=gated,
         )
 
-    async def change_status(self, action: str, campaign_id: str) -> Confirmed:
+    async def change_status(self, action: str, campaign_id: str, *,
+                            gated: bool = True) -> Confirmed:
         """Activate or pause, and return the remote status only once it confirms the action.
 
         Believe the campaign, not the answer: when the answer's status does not show
@@ -212,11 +213,14 @@ class InstantlyClient:
         integrations expect 400/422 "already active"), the campaign is read once. In
         the wanted state: success, `by_read`. Otherwise the original error, or
         `ExternalRefused` with the status the service reports.
+
+        `gated=False`: the caller already read the gate's state where it decided this
+        change (the toggle path's claim statement), so these calls do not ask again.
         """
         call = self.activate if action == "activate" else self.pause
         refusal: ExternalStatusError | None = None
         try:
-            status = (await call(campaign_id))["status"]
+            status = (await call(campaign_id, gated=gated))["status"]
             if status in CONFIRMS[action]:
                 return Confirmed(status, by_read=False)
         except ExternalStatusError as exc:
@@ -224,7 +228,7 @@ class InstantlyClient:
                 raise
             refusal = exc
         try:
-            status = (await self.get_campaign(campaign_id))["status"]
+            status = (await self.get_campaign(campaign_id, gated=gated))["status"]
         except ExternalError:
             if refusal is not None:
                 raise refusal from None
@@ -237,11 +241,11 @@ class InstantlyClient:
             raise refusal
         raise ExternalRefused(action, status)
 
-    async def get_campaign(self, campaign_id: str) -> dict[str, Any]:
+    async def get_campaign(self, campaign_id: str, *, gated: bool = True) -> dict[str, Any]:
         """GET /api/v2/campaigns/{id} → the Campaign."""
         return await self._request(
             "get", "GET", f"/api/v2/campaigns/{campaign_id}", external_id=campaign_id,
-            expect=_campaign,
+            expect=_campaign, gated=gated,
         )
 
     async def list_campaigns_page(
@@ -400,6 +404,7 @@ class InstantlyClient:
         external_id: str | None = None,
         stats: CallStats | None = None,
         expect: Callable[[Any], Any] = _object,
+        gated: bool = True,
     ) -> Any:
         if not self._api_key:
             raise ExternalConfigMissing("no API key configured")
@@ -428,6 +433,7 @@ class InstantlyClient:
             data = await self._attempt(
                 action, method, path, params=params, json_body=json_body,
                 attempt=attempt, external_id=external_id, deadline=deadline, stats=stats,
+                gated=gated,
             )
             return expect(data)
 
@@ -445,12 +451,13 @@ class InstantlyClient:
         external_id: str | None,
         deadline: float,
         stats: CallStats | None,
+        gated: bool = True,
     ) -> Any:
         loop = asyncio.get_running_loop()
         remaining = deadline - loop.time()
         if remaining <= 0:
             raise ExternalUnreachable("deadline exceeded")
-        if self._gate is not None:
+        if gated and self._gate is not None:
             await self._gate.check(write=method != "GET")
         waiting = loop.time()
         try:
