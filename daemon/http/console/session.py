@@ -43,8 +43,7 @@ class Sessions:
     def __init__(self, named_tokens: tuple[tuple[str, str], ...]) -> None:
         self.names = tuple(name for name, _ in named_tokens)
         self.tokens = tuple(token for _, token in named_tokens)
-        tokens = self.tokens
-        seed = "\n".join(tokens).encode() if tokens else secrets.token_bytes(32)
+        seed = "\n".join(self.tokens).encode() if self.tokens else secrets.token_bytes(32)
         key = hmac.new(seed, b"instantly-sync console session", hashlib.sha256).digest()
         self._cookies = URLSafeTimedSerializer(key, salt="console-session")
         self._csrf = Signer(key, salt="console-csrf")
