@@ -286,7 +286,14 @@ class _RateLimit:
         return True
 
 
-STATE: web.AppKey[FakeState] = web.AppKey("fake_state", FakeState)
+STATE: web.AppKey[FakeState] = web.AppKey("fake_state", FakeState)  # the default workspace
+WORKSPACE_STATE = web.RequestKey("fake_workspace_state", FakeState)  # the request's
+
+
+def _state(request: web.Request) -> FakeState:
+    """The state of the workspace whose key the request carries (API routes), or the
+    default workspace's (the /_fake/ controls)."""
+    return request.get(WORKSPACE_STATE) or request.app[STATE]
 
 
 async def _sleep(state: FakeState, seconds: float) -> None:
@@ -300,31 +307,54 @@ async def _sleep(state: FakeState, seconds: float) -> None:
         state.waiting.discard(task)
 
 
-def build_app(state: FakeState, *, api_key: str, rate_limit_per_second: int
-              ) -> web.Application:
-    """The fake's aiohttp application over `state`."""
-    limiter = _RateLimit(rate_limit_per_second, per_minute=max(6000, rate_limit_per_second * 60))
+@dataclass
+class Workspace:
+    """One workspace of the fake: its key, its state and its own rate limit."""
+
+    api_key: str
+    state: FakeState
+    limiter: _RateLimit
+
+
+def _workspace_limit(per_second: int) -> _RateLimit:
+    return _RateLimit(per_second, per_minute=max(6000, per_second * 60))
+
+
+def build_app(state: FakeState, *, api_key: str, rate_limit_per_second: int,
+              workspaces: dict[str, Workspace] | None = None) -> web.Application:
+    """The fake's aiohttp application: `state` is the workspace of `api_key` (the
+    default); `workspaces` (by key, filled by `FakeInstantlyServer.add_workspace`)
+    are more, each with its own campaigns, webhooks, delivery log and rate limit. A
+    request is served by the workspace of its key; one with no known key is logged
+    in the default workspace and answered 401. `/_fake/` controls act on the default
+    workspace."""
+    by_key = workspaces if workspaces is not None else {}
+    by_key[api_key] = Workspace(api_key, state, _workspace_limit(rate_limit_per_second))
 
     @web.middleware
     async def api_gate(request: web.Request, handler: Any) -> web.StreamResponse:
         if request.path.startswith("/_fake/"):
             return await handler(request)
         body = await request.text()
+        scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+        workspace = by_key.get(key) if scheme == "Bearer" else None
+        served = workspace or by_key[api_key]
+        request[WORKSPACE_STATE] = served.state
         call = {
             "method": request.method, "path": request.path, "query": dict(request.query),
             "status": 0, "body": body, "content_type": request.headers.get("Content-Type"),
-            "authorized": request.headers.get("Authorization") == f"Bearer {api_key}",
-            "at": time.time(),
+            "authorized": workspace is not None, "at": time.time(),
         }
-        state.calls.append(call)
-        response = await _gate(request, handler, call, body)
+        served.state.calls.append(call)
+        response = await _gate(request, handler, call, body, served)
         if response is not None:
             call["status"] = response.status
         return response
 
-    async def _gate(request: web.Request, handler: Any, call: dict, body: str
-                    ) -> web.StreamResponse:
-        if not limiter.allow():
+    async def _gate(request: web.Request, handler: Any, call: dict, body: str,
+                    served: Workspace) -> web.StreamResponse:
+        state = served.state
+        if not served.limiter.allow():
             retry = {"Retry-After": "1"} if state.rate_limit_retry_after else {}
             return _error(429, "Rate limit exceeded", retry)
         fault = state.take_fault(request.method, request.path)
@@ -407,7 +437,7 @@ def _limit(request: web.Request) -> int | web.Response:
 # -- campaigns -----------------------------------------------------------------
 
 async def list_campaigns(request: web.Request) -> web.Response:
-    state = request.app[STATE]
+    state = _state(request)
     limit = _limit(request)
     if isinstance(limit, web.Response):
         return limit
@@ -437,7 +467,7 @@ async def list_campaigns(request: web.Request) -> web.Response:
 
 
 async def campaigns_analytics(request: web.Request) -> web.Response:
-    state = request.app[STATE]
+    state = _state(request)
     return web.json_response([
         {"campaign_id": c["id"], "campaign_name": c["name"], "campaign_status": c["status"],
          "campaign_is_evergreen": False, "leads_count": 0, "contacted_count": 0,
@@ -447,7 +477,7 @@ async def campaigns_analytics(request: web.Request) -> web.Response:
 
 
 def _campaign_or_404(request: web.Request) -> dict[str, Any] | web.Response:
-    campaign = request.app[STATE].campaigns.get(request.match_info["id"])
+    campaign = _state(request).campaigns.get(request.match_info["id"])
     if campaign is None:
         return _error(404, "Campaign not found")
     return campaign
@@ -463,7 +493,7 @@ async def _change(request: web.Request, outcomes: dict[int, int], *,
     campaign = _campaign_or_404(request)
     if isinstance(campaign, web.Response):
         return campaign
-    state = request.app[STATE]
+    state = _state(request)
     if campaign["status"] in already and state.already_in_state_status is not None:
         return _error(state.already_in_state_status, f"Campaign is already {word}")
     before = dict(campaign)
@@ -473,13 +503,13 @@ async def _change(request: web.Request, outcomes: dict[int, int], *,
 
 
 async def activate_campaign(request: web.Request) -> web.Response:
-    return await _change(request, request.app[STATE].activate_outcomes, word="active",
+    return await _change(request, _state(request).activate_outcomes, word="active",
                          already=frozenset({RemoteStatus.ACTIVE,
                                             RemoteStatus.RUNNING_SUBSEQUENCES}))
 
 
 async def pause_campaign(request: web.Request) -> web.Response:
-    return await _change(request, request.app[STATE].pause_outcomes, word="paused",
+    return await _change(request, _state(request).pause_outcomes, word="paused",
                          already=frozenset({RemoteStatus.PAUSED}))
 
 
@@ -513,7 +543,7 @@ async def create_webhook(request: web.Request) -> web.Response:
         "custom_interest_value": data.get("custom_interest_value"), "headers": headers,
         "timestamp_created": _now_iso(), "status": 1, "timestamp_error": None,
     }
-    request.app[STATE].webhooks[hook["id"]] = hook
+    _state(request).webhooks[hook["id"]] = hook
     return web.json_response(hook)
 
 
@@ -536,15 +566,15 @@ def _paged(request: web.Request, items: list[dict[str, Any]]) -> web.Response:
     after = request.query.get("starting_after")
     if after:
         items = [x for x in items if x["id"] > after]
-    return _page_answer(items, limit, cursor_always=request.app[STATE].cursor_on_last_page)
+    return _page_answer(items, limit, cursor_always=_state(request).cursor_on_last_page)
 
 
 async def list_webhooks(request: web.Request) -> web.Response:
-    return _paged(request, list(request.app[STATE].webhooks.values()))
+    return _paged(request, list(_state(request).webhooks.values()))
 
 
 def _webhook_or_404(request: web.Request) -> dict[str, Any] | web.Response:
-    hook = request.app[STATE].webhooks.get(request.match_info["id"])
+    hook = _state(request).webhooks.get(request.match_info["id"])
     return hook if hook is not None else _error(404, "Webhook not found")
 
 
@@ -570,7 +600,7 @@ async def delete_webhook(request: web.Request) -> web.Response:
     hook = _webhook_or_404(request)
     if isinstance(hook, web.Response):
         return hook
-    del request.app[STATE].webhooks[hook["id"]]
+    del _state(request).webhooks[hook["id"]]
     return web.json_response(hook)
 
 
@@ -579,7 +609,7 @@ async def test_webhook(request: web.Request) -> web.Response:
     if isinstance(hook, web.Response):
         return hook
     payload = {"event_type": "webhook_test", "timestamp": _now_iso(), "workspace": WORKSPACE_ID}
-    results = await deliver(request.app[STATE], payload, only=[hook])
+    results = await deliver(_state(request), payload, only=[hook])
     return web.json_response({"success": bool(results and results[0]["success"])})
 
 
@@ -588,7 +618,7 @@ async def resume_webhook(request: web.Request) -> web.Response:
     if isinstance(hook, web.Response):
         return hook
     hook["status"], hook["timestamp_error"] = 1, None
-    request.app[STATE].failures.pop(hook["id"], None)
+    _state(request).failures.pop(hook["id"], None)
     return web.json_response(hook)
 
 
@@ -599,7 +629,7 @@ async def list_webhook_events(request: web.Request) -> web.Response:
     """The delivery log, oldest first: `success`; `from` and `to` as dates (YYYY-MM-DD,
     UTC days, both included; anything else is a 400, as the service's query schema
     answers); `search` (an exact webhook URL or lead e-mail); a cursor."""
-    events = request.app[STATE].webhook_events
+    events = _state(request).webhook_events
     success = request.query.get("success")
     if success in ("true", "false"):
         events = [e for e in events if e["success"] == (success == "true")]
@@ -624,7 +654,7 @@ async def list_webhook_events(request: web.Request) -> web.Response:
     if after:
         ids = [e["id"] for e in events]
         events = events[ids.index(after) + 1:] if after in ids else []
-    return _page_answer(events, limit, cursor_always=request.app[STATE].cursor_on_last_page)
+    return _page_answer(events, limit, cursor_always=_state(request).cursor_on_last_page)
 
 
 def _utc_day(stamp: str) -> dt.date:
@@ -633,7 +663,7 @@ def _utc_day(stamp: str) -> dt.date:
 
 async def webhook_event_types(request: web.Request) -> web.Response:
     names = ["all_events", *EVENT_TYPES]
-    if not request.app[STATE].event_types_as_objects:
+    if not _state(request).event_types_as_objects:
         return web.json_response({"event_types": names})
     return web.json_response({"event_types": [
         {"id": name, "label": name.replace("_", " ").capitalize(),
@@ -708,7 +738,7 @@ async def _post(session: aiohttp.ClientSession, hook: dict[str, Any], payload: d
 # -- control endpoints -----------------------------------------------------------
 
 async def control_seed(request: web.Request) -> web.Response:
-    state = request.app[STATE]
+    state = _state(request)
     data = await _json_body(request)
     if isinstance(data, web.Response):
         return data
@@ -722,7 +752,7 @@ async def control_seed(request: web.Request) -> web.Response:
 
 
 async def control_set_status(request: web.Request) -> web.Response:
-    state = request.app[STATE]
+    state = _state(request)
     data = await _json_body(request)
     if isinstance(data, web.Response):
         return data
@@ -732,7 +762,7 @@ async def control_set_status(request: web.Request) -> web.Response:
 
 
 async def control_delete(request: web.Request) -> web.Response:
-    request.app[STATE].delete_campaign(request.match_info["id"])
+    _state(request).delete_campaign(request.match_info["id"])
     return web.Response(status=204)
 
 
@@ -742,21 +772,21 @@ async def control_add_fault(request: web.Request) -> web.Response:
         return data
     allowed = {"count", "status", "delay_ms", "hold_ms", "drop", "retry_after", "path", "method",
                "skip", "body", "location"}
-    request.app[STATE].add_fault(**{k: v for k, v in data.items() if k in allowed})
+    _state(request).add_fault(**{k: v for k, v in data.items() if k in allowed})
     return web.json_response({"ok": True}, status=201)
 
 
 async def control_clear_faults(request: web.Request) -> web.Response:
-    request.app[STATE].clear_faults()
+    _state(request).clear_faults()
     return web.Response(status=204)
 
 
 async def control_calls(request: web.Request) -> web.Response:
-    return web.json_response({"items": request.app[STATE].calls})
+    return web.json_response({"items": _state(request).calls})
 
 
 async def control_clear_calls(request: web.Request) -> web.Response:
-    request.app[STATE].calls.clear()
+    _state(request).calls.clear()
     return web.Response(status=204)
 
 
@@ -766,11 +796,11 @@ async def control_emit(request: web.Request) -> web.Response:
         return data
     if not isinstance(data.get("event_type"), str):
         return _error(400, "event_type is required")
-    return web.json_response({"deliveries": await deliver(request.app[STATE], data)})
+    return web.json_response({"deliveries": await deliver(_state(request), data)})
 
 
 async def control_reset(request: web.Request) -> web.Response:
-    request.app[STATE].reset()
+    _state(request).reset()
     return web.Response(status=204)
 
 
@@ -781,12 +811,23 @@ class FakeInstantlyServer:
                  host: str = "127.0.0.1", port: int = 0, state: FakeState | None = None,
                  sock: socket.socket | None = None) -> None:
         """`sock`: a socket already bound (the demo reserves its ports before anything)."""
-        self.state = state or FakeState()
+        self.state = state or FakeState()  # the workspace of `api_key`
+        self.workspaces: dict[str, Workspace] = {}  # by key, the default one included
         self._app = build_app(self.state, api_key=api_key,
-                              rate_limit_per_second=rate_limit_per_second)
+                              rate_limit_per_second=rate_limit_per_second,
+                              workspaces=self.workspaces)
         self._host, self._port, self._sock = host, port, sock
         self._runner: web.AppRunner | None = None
         self.url = ""
+
+    def add_workspace(self, api_key: str, *, rate_limit_per_second: int = 100) -> FakeState:
+        """Another workspace, reached with `api_key`: its own campaigns, webhooks,
+        delivery log, calls and rate limit (the real limit is per workspace)."""
+        if api_key in self.workspaces:
+            raise ValueError("a workspace with this key exists")
+        workspace = Workspace(api_key, FakeState(), _workspace_limit(rate_limit_per_second))
+        self.workspaces[api_key] = workspace
+        return workspace.state
 
     async def start(self) -> FakeInstantlyServer:
         # A held or delayed answer must not hold the tests up when the fake stops.
@@ -800,8 +841,9 @@ class FakeInstantlyServer:
         return self
 
     async def close(self) -> None:
-        for task in list(self.state.waiting):
-            task.cancel()
+        for workspace in self.workspaces.values():
+            for task in list(workspace.state.waiting):
+                task.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -222,3 +222,45 @@ async def test_a_hundred_thousand_campaigns_list_completely(http) -> None:
             break
     await fake.close()
     assert total == 100_000
+
+
+async def test_several_workspaces_each_with_its_own_key_data_and_rate_limit(fake, http) -> None:
+    """The real limit and data are per workspace (issue 27): a key sees its own."""
+    other_key = "fake-key-of-client-b"
+    other = fake.add_workspace(other_key, rate_limit_per_second=2)
+    mine = fake.state.add_campaign(name="A's campaign", status=2)
+    theirs = other.add_campaign(name="B's campaign", status=2)
+    b_auth = {"Authorization": f"Bearer {other_key}"}
+
+    async def names(headers: dict) -> list[str]:
+        async with http.get(f"{fake.url}/api/v2/campaigns", headers=headers) as resp:
+            return [c["name"] for c in (await resp.json())["items"]]
+
+    assert await names(AUTH) == ["A's campaign"]
+    assert await names(b_auth) == ["B's campaign"]
+    # A campaign of one workspace does not exist for the other's key.
+    async with http.post(f"{fake.url}/api/v2/campaigns/{theirs['id']}/activate", json={},
+                         headers=AUTH) as resp:
+        assert resp.status == 404
+    async with http.post(f"{fake.url}/api/v2/campaigns/{theirs['id']}/activate", json={},
+                         headers=b_auth) as resp:
+        assert resp.status == 200
+    assert other.campaigns[theirs["id"]]["status"] == 1
+    assert fake.state.campaigns[mine["id"]]["status"] == 2
+    # Each workspace counts its own calls, and its own rate limit (B: 2 per second).
+    assert [c["authorized"] for c in other.calls] == [True, True]
+    answers = []
+    for _ in range(4):
+        async with http.get(f"{fake.url}/api/v2/campaigns", headers=b_auth) as resp:
+            answers.append(resp.status)
+    assert 429 in answers
+    async with http.get(f"{fake.url}/api/v2/campaigns", headers=AUTH) as resp:
+        assert resp.status == 200  # A's budget is untouched by B's
+    # Webhooks and their delivery logs are per workspace too.
+    async with http.post(f"{fake.url}/api/v2/webhooks", headers=AUTH, json={
+            "target_hook_url": "https://a.example.com/hook", "event_type": "all_events"}
+                         ) as resp:
+        assert resp.status == 200
+    assert len(fake.state.webhooks) == 1 and other.webhooks == {}
+    with pytest.raises(ValueError):
+        fake.add_workspace(other_key)
