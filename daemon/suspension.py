@@ -34,6 +34,7 @@ from sql import Database, suspensions
 SUSPENDED = Gauge("instantly_sync_suspended",
                   "1 while syncing with the external service is suspended, else 0")
 HISTORY_SHOWN = 50
+MAX_REASON = 500  # characters; the table's CHECK says the same
 
 
 class SuspendError(Exception):
@@ -48,6 +49,10 @@ class AlreadySuspended(SuspendError):
 
 class NotSuspended(SuspendError):
     code = "sync_not_suspended"
+
+
+class InvalidReason(SuspendError):
+    code = "invalid_reason"
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,11 @@ class SyncControl:
         return None if row is None else Suspension.of(row)
 
     async def suspend(self, *, by: str, reason: str, no_read: bool) -> Suspension:
+        """Suspend, for a reason of 1 to MAX_REASON characters (trimmed); the one place
+        the rule is checked for the CLI, the API and the console."""
+        reason = reason.strip()
+        if not 1 <= len(reason) <= MAX_REASON or "\x00" in reason:
+            raise InvalidReason
         row = await suspensions.start(self._db, by=by, reason=reason, no_read=no_read)
         if row is None:
             raise AlreadySuspended

@@ -169,20 +169,17 @@ class ToggleService:
         new_status = row["target"]
         if row["status"] == new_status:
             return self._result(row, new_status, "noop")
-        if row["external_id"] is not None and row["suspended_by"] is not None:
-            # Syncing is suspended: no change of a linked campaign, called out or not
-            # (daemon/suspension.py); nothing was claimed or written.
-            exc = suspended_error(row["suspended_by"], row["suspended_at"],
-                                  row["suspended_reason"])
-            TOGGLES.labels(outcome=exc.code).inc()
-            log.warning("toggle.failed", campaign=str(row["id"]), code=exc.code)
-            raise exc
         action = row["action"]
         log.info(
             "toggle.start", campaign=str(row["id"]), name=row["name"],
             **{"from": row["status"], "to": new_status}, action=action,
         )
         try:
+            if row["external_id"] is not None and row["suspended_by"] is not None:
+                # Syncing is suspended: no change of a linked campaign, called out or
+                # not (daemon/suspension.py); nothing was claimed or written.
+                raise suspended_error(row["suspended_by"], row["suspended_at"],
+                                      row["suspended_reason"])
             if action is None:
                 result = await self._change_locally(row, new_status, source, request_id)
             elif not row["claimed"]:

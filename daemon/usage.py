@@ -13,6 +13,7 @@ below read the table; /metrics refreshes the gauges when it is scraped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 
 import structlog
@@ -45,6 +46,7 @@ class CallRecorder:
         self._db = db
         self._rows: list[tuple[dt.datetime, str, str, float, float]] = []
         self._task: asyncio.Task[None] | None = None
+        self._closing = asyncio.Event()  # ends the wait of a pending flush at once
         BUDGET_LIMIT.labels(window="second").set(max_rps)
         BUDGET_LIMIT.labels(window="minute").set(max_rpm)
 
@@ -56,7 +58,9 @@ class CallRecorder:
             self._task = asyncio.get_running_loop().create_task(self._flush_soon())
 
     async def _flush_soon(self) -> None:
-        await asyncio.sleep(FLUSH_SECONDS)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FLUSH_SECONDS):
+                await self._closing.wait()
         await self.flush()
 
     async def flush(self) -> None:
@@ -69,9 +73,11 @@ class CallRecorder:
             log.warning("usage.dropped", calls=len(rows), error=str(exc))
 
     async def close(self) -> None:
-        """Write what is buffered (the process is stopping)."""
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
+        """Write what is buffered (the process is stopping). The pending flush is let
+        finish, not cancelled: a batch cancelled mid-write would be lost."""
+        self._closing.set()
+        if self._task is not None:
+            await self._task
         await self.flush()
 
     async def refresh_gauges(self) -> None:

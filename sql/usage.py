@@ -13,8 +13,8 @@ from sql.db import Database
 async def record(db: Database, rows: Sequence[tuple[dt.datetime, str, str, float, float]]
                  ) -> None:
     """Store attempts: (at, action, outcome, duration ms, wait ms) each."""
-    columns = list(zip(*rows, strict=True)) if rows else [[], [], [], [], []]
-    await db.execute("usage_record", *[list(c) for c in columns])
+    if rows:
+        await db.execute("usage_record", *[list(c) for c in zip(*rows, strict=True)])
 
 
 async def now(db: Database) -> Any:

@@ -11,10 +11,15 @@ from daemon.cli.exits import EXIT_DRIFT, EXIT_OK, CommandRefused
 from daemon.cli.helptext import DATABASE, LOGGING, Subcommands, help_args
 from daemon.config import Settings
 from daemon.services import existing_services
-from daemon.suspension import AlreadySuspended, NotSuspended, Suspension
+from daemon.suspension import (
+    MAX_REASON,
+    AlreadySuspended,
+    InvalidReason,
+    NotSuspended,
+    Suspension,
+)
 
 CLI_CALLER = "cli"
-MAX_REASON = 500
 
 
 def _line(s: Suspension) -> str:
@@ -24,13 +29,13 @@ def _line(s: Suspension) -> str:
 
 
 async def suspend_command(args: argparse.Namespace, settings: Settings) -> int:
-    reason = args.reason.strip()
-    if not 1 <= len(reason) <= MAX_REASON:
-        raise CommandRefused(f"sync suspend: --reason must be 1 to {MAX_REASON} characters")
     async with existing_services(settings) as services:
         try:
-            done = await services.sync.suspend(by=CLI_CALLER, reason=reason,
+            done = await services.sync.suspend(by=CLI_CALLER, reason=args.reason,
                                                no_read=args.no_read)
+        except InvalidReason:
+            raise CommandRefused(
+                f"sync suspend: --reason must be 1 to {MAX_REASON} characters") from None
         except AlreadySuspended:
             current = await services.sync.current()
             raise CommandRefused("sync suspend: already "

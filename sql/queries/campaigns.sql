@@ -85,17 +85,17 @@ WITH sus AS (
     SELECT suspended_by, suspended_at, reason FROM sync_suspensions WHERE resumed_at IS NULL
 ), cur AS (
     SELECT c.id, c.name, c.status, c.external_id, t.target,
-           (SELECT suspended_by FROM sus) AS suspended_by,
-           (SELECT suspended_at FROM sus) AS suspended_at,
-           (SELECT reason FROM sus) AS suspended_reason,
+           sus.suspended_by, sus.suspended_at, sus.reason AS suspended_reason,
            CASE WHEN c.external_id IS NULL OR c.status IN ('completed', t.target) THEN NULL
                 WHEN t.target = 'active' THEN 'activate'
                 WHEN t.target = 'paused' AND $4 THEN 'pause'
            END AS action,
            lease_is_live(c.pending_token, c.pending_since, $5) AS leased
-      FROM campaigns c,
-           LATERAL (SELECT COALESCE($3, CASE WHEN c.status = 'active' THEN 'paused'
-                                             ELSE 'active' END) AS target) t
+      FROM campaigns c
+           CROSS JOIN LATERAL (SELECT COALESCE($3, CASE WHEN c.status = 'active'
+                                                        THEN 'paused' ELSE 'active' END
+                                              ) AS target) t
+           LEFT JOIN sus ON true
      WHERE c.id = $1
        FOR UPDATE OF c
 ), claimed AS (

@@ -19,11 +19,11 @@ def short_id(value: object) -> Markup:
     cell copies it whole (the rest is in the text, clipped by CSS, not removed)."""
     if value is None or value == "":
         return Markup("—")
-    text = escape(str(value))
+    text = str(value)  # cut before escaping, never inside an entity
     if len(text) <= SHORT_ID + 1:
-        return Markup(f'<code class="id">{text}</code>')
-    return Markup(f'<code class="id" title="{text}">{text[:SHORT_ID]}'
-                  f'<span class="id-rest">{text[SHORT_ID:]}</span></code>')
+        return Markup(f'<code class="id">{escape(text)}</code>')
+    return Markup(f'<code class="id" title="{escape(text)}">{escape(text[:SHORT_ID])}'
+                  f'<span class="id-rest">{escape(text[SHORT_ID:])}</span></code>')
 
 
 def age(since: object, *, now: dt.datetime | None = None, hour: str = "h") -> str:
