@@ -2,7 +2,8 @@
 
 Instantly's limits (100 requests/second, 6,000/minute) are per workspace, so
 a per-process token bucket multiplies with the number of replicas. Each call
-therefore takes a slot reserved in Postgres (`budget_take`: one row paces every
+therefore takes a slot reserved in Postgres (`budget_take`: one row per workspace
+paces every
 replica's calls at least 1.25/INSTANTLY_MAX_RPS and 60.25/INSTANTLY_MAX_RPM
 seconds apart) and waits until its slot. No new server: the database the
 replicas already share is the coordinator.
@@ -28,8 +29,10 @@ BLOCK_SECONDS = 0.05  # how much of the budget one reservation takes at most
 class SharedBudget:
     """`max_rps` per second and `max_rpm` per minute across replicas (a `RateBudget`)."""
 
-    def __init__(self, *, db: Database, max_rps: float, max_rpm: int) -> None:
+    def __init__(self, *, db: Database, max_rps: float, max_rpm: int,
+                 workspace_id: int = 1) -> None:
         self._db = db
+        self._workspace = workspace_id  # each workspace has its own pace row
         self._max_rps = max_rps
         self._max_rpm = max_rpm
         self._spacing = max((1 + WINDOW_MARGIN_SECONDS) / max_rps,
@@ -46,8 +49,8 @@ class SharedBudget:
                 self._slots.popleft()  # passed unused
             if not self._slots:
                 wait = await self._db.fetchval(
-                    "budget_take", self._max_rps, self._max_rpm, WINDOW_MARGIN_SECONDS,
-                    self._block)
+                    "budget_take", self._workspace, self._max_rps, self._max_rpm,
+                    WINDOW_MARGIN_SECONDS, self._block)
                 first = loop.time() + wait
                 self._slots.extend(first + i * self._spacing for i in range(self._block))
             slot = self._slots.popleft()

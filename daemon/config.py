@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -93,6 +94,20 @@ def _lower(value: Any) -> Any:
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 PostgresUrl = Annotated[SecretStr, AfterValidator(_postgres_url)]
 SecretList = Annotated[tuple[SecretStr, ...], BeforeValidator(_comma_list)]
+
+
+def _fernet_keys(keys: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
+    # Never echo a value: each is a secret.
+    for n, key in enumerate(keys, 1):
+        try:
+            Fernet(key.get_secret_value())
+        except (ValueError, TypeError):
+            raise ValueError(f"entry {n} is not a Fernet key (32 url-safe base64-encoded"
+                             " bytes; `instantly-sync workspaces new-key` makes one)") from None
+    return keys
+
+
+FernetKeys = Annotated[SecretList, AfterValidator(_fernet_keys)]
 NameList = Annotated[tuple[str, ...], BeforeValidator(_comma_list)]
 # Who a request is when API_TOKENS is unset (loopback only, unauthenticated).
 LOOPBACK_CALLER = "loopback"
@@ -142,6 +157,11 @@ class Settings(BaseModel):
         1200, "INSTANTLY_MAX_RPM", "instantly",
         "requests per minute, shared by every replica (the workspace allows 6,000 for all"
         " its integrations)", ge=1, le=1_000_000)
+    workspace_keys: FernetKeys = _var(
+        (), "WORKSPACE_KEYS", "instantly",
+        "comma-separated Fernet keys that encrypt workspaces' API keys and webhook"
+        " secrets in the database, newest first (`instantly-sync workspaces new-key`"
+        " makes one); unset: only the default workspace (INSTANTLY_API_KEY)")
     full_pause_sync: bool = _var(
         False, "FULL_PAUSE_SYNC", "instantly",
         "true: pausing a linked campaign also pauses it remotely")
@@ -170,7 +190,8 @@ class Settings(BaseModel):
         " unauthenticated")
     admin_tokens: NameList = _var(
         (), "ADMIN_TOKENS", "http",
-        "names of the API_TOKENS that may suspend and resume syncing; unset: every token")
+        "names of the API_TOKENS that may suspend and resume syncing and manage workspaces;"
+        " unset: every token")
     console_refresh_seconds: float = _var(
         10.0, "CONSOLE_REFRESH_SECONDS", "http",
         "an open console page refreshes its figures this often while it is visible;"
@@ -242,6 +263,7 @@ class Settings(BaseModel):
         values += [token for _, token in self.named_tokens()]
         if self.instantly_api_key:
             values.append(self.instantly_api_key.get_secret_value())
+        values += [k.get_secret_value() for k in self.workspace_keys]
         if self.database_url:
             password = urlsplit(self.database_url.get_secret_value()).password
             if password:

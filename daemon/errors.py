@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from daemon.suspension import SuspendError
 from daemon.toggle import ToggleError
+from daemon.workspaces import WorkspaceError
 from instantly.errors import ExternalError, ExternalRateLimited, ExternalRefused
 from instantly.statuses import RemoteStatus
 from reconciler.resolution import ResolutionError
@@ -117,6 +118,24 @@ ERRORS: dict[str, tuple[int, str]] = {
     "sync_not_suspended": (409, "Syncing is not suspended."),
     "admin_only": (403, "This needs an admin token (ADMIN_TOKENS)."),
     "invalid_reason": (400, "A reason of 1 to 500 characters is required."),
+    # workspaces
+    "workspace_disabled": (
+        409, "The campaign's workspace ({workspace}) is disabled: nothing is sent to the"
+             " external service for it. Nothing was changed."),
+    "workspace_not_found": (404, "No workspace has that name."),
+    "workspace_exists": (409, "A workspace with that name already exists."),
+    "workspace_in_use": (
+        409, "The workspace cannot be removed: it is the default workspace or campaigns are"
+             " linked in it. Unlink them first."),
+    "client_linked_elsewhere": (
+        409, "The client has campaigns linked in its current workspace; unlink them before"
+             " moving it."),
+    "workspace_keys_missing": (
+        503, "Workspace keys cannot be stored or read: WORKSPACE_KEYS is not set."
+             " Contact administrator."),
+    "workspace_key_unknown": (
+        503, "A stored workspace key cannot be decrypted with WORKSPACE_KEYS."
+             " Contact administrator."),
 }
 
 
@@ -161,10 +180,11 @@ _FIELDS = {
                                                 or "required"},
     "invalid_event": lambda exc: {"detail": str(exc)},
     "sync_suspended": lambda exc: {"by": exc.by, "since": exc.since, "reason": exc.reason},
+    "workspace_disabled": lambda exc: {"workspace": exc.workspace},
 }
 DOMAIN_ERRORS: tuple[type[Exception], ...] = (
     ToggleError, ResolutionError, ReconcileBusy, ExternalError, DatabaseUnavailable,
-    InvalidEvent, SuspendError,
+    InvalidEvent, SuspendError, WorkspaceError,
 )
 
 

@@ -21,6 +21,14 @@ import structlog
 from aiohttp import web
 
 _REDACTED = "[redacted]"
+# Secrets learned while running (workspaces' keys, decrypted from the database).
+_LEARNED: set[str] = set()
+
+
+def scrub_also(secret: str) -> None:
+    """Redact `secret` from every later log line too (a key read at run time)."""
+    if len(secret) >= 4:
+        _LEARNED.add(secret)
 
 
 class SecretScrubber:
@@ -31,7 +39,7 @@ class SecretScrubber:
 
     def _clean(self, value: Any) -> Any:
         if isinstance(value, str):
-            for secret in self._secrets:
+            for secret in (*self._secrets, *_LEARNED):
                 if secret in value:
                     value = value.replace(secret, _REDACTED)
             return value
@@ -42,7 +50,7 @@ class SecretScrubber:
         return value
 
     def __call__(self, logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
-        if not self._secrets:
+        if not self._secrets and not _LEARNED:
             return event
         return {k: self._clean(v) for k, v in event.items()}
 

@@ -24,6 +24,7 @@ from daemon.config import Settings
 from daemon.suspension import SyncControl
 from daemon.toggle import ToggleService
 from daemon.usage import CallRecorder
+from daemon.workspaces import Workspaces
 from instantly.client import CallGate, CallLog, InstantlyClient, LocalBudget, RateBudget
 from reconciler.linking import Linker
 from reconciler.resolution import Resolver
@@ -53,6 +54,7 @@ class Services:
     webhook_health: WebhookHealth
     sync: SyncControl  # suspending syncing (daemon/suspension.py)
     calls: CallRecorder  # every external attempt, for the budget's use (daemon/usage.py)
+    workspaces: Workspaces  # one client (key, budget) per workspace (daemon/workspaces.py)
     # WEBHOOK_SECRET's values, unwrapped once (the receiver compares on every delivery).
     webhook_secrets: tuple[str, ...] = field(repr=False)
 
@@ -139,6 +141,7 @@ async def open_services(settings: Settings, *, dsn: str | None = None,
     sync = SyncControl(db)
     calls = CallRecorder(db, max_rps=settings.instantly_max_rps,
                          max_rpm=settings.instantly_max_rpm)
+    workspaces = Workspaces(db=db, settings=settings, http=http, gate=sync, calls=calls)
     client = build_client(settings, http, SharedBudget(
         db=db, max_rps=settings.instantly_max_rps, max_rpm=settings.instantly_max_rpm),
         gate=sync, call_log=calls)
@@ -150,7 +153,7 @@ async def open_services(settings: Settings, *, dsn: str | None = None,
     return Services(
         settings=settings, db=db, http=http, client=client, campaign_checks=checks,
         webhook_db=webhook_db,
-        toggles=ToggleService(db=db, client=client, full_pause_sync=settings.full_pause_sync,
+        toggles=ToggleService(db=db, clients=workspaces, full_pause_sync=settings.full_pause_sync,
                               lease_seconds=settings.toggle_lease_seconds),
         reconciler=Reconciler(db=db, client=client, full_pause_sync=settings.full_pause_sync,
                               lease_seconds=settings.toggle_lease_seconds,
@@ -164,6 +167,7 @@ async def open_services(settings: Settings, *, dsn: str | None = None,
         webhook_secrets=secrets,
         sync=sync,
         calls=calls,
+        workspaces=workspaces,
     )
 
 

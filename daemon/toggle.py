@@ -24,8 +24,8 @@ import structlog
 from daemon.messages import toggle_message
 from daemon.metrics import TOGGLES
 from daemon.suspension import suspended_error
-from instantly.client import InstantlyClient
 from instantly.errors import ExternalError
+from instantly.workspaces import Clients
 from sql import Database
 from sql.statuses import LocalStatus
 
@@ -65,6 +65,16 @@ class StatusConflict(ToggleError):
     code = "status_conflict"
 
 
+class WorkspaceDisabled(ToggleError):
+    """The linked campaign's workspace is disabled: nothing is sent to it."""
+
+    code = "workspace_disabled"
+
+    def __init__(self, workspace: str) -> None:
+        super().__init__(workspace)
+        self.workspace = workspace
+
+
 @dataclass(frozen=True)
 class ToggleResult:
     campaign_id: str
@@ -92,12 +102,12 @@ class ToggleService:
         self,
         *,
         db: Database,
-        client: InstantlyClient,
+        clients: Clients,
         full_pause_sync: bool,
         lease_seconds: int,
     ) -> None:
         self._db = db
-        self._client = client
+        self._clients = clients  # a campaign is called with its own workspace's key
         self._full_pause_sync = full_pause_sync
         self._lease_seconds = lease_seconds
 
@@ -180,6 +190,8 @@ class ToggleService:
                 # not (daemon/suspension.py); nothing was claimed or written.
                 raise suspended_error(row["suspended_by"], row["suspended_at"],
                                       row["suspended_reason"])
+            if row["external_id"] is not None and not row["workspace_enabled"]:
+                raise WorkspaceDisabled(row["workspace"])  # nothing was claimed either
             if action is None:
                 result = await self._change_locally(row, new_status, source, request_id)
             elif not row["claimed"]:
@@ -228,7 +240,9 @@ class ToggleService:
             # Succeeds only when the remote status confirms the action.
             # Not gated again: the claim statement read the suspension (none) and
             # claimed the change in one step (daemon/suspension.py).
-            confirmed = await self._client.change_status(action, external_id, gated=False)
+            workspace = await self._clients.get(row["workspace_id"],
+                                                version=row["workspace_version"])
+            confirmed = await workspace.client.change_status(action, external_id, gated=False)
         except ExternalError as exc:
             took_ms = round((time.perf_counter() - started) * 1000)
             log.warning("external.failed", action=action, external_id=external_id,

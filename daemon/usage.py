@@ -27,12 +27,14 @@ FLUSH_SECONDS = 1.0
 
 BUDGET_USED = Gauge(
     "instantly_sync_budget_used",
-    "External calls started by every replica: in the last minute (window=minute), and"
-    " the most within one second of that minute (window=second)", ["window"])
+    "External calls started by every replica for a workspace: in the last minute"
+    " (window=minute), and the most within one second of that minute (window=second)",
+    ["window", "workspace"])
 BUDGET_LIMIT = Gauge(
     "instantly_sync_budget_limit",
-    "The shared budget: INSTANTLY_MAX_RPM (window=minute), INSTANTLY_MAX_RPS (window=second)",
-    ["window"])
+    "A workspace's shared budget: its calls per minute (window=minute) and per second"
+    " (window=second); INSTANTLY_MAX_RPM / INSTANTLY_MAX_RPS unless set for it",
+    ["window", "workspace"])
 BUDGET_WAIT = Histogram(
     "instantly_sync_budget_wait_seconds",
     "How long an attempt waited for the shared budget before it was sent",
@@ -44,15 +46,20 @@ class CallRecorder:
 
     def __init__(self, db: Database, *, max_rps: float, max_rpm: int) -> None:
         self._db = db
-        self._rows: list[tuple[dt.datetime, str, str, float, float]] = []
+        self._max_rps = max_rps
+        self._max_rpm = max_rpm
+        self._rows: list[tuple[dt.datetime, str, str, float, float, int]] = []
         self._task: asyncio.Task[None] | None = None
         self._closing = asyncio.Event()  # ends the wait of a pending flush at once
-        BUDGET_LIMIT.labels(window="second").set(max_rps)
-        BUDGET_LIMIT.labels(window="minute").set(max_rpm)
 
-    def record(self, action: str, outcome: str, seconds: float, waited: float) -> None:
+    def for_workspace(self, workspace_id: int) -> WorkspaceCalls:
+        """The `CallLog` of one workspace's client."""
+        return WorkspaceCalls(self, workspace_id)
+
+    def record(self, action: str, outcome: str, seconds: float, waited: float,
+               workspace_id: int = 1) -> None:
         self._rows.append((dt.datetime.now(dt.UTC), action, outcome, seconds * 1000,
-                           waited * 1000))
+                           waited * 1000, workspace_id))
         BUDGET_WAIT.observe(waited)
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._flush_soon())
@@ -82,6 +89,23 @@ class CallRecorder:
 
     async def refresh_gauges(self) -> None:
         """The budget's use now, by every replica (for /metrics)."""
-        now = await usage.now(self._db)
-        BUDGET_USED.labels(window="minute").set(now["minute"])
-        BUDGET_USED.labels(window="second").set(now["second"])
+        BUDGET_USED.clear()
+        BUDGET_LIMIT.clear()
+        for w in await usage.now(self._db):
+            BUDGET_USED.labels(window="minute", workspace=w["name"]).set(w["minute"])
+            BUDGET_USED.labels(window="second", workspace=w["name"]).set(w["second"])
+            BUDGET_LIMIT.labels(window="minute", workspace=w["name"]).set(
+                w["max_rpm"] or self._max_rpm)
+            BUDGET_LIMIT.labels(window="second", workspace=w["name"]).set(
+                w["max_rps"] or self._max_rps)
+
+
+class WorkspaceCalls:
+    """A `CallLog` that records its attempts as one workspace's."""
+
+    def __init__(self, recorder: CallRecorder, workspace_id: int) -> None:
+        self._recorder = recorder
+        self._workspace = workspace_id
+
+    def record(self, action: str, outcome: str, seconds: float, waited: float) -> None:
+        self._recorder.record(action, outcome, seconds, waited, self._workspace)

@@ -171,7 +171,9 @@ class InstantlyClient:
         call_log: CallLog | None = None,
         backoff_base: float = 0.2,
         backoff_max: float = 5.0,
+        workspace: str = "default",
     ) -> None:
+        self.workspace = workspace  # the name its calls are counted under (metrics)
         self._session = session
         self._base_url = base_url.rstrip("/")
         self._api_key = api_key
@@ -518,7 +520,7 @@ class InstantlyClient:
         raise error
 
     def _observe(self, action: str, outcome: str, seconds: float, waited: float) -> None:
-        EXTERNAL_CALLS.labels(action=action, outcome=outcome).inc()
+        EXTERNAL_CALLS.labels(action=action, outcome=outcome, workspace=self.workspace).inc()
         EXTERNAL_LATENCY.labels(action=action).observe(seconds)
         if self._call_log is not None:
             self._call_log.record(action, outcome, seconds, waited)

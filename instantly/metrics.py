@@ -4,8 +4,8 @@ from prometheus_client import Counter, Histogram
 
 EXTERNAL_CALLS = Counter(
     "instantly_sync_external_calls_total",
-    "HTTP calls made to the external campaign API (each attempt)",
-    ["action", "outcome"],
+    "HTTP calls made to the external campaign API (each attempt), per workspace",
+    ["action", "outcome", "workspace"],
 )
 EXTERNAL_LATENCY = Histogram(
     "instantly_sync_external_call_seconds",

@@ -10,16 +10,17 @@ from typing import Any
 from sql.db import Database
 
 
-async def record(db: Database, rows: Sequence[tuple[dt.datetime, str, str, float, float]]
-                 ) -> None:
-    """Store attempts: (at, action, outcome, duration ms, wait ms) each."""
+async def record(db: Database,
+                 rows: Sequence[tuple[dt.datetime, str, str, float, float, int]]) -> None:
+    """Store attempts: (at, action, outcome, duration ms, wait ms, workspace id) each."""
     if rows:
         await db.execute("usage_record", *[list(c) for c in zip(*rows, strict=True)])
 
 
-async def now(db: Database) -> Any:
-    """Calls in the last minute, and the most within one second of it (every replica)."""
-    return await db.fetchrow("usage_now")
+async def now(db: Database) -> list[Any]:
+    """Per workspace: its limits, calls in the last minute, and the most within one
+    second of it (every replica)."""
+    return await db.fetch("usage_now")
 
 
 async def busiest_minute_binned(db: Database, *, width: dt.timedelta, since: dt.datetime

@@ -32,6 +32,8 @@ def _instance(cls: type[Exception]) -> Exception:
         return cls(418)  # type: ignore[call-arg]
     if "reason" in params:
         return cls("why")  # type: ignore[call-arg]
+    if "workspace" in params:
+        return cls("acme")  # type: ignore[call-arg]
     if "scope" in params:
         return cls("campaigns:update")  # type: ignore[call-arg]
     return cls()

@@ -24,7 +24,8 @@ async def test_metrics_expose_requests_calls_and_toggles(api, fake) -> None:
     await api.post(f"/campaigns/{campaign['id']}/toggle")
     text = await (await api.get("/metrics")).text()
     assert 'instantly_sync_http_requests_total{method="POST",route="/campaigns/{id}/toggle"' in text
-    assert 'instantly_sync_external_calls_total{action="activate",outcome="ok"}' in text
+    assert ('instantly_sync_external_calls_total{action="activate",outcome="ok",'
+            'workspace="default"}') in text
     assert "instantly_sync_external_call_seconds_bucket" in text
     assert 'instantly_sync_toggles_total{outcome="activated"}' in text
 

@@ -16,9 +16,9 @@ async def test_budget_gauges_follow_the_calls_of_every_replica(make_api, fake, d
     one = await make_api(INSTANTLY_MAX_RPS="20", INSTANTLY_MAX_RPM="600")
     other = await make_api(INSTANTLY_MAX_RPS="20", INSTANTLY_MAX_RPM="600")
     gauges = await _gauges(other)
-    assert gauges['instantly_sync_budget_limit{window="minute"}'] == 600
-    assert gauges['instantly_sync_budget_limit{window="second"}'] == 20
-    assert gauges['instantly_sync_budget_used{window="minute"}'] == 0
+    assert gauges['instantly_sync_budget_limit{window="minute",workspace="default"}'] == 600
+    assert gauges['instantly_sync_budget_limit{window="second",workspace="default"}'] == 20
+    assert gauges['instantly_sync_budget_used{window="minute",workspace="default"}'] == 0
     waits_before = gauges["instantly_sync_budget_wait_seconds_count"]
 
     fake.state.add_fault(status=429, retry_after=0, path="/activate")  # retried, then ok
@@ -27,10 +27,11 @@ async def test_budget_gauges_follow_the_calls_of_every_replica(make_api, fake, d
         assert (await one.post(f"/campaigns/{campaign['id']}/toggle")).status == 200
     # Five attempts made by the first replica (one answered 429), seen by the other.
     async def counted() -> bool:
-        return (await _gauges(other))['instantly_sync_budget_used{window="minute"}'] == 5
+        used = await _gauges(other)
+        return used['instantly_sync_budget_used{window="minute",workspace="default"}'] == 5
     await wait_for(counted)
     gauges = await _gauges(other)
-    assert 1 <= gauges['instantly_sync_budget_used{window="second"}'] <= 5
+    assert 1 <= gauges['instantly_sync_budget_used{window="second",workspace="default"}'] <= 5
     # (The test's two apps share one process, so one Prometheus registry.)
     assert gauges["instantly_sync_budget_wait_seconds_count"] - waits_before == 5
     rows = await db.pool.fetch(

@@ -13,7 +13,16 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from daemon.config import Settings
-from daemon.http import campaigns, drift, health, overview, reconcile, sync, webhooks
+from daemon.http import (
+    campaigns,
+    drift,
+    health,
+    overview,
+    reconcile,
+    sync,
+    webhooks,
+    workspaces,
+)
 from daemon.http.console.routes import PREFIX as CONSOLE_PREFIX
 from daemon.http.console.routes import setup_console
 from daemon.http.keys import BACKGROUND, SCHEDULER, SERVICES
@@ -42,7 +51,7 @@ def with_openapi(routes: list[Route]) -> list[Route]:
 
 ROUTES: list[Route] = [
     *campaigns.ROUTES, *webhooks.ROUTES, *reconcile.ROUTES, *drift.ROUTES, *overview.ROUTES,
-    *sync.ROUTES, *health.ROUTES,
+    *sync.ROUTES, *workspaces.ROUTES, *health.ROUTES,
 ]
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from daemon.http.response_models import ErrorBody
 from daemon.http.route import Route
+from daemon.http.schemas import WORKSPACE_NAME
 
 _REF = "#/components/schemas/{model}"
 
@@ -36,6 +37,9 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
     if route.path_id == "uuid":
         params.append({"name": "id", "in": "path", "required": True,
                        "schema": {"type": "string", "format": "uuid"}})
+    elif route.path_id == "name":
+        params.append({"name": "name", "in": "path", "required": True,
+                       "schema": {"type": "string", "pattern": WORKSPACE_NAME}})
     elif route.path_id == "int":
         params.append({"name": "id", "in": "path", "required": True, "schema": {
             "type": "integer", "minimum": 1, "maximum": 999_999_999_999_999_999}})

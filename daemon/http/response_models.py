@@ -228,3 +228,31 @@ class Overview(Schema):
     last_run: Run | None
     next_run_at: dt.datetime | None  # null: no schedule
     campaigns: dict[LocalStatus, int]
+
+
+class Workspace(Schema):
+    """A workspace as the API shows it: never its key or webhook secret."""
+
+    id: int
+    name: str
+    enabled: bool
+    has_key: bool
+    has_webhook_secret: bool
+    webhook_public_url: str | None
+    max_rps: float
+    max_rpm: int
+    clients: int
+    linked_campaigns: int
+    created_at: dt.datetime
+    key_rotated_at: dt.datetime | None
+
+
+class WorkspaceList(Schema):
+    workspaces: list[Workspace]
+
+
+class ClientAssignment(Schema):
+    client_id: str
+    workspace: str
+    previous_workspace: str
+    moved: bool

@@ -37,7 +37,7 @@ class Route:
     # "optional": an empty body means the model's defaults; "handler": documented here,
     # read by the handler itself (the webhook route checks the secret first)
     body_read: Literal["required", "optional", "handler"] = "required"
-    path_id: Literal["uuid", "int"] | None = None
+    path_id: Literal["uuid", "int", "name"] | None = None
     idempotency_key: bool = False
     public: bool = False  # no bearer token needed
     headers: tuple[str, ...] = ()  # required request headers (documented)

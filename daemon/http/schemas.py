@@ -46,6 +46,15 @@ ExternalId = Annotated[
                       r"[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"),
     AfterValidator(_external_id),
 ]
+# A workspace's name (the migration's CHECK says the same).
+WORKSPACE_NAME = r"^[a-z0-9][a-z0-9-]{0,39}$"
+WorkspaceName = Annotated[str, StringConstraints(pattern=WORKSPACE_NAME)]
+# A key or secret: printable ASCII without spaces; never echoed (the handler wraps it
+# in SecretStr at once, and validation errors do not repeat input).
+SecretText = Annotated[str, StringConstraints(min_length=8, max_length=500,
+                                              pattern=r"^[\x21-\x7e]+$"),
+                       Field(json_schema_extra={"format": "password", "writeOnly": True})]
+HttpUrlText = Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://\S+$")]
 # The words of sql.statuses.LocalStatus, as the literal strings the API reads and writes.
 LocalStatus = Literal[tuple(s.value for s in LocalStatusEnum)]  # type: ignore[valid-type]
 TargetStatus = Literal[LocalStatusEnum.ACTIVE.value, LocalStatusEnum.PAUSED.value]
@@ -114,6 +123,36 @@ class LinkBody(Schema):
     by: Literal["name"] = "name"
     client_id: ClientId | None = None
     apply: bool = False
+
+
+class WorkspaceCreate(Schema):
+    """A new workspace: its key is checked with one listing call unless `check` is false."""
+
+    model_config = _STRICT
+    name: WorkspaceName
+    api_key: SecretText
+    webhook_secret: SecretText | None = None
+    webhook_public_url: HttpUrlText | None = None
+    max_rps: Annotated[float, Field(gt=0, le=10_000)] | None = None
+    max_rpm: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    check: bool = True
+
+
+class WorkspaceKeyBody(Schema):
+    model_config = _STRICT
+    api_key: SecretText
+    check: bool = True
+
+
+class WorkspaceWebhookBody(Schema):
+    model_config = _STRICT
+    secret: SecretText | None = None
+    public_url: HttpUrlText | None = None
+
+
+class ClientAssignBody(Schema):
+    model_config = _STRICT
+    client_id: ClientId
 
 
 class WebhookEventBody(Schema):

@@ -14,7 +14,7 @@ from daemon.http.route import Route
 from daemon.http.schemas import SuspendBody
 
 
-def _admin(request: web.Request) -> str:
+def admin_caller(request: web.Request) -> str:
     """The caller's name, when it may suspend and resume; else 403 `admin_only`."""
     caller = request[CALLER]
     if not request.app[SERVICES].settings.is_admin(caller):
@@ -31,14 +31,14 @@ async def sync_state(request: web.Request) -> web.Response:
 
 
 async def suspend(request: web.Request, *, body: SuspendBody) -> web.Response:
-    by = _admin(request)
+    by = admin_caller(request)
     done = await request.app[SERVICES].sync.suspend(by=by, reason=body.reason,
                                                     no_read=body.no_read)
     return json_response(done.json())
 
 
 async def resume(request: web.Request) -> web.Response:
-    done = await request.app[SERVICES].sync.resume(by=_admin(request))
+    done = await request.app[SERVICES].sync.resume(by=admin_caller(request))
     return json_response(done.json())
 
 

@@ -79,13 +79,17 @@ SELECT id FROM upd;
 -- becomes active, 'pause' when it becomes paused and FULL_PAUSE_SYNC is on,
 -- else NULL. When there is an action and no live lease, claim the lease.
 -- The row returned is as it was before, with the open suspension of syncing if
--- any (then nothing is claimed: the caller refuses a linked campaign's change).
+-- any, and the campaign's workspace (its client's): while syncing is suspended or
+-- the workspace is disabled nothing is claimed (the caller refuses a linked
+-- campaign's change).
 -- $1 id, $2 token, $3 requested status (NULL: toggle), $4 FULL_PAUSE_SYNC, $5 lease seconds
 WITH sus AS (
     SELECT suspended_by, suspended_at, reason FROM sync_suspensions WHERE resumed_at IS NULL
 ), cur AS (
     SELECT c.id, c.name, c.status, c.external_id, t.target,
            sus.suspended_by, sus.suspended_at, sus.reason AS suspended_reason,
+           w.id AS workspace_id, w.name AS workspace, w.version AS workspace_version,
+           w.enabled AS workspace_enabled,
            CASE WHEN c.external_id IS NULL OR c.status IN ('completed', t.target) THEN NULL
                 WHEN t.target = 'active' THEN 'activate'
                 WHEN t.target = 'paused' AND $4 THEN 'pause'
@@ -96,6 +100,8 @@ WITH sus AS (
                                                         THEN 'paused' ELSE 'active' END
                                               ) AS target) t
            LEFT JOIN sus ON true
+           LEFT JOIN client_workspaces cw ON cw.client_id = c.client_id
+           JOIN workspaces w ON w.id = COALESCE(cw.workspace_id, 1)
      WHERE c.id = $1
        FOR UPDATE OF c
 ), claimed AS (
@@ -103,7 +109,7 @@ WITH sus AS (
        SET pending_status = cur.target, pending_since = now(), pending_token = $2
       FROM cur
      WHERE c.id = cur.id AND cur.action IS NOT NULL AND NOT cur.leased
-       AND cur.suspended_by IS NULL
+       AND cur.suspended_by IS NULL AND cur.workspace_enabled
     RETURNING c.id
 )
 SELECT cur.*, EXISTS (SELECT 1 FROM claimed) AS claimed FROM cur;

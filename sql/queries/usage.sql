@@ -1,18 +1,26 @@
 -- The external API's use (daemon/usage.py; table external_calls).
 
 -- name: usage_record
--- A batch of attempts: $1 times, $2 actions, $3 outcomes, $4 durations ms, $5 waits ms.
-INSERT INTO external_calls (at, action, outcome, duration_ms, waited_ms)
-SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::real[], $5::real[]);
+-- A batch of attempts: $1 times, $2 actions, $3 outcomes, $4 durations ms, $5 waits ms,
+-- $6 workspaces.
+INSERT INTO external_calls (at, action, outcome, duration_ms, waited_ms, workspace_id)
+SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::real[], $5::real[],
+                     $6::integer[]);
 
 -- name: usage_now
--- The budget's use now, by every replica: calls in the last minute, and the most
--- calls that started within one second during it.
-SELECT (SELECT count(*) FROM external_calls WHERE at > now() - interval '1 minute') AS minute,
-       coalesce((SELECT max(n) FROM (
-           SELECT count(*) AS n FROM external_calls
-            WHERE at > now() - interval '1 minute'
-            GROUP BY date_trunc('second', at)) per_second), 0) AS second;
+-- Per workspace, the budget's use now, by every replica: calls in the last minute,
+-- and the most calls that started within one second during it; with the
+-- workspace's own limits (NULL: the defaults).
+WITH per_second AS (
+    SELECT workspace_id, count(*) AS n FROM external_calls
+     WHERE at > now() - interval '1 minute'
+     GROUP BY workspace_id, date_trunc('second', at)
+)
+SELECT w.name, w.max_rps, w.max_rpm,
+       coalesce((SELECT sum(n) FROM per_second p WHERE p.workspace_id = w.id), 0) AS minute,
+       coalesce((SELECT max(n) FROM per_second p WHERE p.workspace_id = w.id), 0) AS second
+  FROM workspaces w
+ ORDER BY w.id;
 
 -- name: usage_busiest_minute_binned
 -- Per $1-wide bin from $2: the most calls that started within one minute.

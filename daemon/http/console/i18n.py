@@ -349,6 +349,20 @@ ERRORS_NL: dict[str, str] = {
     "sync_not_suspended": "Synchroniseren is niet onderbroken.",
     "admin_only": "Hiervoor is een beheerderstoken nodig (ADMIN_TOKENS).",
     "invalid_reason": "Een reden van 1 tot 500 tekens is verplicht.",
+    "workspace_disabled": "De werkruimte van deze campagne ({workspace}) is uitgeschakeld:"
+                          " er wordt niets naar de externe dienst gestuurd. Er is niets"
+                          " gewijzigd.",
+    "workspace_not_found": "Er is geen werkruimte met die naam.",
+    "workspace_exists": "Er bestaat al een werkruimte met die naam.",
+    "workspace_in_use": "De werkruimte kan niet worden verwijderd: het is de standaard-"
+                        "werkruimte of er zijn campagnes in gekoppeld. Ontkoppel die eerst.",
+    "client_linked_elsewhere": "De klant heeft gekoppelde campagnes in zijn huidige"
+                               " werkruimte; ontkoppel die voordat u hem verplaatst.",
+    "workspace_keys_missing": "Werkruimtesleutels kunnen niet worden opgeslagen of gelezen:"
+                              " WORKSPACE_KEYS is niet ingesteld. Neem contact op met de"
+                              " beheerder.",
+    "workspace_key_unknown": "Een opgeslagen werkruimtesleutel kan niet worden ontsleuteld"
+                             " met WORKSPACE_KEYS. Neem contact op met de beheerder.",
     "finding_not_acknowledged": "De afwijking is niet als gezien bevestigd en kan dus niet"
                                 " heropend worden.",
     "drift_changed": "De externe campagne is gewijzigd sinds deze afwijking werd vastgelegd."

@@ -1,0 +1,328 @@
+"""Workspaces as data: their keys encrypted at rest, one client (key, budget) each.
+
+An agency has one external workspace per client organisation, each with its own
+API key, rate limit, campaigns and webhook (docs/workspaces.md). Rows of the
+`workspaces` table describe them; row 1 is the default workspace every install
+has, whose key is INSTANTLY_API_KEY (and webhook secret WEBHOOK_SECRET) unless one
+was stored for it, so an install with one workspace needs no new configuration.
+
+Keys and webhook secrets are stored as Fernet tokens. The encryption keys come from
+WORKSPACE_KEYS (newest first, a MultiFernet): adding a new key in front and running
+`instantly-sync workspaces reencrypt` rotates the encryption key itself; the old key
+can be dropped afterwards. A decrypted key lives in this process only: in the
+client that sends it and in the log scrubber that removes it from any log line.
+
+`Workspaces` is the `instantly.workspaces.Clients` of the daemon: a client per
+workspace, built from the row and cached by the row's `version` (every change of
+the row bumps it, so a rotated key is used by every replica from its next call).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import structlog
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from pydantic import SecretStr
+
+from daemon.budget import SharedBudget
+from daemon.config import Settings
+from daemon.logs import scrub_also
+from daemon.usage import CallRecorder
+from instantly.client import CallGate, InstantlyClient
+from instantly.workspaces import DEFAULT_WORKSPACE_ID, WorkspaceClient
+from sql import Database
+from sql import workspaces as rows
+
+log = structlog.get_logger("daemon.workspaces")
+
+NAME_RULE = "1 to 40 lowercase letters, digits or dashes, starting with a letter or digit"
+
+
+class WorkspaceError(Exception):
+    """A workspace operation refused; `code` says why (daemon/errors.py)."""
+
+    code: str
+
+
+class WorkspaceNotFound(WorkspaceError):
+    code = "workspace_not_found"
+
+
+class WorkspaceExists(WorkspaceError):
+    code = "workspace_exists"
+
+
+class WorkspaceInUse(WorkspaceError):
+    """Campaigns are linked in it (or it is the default workspace)."""
+
+    code = "workspace_in_use"
+
+
+class ClientLinkedElsewhere(WorkspaceError):
+    """The client has a campaign linked in its current workspace."""
+
+    code = "client_linked_elsewhere"
+
+
+class EncryptionKeysMissing(WorkspaceError):
+    code = "workspace_keys_missing"
+
+
+class EncryptionKeyUnknown(WorkspaceError):
+    """A stored key was encrypted with a key WORKSPACE_KEYS no longer holds."""
+
+    code = "workspace_key_unknown"
+
+
+class Keyring:
+    """WORKSPACE_KEYS as a MultiFernet: encrypts with the first, decrypts with any."""
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        self._fernet = MultiFernet([Fernet(k) for k in keys]) if keys else None
+
+    @staticmethod
+    def new_key() -> str:
+        return Fernet.generate_key().decode()
+
+    def _require(self) -> MultiFernet:
+        if self._fernet is None:
+            raise EncryptionKeysMissing
+        return self._fernet
+
+    def encrypt(self, plain: str) -> bytes:
+        return self._require().encrypt(plain.encode())
+
+    def decrypt(self, token: bytes) -> str:
+        try:
+            return self._require().decrypt(token).decode()
+        except InvalidToken:
+            raise EncryptionKeyUnknown from None
+
+    def rotate(self, token: bytes) -> bytes:
+        try:
+            return self._require().rotate(token)
+        except InvalidToken:
+            raise EncryptionKeyUnknown from None
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A workspace as people see it: never its key or webhook secret."""
+
+    id: int
+    name: str
+    enabled: bool
+    has_key: bool
+    has_webhook_secret: bool
+    webhook_public_url: str | None
+    max_rps: float
+    max_rpm: int
+    clients: int
+    linked: int
+    created_at: dt.datetime
+    key_rotated_at: dt.datetime | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "name": self.name, "enabled": self.enabled,
+            "has_key": self.has_key, "has_webhook_secret": self.has_webhook_secret,
+            "webhook_public_url": self.webhook_public_url, "max_rps": self.max_rps,
+            "max_rpm": self.max_rpm, "clients": self.clients, "linked_campaigns": self.linked,
+            "created_at": self.created_at.isoformat(),
+            "key_rotated_at": self.key_rotated_at.isoformat() if self.key_rotated_at else None,
+        }
+
+
+class Workspaces:
+    """Every workspace's client (an `instantly.workspaces.Clients`) and their admin."""
+
+    def __init__(self, *, db: Database, settings: Settings, http: aiohttp.ClientSession,
+                 gate: CallGate | None, calls: CallRecorder | None) -> None:
+        self._db = db
+        self._settings = settings
+        self._http = http
+        self._gate = gate
+        self._calls = calls
+        self.keyring = Keyring([k.get_secret_value() for k in settings.workspace_keys])
+        self._cache: dict[int, tuple[int, WorkspaceClient]] = {}
+        self._lock = asyncio.Lock()
+
+    # -- clients ------------------------------------------------------------
+
+    async def enabled(self) -> list[WorkspaceClient]:
+        return [self._client(row) for row in await rows.all_rows(self._db) if row["enabled"]]
+
+    async def get(self, workspace_id: int, *, version: int | None = None) -> WorkspaceClient:
+        cached = self._cache.get(workspace_id)
+        if cached is not None and version is not None and cached[0] == version:
+            return cached[1]
+        row = await rows.by_id(self._db, workspace_id)
+        if row is None:
+            raise WorkspaceNotFound
+        return self._client(row)
+
+    async def by_name(self, name: str) -> WorkspaceClient:
+        row = await rows.by_name(self._db, name)
+        if row is None:
+            raise WorkspaceNotFound
+        return self._client(row)
+
+    def _client(self, row: Any) -> WorkspaceClient:
+        cached = self._cache.get(row["id"])
+        if cached is not None and cached[0] == row["version"]:
+            return cached[1]
+        built = WorkspaceClient(id=row["id"], name=row["name"], enabled=row["enabled"],
+                                client=self._build(row, self._key(row)))
+        self._cache[row["id"]] = (row["version"], built)
+        return built
+
+    def _key(self, row: Any) -> str | None:
+        """The plain key; None when there is none or it cannot be decrypted (the client
+        then answers every call `external_config_missing`, and the cause is logged)."""
+        if row["api_key"] is not None:
+            try:
+                key = self.keyring.decrypt(row["api_key"])
+            except WorkspaceError as exc:
+                log.error("workspace.key_unreadable", workspace=row["name"], code=exc.code)
+                return None
+            scrub_also(key)
+            return key
+        if row["id"] == DEFAULT_WORKSPACE_ID and self._settings.instantly_api_key:
+            return self._settings.instantly_api_key.get_secret_value()
+        return None
+
+    def limits(self, row: Any) -> tuple[float, int]:
+        """The workspace's own limits, else INSTANTLY_MAX_RPS / INSTANTLY_MAX_RPM."""
+        return (row["max_rps"] or self._settings.instantly_max_rps,
+                row["max_rpm"] or self._settings.instantly_max_rpm)
+
+    def _build(self, row: Any, key: str | None) -> InstantlyClient:
+        s = self._settings
+        rps, rpm = self.limits(row)
+        return InstantlyClient(
+            session=self._http, base_url=s.instantly_base_url, api_key=key,
+            timeout_seconds=s.instantly_timeout_seconds, max_retries=s.instantly_max_retries,
+            limiter=SharedBudget(db=self._db, workspace_id=row["id"], max_rps=rps,
+                                 max_rpm=rpm),
+            gate=self._gate,
+            call_log=self._calls.for_workspace(row["id"]) if self._calls else None,
+            workspace=row["name"],
+        )
+
+    def webhook_secrets(self, row: Any) -> tuple[str, ...]:
+        """The secrets a delivery to this workspace's endpoint may carry."""
+        if row["webhook_secret"] is not None:
+            secret = self.keyring.decrypt(row["webhook_secret"])
+            scrub_also(secret)
+            return (secret,)
+        if row["id"] == DEFAULT_WORKSPACE_ID:
+            return tuple(v.get_secret_value() for v in self._settings.webhook_secrets)
+        return ()
+
+    # -- admin --------------------------------------------------------------
+
+    def _shown(self, row: Any) -> Workspace:
+        default = row["id"] == DEFAULT_WORKSPACE_ID
+        rps, rpm = self.limits(row)
+        return Workspace(
+            id=row["id"], name=row["name"], enabled=row["enabled"],
+            has_key=row["api_key"] is not None
+            or (default and self._settings.instantly_api_key is not None),
+            has_webhook_secret=row["webhook_secret"] is not None
+            or (default and bool(self._settings.webhook_secrets)),
+            webhook_public_url=row["webhook_public_url"]
+            or (self._settings.webhook_public_url if default else None),
+            max_rps=rps, max_rpm=rpm, clients=row.get("clients", 0),
+            linked=row.get("linked", 0), created_at=row["created_at"],
+            key_rotated_at=row["key_rotated_at"])
+
+    async def list(self) -> list[Workspace]:
+        return [self._shown(dict(r)) for r in await rows.listing(self._db)]
+
+    async def show(self, name: str) -> Workspace:
+        for w in await self.list():
+            if w.name == name:
+                return w
+        raise WorkspaceNotFound
+
+    async def add(self, *, name: str, api_key: SecretStr, webhook_secret: SecretStr | None,
+                  webhook_public_url: str | None, max_rps: float | None,
+                  max_rpm: int | None, check: bool = True) -> Workspace:
+        """A new workspace; with `check`, only once its key lists campaigns."""
+        if await rows.by_name(self._db, name) is not None:
+            raise WorkspaceExists
+        if check:
+            await self._check_key(api_key.get_secret_value(), max_rps, max_rpm)
+        row = await rows.insert(
+            self._db, name=name, api_key=self.keyring.encrypt(api_key.get_secret_value()),
+            webhook_secret=self.keyring.encrypt(webhook_secret.get_secret_value())
+            if webhook_secret else None,
+            webhook_public_url=webhook_public_url, max_rps=max_rps, max_rpm=max_rpm)
+        if row is None:
+            raise WorkspaceExists
+        return await self.show(name)
+
+    async def _check_key(self, key: str, max_rps: float | None, max_rpm: int | None) -> None:
+        """One listing call with the key (raises the external error if refused)."""
+        probe = self._build({"id": DEFAULT_WORKSPACE_ID, "name": "probe",
+                             "max_rps": max_rps, "max_rpm": max_rpm}, key)
+        await probe.list_campaigns_page(limit=1)
+
+    async def rotate_key(self, name: str, api_key: SecretStr, *, check: bool = True
+                         ) -> Workspace:
+        row = await rows.by_name(self._db, name)
+        if row is None:
+            raise WorkspaceNotFound
+        if check:
+            await self._check_key(api_key.get_secret_value(), row["max_rps"], row["max_rpm"])
+        await rows.set_key(self._db, name, self.keyring.encrypt(api_key.get_secret_value()))
+        return await self.show(name)
+
+    async def set_webhook(self, name: str, *, secret: SecretStr | None,
+                          public_url: str | None) -> Workspace:
+        encrypted = self.keyring.encrypt(secret.get_secret_value()) if secret else None
+        if await rows.set_webhook(self._db, name, encrypted, public_url) is None:
+            raise WorkspaceNotFound
+        return await self.show(name)
+
+    async def set_enabled(self, name: str, enabled: bool) -> Workspace:
+        if await rows.set_enabled(self._db, name, enabled) is None:
+            raise WorkspaceNotFound
+        return await self.show(name)
+
+    async def remove(self, name: str) -> None:
+        row = await rows.by_name(self._db, name)
+        if row is None:
+            raise WorkspaceNotFound
+        if not await rows.delete(self._db, name):
+            raise WorkspaceInUse
+        self._cache.pop(row["id"], None)
+
+    async def assign(self, client_id: str, name: str) -> tuple[str, bool]:
+        """Put a client in a workspace: (the workspace it was in, whether it moved)."""
+        row = await rows.by_name(self._db, name)
+        if row is None:
+            raise WorkspaceNotFound
+        was, blocked = await rows.assign(self._db, client_id, row["id"])
+        if blocked:
+            raise ClientLinkedElsewhere
+        before = await rows.by_id(self._db, was)
+        return before["name"] if before else name, was != row["id"]
+
+    async def reencrypt(self) -> int:
+        """Every stored key and secret under the newest encryption key; how many rows."""
+        done = 0
+        for row in await rows.all_rows(self._db):
+            if row["api_key"] is None and row["webhook_secret"] is None:
+                continue
+            key = self.keyring.rotate(row["api_key"]) if row["api_key"] else None
+            secret = (self.keyring.rotate(row["webhook_secret"])
+                      if row["webhook_secret"] else None)
+            done += await rows.reencrypt(self._db, row["id"], key, secret, row["version"])
+        return done
