@@ -62,10 +62,13 @@ async def wait_ready(port: int, proc: asyncio.subprocess.Process, *, within: flo
             await asyncio.sleep(0.05)
 
 
-async def run_cli(*args: str, env: dict[str, str], cwd: Path = ROOT) -> tuple[int, str, str]:
-    """`python -m daemon ARGS` to completion: exit code, stdout, stderr."""
+async def run_cli(*args: str, env: dict[str, str], cwd: Path = ROOT, stdin: str = ""
+                  ) -> tuple[int, str, str]:
+    """`python -m daemon ARGS` to completion (`stdin` written to it): exit code, stdout,
+    stderr."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "daemon", *args, env=env, cwd=cwd,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(stdin.encode()), 60)
     return proc.returncode, out.decode(), err.decode()

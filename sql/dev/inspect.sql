@@ -59,3 +59,7 @@ SELECT m[1] AS status
   FROM pg_constraint c,
        regexp_matches(pg_get_constraintdef(c.oid), '''([a-z_]+)''', 'g') AS m
  WHERE c.conrelid = 'campaigns'::regclass AND c.conname = 'campaigns_status_check';
+
+-- name: workspace_key_raw
+-- A workspace's stored key, as stored (encrypted).
+SELECT api_key FROM workspaces WHERE name = $1;

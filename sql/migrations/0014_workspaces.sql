@@ -27,7 +27,7 @@ SELECT setval(pg_get_serial_sequence('workspaces', 'id'), 1);
 -- every campaign has exactly one workspace: its client's.
 CREATE TABLE client_workspaces (
     client_id    text PRIMARY KEY,
-    workspace_id integer NOT NULL REFERENCES workspaces (id)
+    workspace_id integer NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE
 );
 CREATE INDEX client_workspaces_workspace_idx ON client_workspaces (workspace_id);
 

@@ -1,0 +1,230 @@
+"""Several external workspaces from one deployment (docs/workspaces.md), over real HTTP
+against a fake that serves two or more workspaces, each with its own key."""
+
+from __future__ import annotations
+
+from cryptography.fernet import Fernet
+
+from tests.factories import FAKE_KEY, create_campaign, linked_campaign, services_of
+from tests.processes import daemon_env, run_cli
+
+ENCRYPTION_KEY = Fernet.generate_key().decode()
+KEY_B = "key-of-workspace-beta"
+KEY_C = "key-of-workspace-gamma"
+
+
+async def _add(api, name: str, key: str, **extra) -> dict:
+    answer = await api.post("/workspaces", json={"name": name, "api_key": key, **extra})
+    assert answer.status == 201, await answer.text()
+    return await answer.json()
+
+
+async def _assign(api, name: str, client_id: str) -> dict:
+    answer = await api.post(f"/workspaces/{name}/clients", json={"client_id": client_id})
+    assert answer.status == 200, await answer.text()
+    return await answer.json()
+
+
+def _calls_to(state, external_id: str) -> list[dict]:
+    return [c for c in state.calls if external_id in c["path"]]
+
+
+async def test_a_campaign_is_called_only_with_its_own_workspace_key(make_api, fake, db) -> None:
+    beta = fake.add_workspace(KEY_B)
+    api = await make_api(WORKSPACE_KEYS=ENCRYPTION_KEY)
+    added = await _add(api, "beta", KEY_B)
+    assert (added["name"], added["has_key"], added["enabled"]) == ("beta", True, True)
+    assert KEY_B not in str(added)
+    # The key was checked with one listing call in beta, and is stored encrypted.
+    assert [c["path"] for c in beta.calls] == ["/api/v2/campaigns"]
+    stored = await db.fetchval("workspace_key_raw", "beta")
+    assert stored and KEY_B.encode() not in stored
+    assert Fernet(ENCRYPTION_KEY).decrypt(stored).decode() == KEY_B
+
+    moved = await _assign(api, "beta", "bravo-corp")
+    assert (moved["previous_workspace"], moved["moved"]) == ("default", True)
+    theirs = beta.add_campaign(name="Bravo launch", status=2)
+    local = await create_campaign(api, name="Bravo launch", client_id="bravo-corp",
+                                  external_id=theirs["id"])
+    mine, my_remote = await linked_campaign(api, fake, name="Alpha launch")
+
+    for campaign in (local, mine):
+        answer = await api.post(f"/campaigns/{campaign['id']}/toggle")
+        assert answer.status == 200, await answer.text()
+        assert (await answer.json())["external_sync"] == "activated"
+    assert beta.campaigns[theirs["id"]]["status"] == 1
+    assert fake.state.campaigns[my_remote]["status"] == 1
+    # Each campaign was called in its own workspace, with that workspace's key, only.
+    assert _calls_to(beta, theirs["id"]) and all(c["authorized"]
+                                                 for c in _calls_to(beta, theirs["id"]))
+    assert _calls_to(fake.state, theirs["id"]) == []
+    assert _calls_to(beta, my_remote) == []
+    # Metrics count each workspace's calls under its name.
+    text = await (await api.get("/metrics")).text()
+    assert 'instantly_sync_external_calls_total{action="activate",outcome="ok",' \
+           'workspace="beta"} 1.0' in text
+
+
+async def test_keys_never_leave_and_a_rotated_key_is_used_by_every_replica(
+        make_api, fake, capsys) -> None:
+    beta = fake.add_workspace(KEY_B)
+    one = await make_api(WORKSPACE_KEYS=ENCRYPTION_KEY)
+    other = await make_api(WORKSPACE_KEYS=ENCRYPTION_KEY)
+    await _add(one, "beta", KEY_B, webhook_secret="beta-hook-secret-1",
+               webhook_public_url="https://sync.example/webhooks/instantly/beta")
+    await _assign(one, "beta", "bravo-corp")
+    theirs = beta.add_campaign(name="Bravo", status=2)
+    local = await create_campaign(one, name="Bravo", client_id="bravo-corp",
+                                  external_id=theirs["id"])
+    assert (await other.put(f"/campaigns/{local['id']}/status",
+                            json={"status": "active"})).status == 200
+
+    # The key changes at the external service: the old one is refused from now on.
+    new_key = "key-of-workspace-beta-rotated"
+    fake.workspaces[new_key] = fake.workspaces.pop(KEY_B)
+    assert (await other.put(f"/campaigns/{local['id']}/status",
+                            json={"status": "paused"})).status == 200  # local-only pause
+    refused = await other.put(f"/campaigns/{local['id']}/status", json={"status": "active"})
+    assert refused.status == 502
+    assert (await refused.json())["error"]["code"] == "external_auth_failed"
+    rotated = await one.post("/workspaces/beta/key", json={"api_key": new_key})
+    assert rotated.status == 200 and (await rotated.json())["key_rotated_at"]
+    # The other replica uses the new key at its next call, with no restart.
+    answer = await other.put(f"/campaigns/{local['id']}/status", json={"status": "active"})
+    assert answer.status == 200, await answer.text()
+
+    listing = await (await one.get("/workspaces")).text()
+    for secret in (KEY_B, new_key, "beta-hook-secret-1", ENCRYPTION_KEY):
+        assert secret not in listing
+        assert secret not in capsys.readouterr().err
+    assert '"has_webhook_secret":true' in listing
+
+
+async def test_workspace_admin_rules(make_api, fake) -> None:
+    fake.add_workspace(KEY_B)
+    env = {"WORKSPACE_KEYS": ENCRYPTION_KEY, "API_TOKENS": "ops:ops-token,viewer:view-token",
+           "ADMIN_TOKENS": "ops"}
+    api = await make_api(**env)
+    viewer = {"Authorization": "Bearer view-token"}
+    ops = {"Authorization": "Bearer ops-token"}
+    # Only admin tokens see or change workspaces.
+    assert (await api.get("/workspaces", headers=viewer)).status == 403
+    assert (await api.post("/workspaces", headers=viewer,
+                           json={"name": "beta", "api_key": KEY_B})).status == 403
+    # A key the external service refuses is not stored.
+    bad = await api.post("/workspaces", headers=ops,
+                         json={"name": "beta", "api_key": "not-a-known-key"})
+    assert bad.status == 502 and "not-a-known-key" not in await bad.text()
+    for body, field in (({"name": "Beta!", "api_key": KEY_B}, "name"),
+                        ({"name": "beta", "api_key": "short"}, "api_key"),
+                        ({"name": "beta", "api_key": KEY_B, "max_rps": 0}, "max_rps")):
+        answer = await api.post("/workspaces", headers=ops, json=body)
+        assert answer.status == 400, body
+        assert field in (await answer.json())["error"]["message"]
+    assert (await api.post("/workspaces", headers=ops,
+                           json={"name": "beta", "api_key": KEY_B})).status == 201
+    again = await api.post("/workspaces", headers=ops, json={"name": "beta", "api_key": KEY_B})
+    assert (again.status, (await again.json())["error"]["code"]) == (409, "workspace_exists")
+
+    # Removing is refused while a campaign is linked in it, and always for the default.
+    answer = await api.post("/workspaces/beta/clients", headers=ops,
+                            json={"client_id": "bravo-corp"})
+    assert answer.status == 200
+    remote = fake.workspaces[KEY_B].state.add_campaign(name="Bravo", status=2)
+    created = await api.post("/campaigns", headers=ops, json={
+        "client_id": "bravo-corp", "name": "Bravo", "external_id": remote["id"]})
+    assert created.status == 201
+    for name in ("beta", "default"):
+        answer = await api.delete(f"/workspaces/{name}", headers=ops)
+        assert (answer.status, (await answer.json())["error"]["code"]) == (
+            409, "workspace_in_use"), name
+    # A client with a linked campaign cannot move to another workspace.
+    moved = await api.post("/workspaces/default/clients", headers=ops,
+                           json={"client_id": "bravo-corp"})
+    assert (moved.status, (await moved.json())["error"]["code"]) == (
+        409, "client_linked_elsewhere")
+    # Disabled: a linked campaign's change is refused before anything is written.
+    assert (await api.post("/workspaces/beta/disable", headers=ops)).status == 200
+    cid = (await created.json())["id"]
+    refused = await api.post(f"/campaigns/{cid}/toggle", headers=ops)
+    body = await refused.json()
+    assert (refused.status, body["error"]["code"]) == (409, "workspace_disabled")
+    assert "beta" in body["error"]["message"]
+    assert (await (await api.get(f"/campaigns/{cid}", headers=ops)).json())["status"] == "draft"
+    assert (await api.post("/workspaces/beta/enable", headers=ops)).status == 200
+    assert (await api.post(f"/campaigns/{cid}/toggle", headers=ops)).status == 200
+    # Unlinked, the client's workspace can go.
+    assert (await api.patch(f"/campaigns/{cid}", headers=ops,
+                            json={"external_id": None})).status == 200
+    assert (await api.delete("/workspaces/beta", headers=ops)).status == 204
+    assert (await api.delete("/workspaces/nope", headers=ops)).status == 404
+
+
+async def test_without_workspace_keys_only_the_default_workspace_exists(make_api, fake) -> None:
+    fake.add_workspace(KEY_B)
+    api = await make_api()  # an install as it was: INSTANTLY_API_KEY alone
+    listing = await (await api.get("/workspaces")).json()
+    assert [(w["name"], w["has_key"]) for w in listing["workspaces"]] == [("default", True)]
+    refused = await api.post("/workspaces", json={"name": "beta", "api_key": KEY_B})
+    assert (refused.status, (await refused.json())["error"]["code"]) == (
+        503, "workspace_keys_missing")
+    campaign, remote = await linked_campaign(api, fake)
+    assert (await api.post(f"/campaigns/{campaign['id']}/toggle")).status == 200
+    assert all(c["authorized"] for c in _calls_to(fake.state, remote))
+
+
+async def test_cli_adds_lists_and_reencrypts_with_a_new_encryption_key(dsn, fake) -> None:
+    fake.add_workspace(KEY_B)
+    fake.add_workspace(KEY_C)
+    env = daemon_env(DATABASE_URL=dsn, INSTANTLY_BASE_URL=fake.url, INSTANTLY_API_KEY=FAKE_KEY,
+                     WORKSPACE_KEYS=ENCRYPTION_KEY)
+    code, out, err = await run_cli("workspaces", "add", "beta", "--max-rpm", "600", env=env,
+                                   stdin=f"{KEY_B}\n")
+    assert code == 0, err
+    assert "beta" in out and "600/min" in out and KEY_B not in out + err
+    code, out, err = await run_cli("workspaces", "add", "gamma", "--webhook-secret", env=env,
+                                   stdin=f"{KEY_C}\ngamma-hook-secret\n")
+    assert code == 0, err
+    code, out, err = await run_cli("workspaces", "assign", "gamma", "--client", "golf",
+                                   env=env)
+    assert (code, out.strip()) == (0, "client golf is in workspace gamma (was default)"), err
+    code, out, _ = await run_cli("workspaces", "list", env=env)
+    lines = out.splitlines()
+    assert [line.split()[0] for line in lines] == ["default", "beta", "gamma"]
+    assert "clients 1" in lines[2]
+
+    # The encryption key is rotated: a new one in front, reencrypt, the old one dropped.
+    code, newer, _ = await run_cli("workspaces", "new-key", env=env)
+    newer = newer.strip()
+    both = {**env, "WORKSPACE_KEYS": f"{newer},{ENCRYPTION_KEY}"}
+    code, out, err = await run_cli("workspaces", "reencrypt", env=both)
+    assert (code, out.split()[0]) == (0, "2"), err
+    only_new = {**env, "WORKSPACE_KEYS": newer}
+    code, out, err = await run_cli("workspaces", "rotate-key", "gamma", env=only_new,
+                                   stdin=f"{KEY_C}\n")
+    assert code == 0, err
+    # Without the key they were encrypted with, stored keys cannot be read: said, not shown.
+    stranger = {**env, "WORKSPACE_KEYS": Fernet.generate_key().decode()}
+    code, out, err = await run_cli("workspaces", "reencrypt", env=stranger)
+    assert code == 1 and "cannot be decrypted with WORKSPACE_KEYS" in err, err
+    assert KEY_B not in out + err and KEY_C not in out + err
+    code, out, err = await run_cli("workspaces", "rotate-key", "beta", env=only_new,
+                                   stdin="x\n")
+    assert code == 1 and "8 to 500 printable characters" in err
+    code, _, err = await run_cli("workspaces", "add", "delta", env={
+        **env, "WORKSPACE_KEYS": ""}, stdin=f"{KEY_B}\n")
+    assert code == 1 and "WORKSPACE_KEYS is not set" in err, err
+
+
+async def test_the_services_find_a_workspace_client_by_version(make_api, fake) -> None:
+    """The toggle path reuses a workspace's client while its row's version is unchanged."""
+    fake.add_workspace(KEY_B)
+    api = await make_api(WORKSPACE_KEYS=ENCRYPTION_KEY)
+    await _add(api, "beta", KEY_B)
+    workspaces = services_of(api).workspaces
+    first = await workspaces.by_name("beta")
+    again = await workspaces.get(first.id, version=2 - 1)
+    assert again is first
+    await api.post("/workspaces/beta/disable")
+    changed = await workspaces.get(first.id, version=2)
+    assert changed is not first and changed.enabled is False
