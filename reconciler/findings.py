@@ -43,6 +43,7 @@ FINDING_FIELDS: tuple[str, ...] = (
 RUN_FIELDS: tuple[str, ...] = (
     "id", "status", "started_at", "finished_at", "remote_campaigns", "local_linked",
     "api_calls", "findings_opened", "findings_resolved", "error", "remote_unlinked", "webhook",
+    "workspaces",
 )
 
 

@@ -4,13 +4,14 @@ from prometheus_client import Gauge, Histogram
 
 FINDINGS = Gauge(
     "instantly_sync_drift_findings",
-    "Drift findings not yet resolved, by kind, expected flag and state",
-    ["kind", "expected", "state"],
+    "Drift findings not yet resolved, by kind, expected flag, state and workspace",
+    ["kind", "expected", "state", "workspace"],
 )
 OLDEST_FINDING = Gauge(
     "instantly_sync_drift_oldest_first_seen_timestamp_seconds",
-    "Unix time the oldest unresolved finding was first seen, by kind, expected flag and state",
-    ["kind", "expected", "state"],
+    "Unix time the oldest unresolved finding was first seen, by kind, expected flag, state"
+    " and workspace",
+    ["kind", "expected", "state", "workspace"],
 )
 PASS_SECONDS = Histogram(
     "instantly_sync_reconcile_pass_seconds",
@@ -25,4 +26,14 @@ LAST_SUCCESS = Gauge(
 PASS_API_CALLS = Gauge(
     "instantly_sync_reconcile_last_pass_api_calls",
     "External API calls made by the last finished reconcile pass",
+)
+WORKSPACE_LISTED = Gauge(
+    "instantly_sync_reconcile_workspace_listed",
+    "1 when the last pass listed the workspace completely, 0 when its listing failed",
+    ["workspace"],
+)
+WORKSPACE_LAST_SUCCESS = Gauge(
+    "instantly_sync_reconcile_workspace_last_success_timestamp_seconds",
+    "Unix time of the last complete listing of the workspace",
+    ["workspace"],
 )

@@ -1,14 +1,18 @@
-"""One reconcile pass: list every remote campaign, compare in Postgres, record drift.
+"""One reconcile pass: list every workspace's campaigns, compare in Postgres, record drift.
 
 Flow (all on one dedicated connection that holds the pass's advisory lock):
 1. `pg_try_advisory_lock`; not obtained → `ReconcileBusy` (another replica or
    request is running a pass). A `reconcile_runs` row is opened.
-2. Pages of `GET /api/v2/campaigns` (limit 100) stream into a temp table via
-   COPY: ceil(N/100) calls, memory bounded by a small buffer.
-3. Only if every page arrived, one transaction: settle expired toggle leases,
-   record remote statuses, compute the drift set with one query, upsert
-   findings and clear those no longer seen. A failed listing ends the run
-   `failed` and touches no finding.
+2. Every enabled workspace is listed at once, each with its own key and within
+   its own budget (docs/workspaces.md): pages of `GET /api/v2/campaigns` (limit
+   100) stream into a temp table via COPY, ceil(N/100) calls per workspace,
+   memory bounded by a small buffer per workspace.
+3. One transaction judges the workspaces whose every page arrived: settle expired
+   toggle leases, record remote statuses, compute the drift set with one query,
+   upsert findings and clear those no longer seen. A workspace whose listing
+   failed (revoked key, unpaid plan, missing scope, outage, too slow) is recorded
+   `failed` on the run and none of its campaigns' findings change; the others go
+   on. The run is `succeeded` only when every workspace's listing was.
 The run row is closed in a shielded `finally`, so a cancelled pass (shutdown)
 still records how it ended.
 """
@@ -25,8 +29,9 @@ from typing import Any
 
 import structlog
 
-from instantly.client import CallStats, InstantlyClient
+from instantly.client import CallStats
 from instantly.errors import ExternalError, SyncSuspended
+from instantly.workspaces import Clients, WorkspaceClient
 from reconciler.findings import run_json
 from reconciler.metrics import (
     FINDINGS,
@@ -34,6 +39,8 @@ from reconciler.metrics import (
     OLDEST_FINDING,
     PASS_API_CALLS,
     PASS_SECONDS,
+    WORKSPACE_LAST_SUCCESS,
+    WORKSPACE_LISTED,
 )
 from reconciler.statuses import remote_as_local
 from sql import Connection, Database, DatabaseUnavailable
@@ -42,10 +49,6 @@ log = structlog.get_logger("reconciler")
 
 RECONCILE_LOCK_KEY = 7_412_002
 COPY_BUFFER = 2000
-
-
-class ListingTooLong(Exception):
-    """The listing did not finish within the pass's time bound (RECONCILE_MAX_SECONDS)."""
 
 
 class ReconcileBusy(Exception):
@@ -63,12 +66,24 @@ class _Counts:
     resolved: int = 0
 
 
+@dataclass
+class _Listing:
+    """One workspace's part of a pass."""
+
+    workspace: WorkspaceClient
+    status: str = "failed"
+    error: str | None = "interrupted"
+    remote: int = 0
+    stats: CallStats | None = None
+    suspension: SyncSuspended | None = None  # reads are suspended (the pass is skipped)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Reconciler:
     """Runs passes; one instance per process (see module docstring)."""
 
     db: Database
-    client: InstantlyClient
+    clients: Clients  # one per workspace: each is listed with its own key
     full_pause_sync: bool
     lease_seconds: int
     max_seconds: float = 900
@@ -104,7 +119,7 @@ class Reconciler:
         OLDEST_FINDING.clear()
         for r in rows:
             labels = {"kind": r["kind"], "expected": str(r["expected"]).lower(),
-                      "state": r["state"]}
+                      "state": r["state"], "workspace": r["workspace"]}
             FINDINGS.labels(**labels).set(r["n"])
             OLDEST_FINDING.labels(**labels).set(r["oldest"])
 
@@ -127,11 +142,6 @@ class PassHandle:
         status, error = "failed", "interrupted"
         try:
             status, error = await self._pass(stats, counts)
-        except ListingTooLong:
-            status, error = "failed", (
-                f"listing failed: not finished within {self._r.max_seconds:g} s"
-                " (RECONCILE_MAX_SECONDS)")
-            log.warning("reconcile.listing_failed", run_id=self.run_id, error=error)
         except SyncSuspended as exc:  # suspended with no reads (daemon/suspension.py)
             status, error = "skipped", (f"syncing suspended by {exc.by} since {exc.since}"
                                         f" ({exc.reason}); reads suspended too")
@@ -178,26 +188,47 @@ class PassHandle:
                     "finished_at": None, "remote_campaigns": counts.remote,
                     "local_linked": counts.linked, "api_calls": stats.calls,
                     "findings_opened": counts.opened, "findings_resolved": counts.resolved,
-                    "webhook": None, "remote_unlinked": counts.unlinked}
+                    "webhook": None, "remote_unlinked": counts.unlinked, "workspaces": []}
         await self._r.refresh_metrics()
         return run_json(row)
 
     async def _pass(self, stats: CallStats, counts: _Counts) -> tuple[str, str | None]:
         r = self._r
-        if not r.client.configured:
+        listings = [_Listing(w) for w in await r.clients.enabled() if w.client.configured]
+        if not listings:
             return "skipped", "no API key configured"
         conn = self._conn
         await conn.execute("remote_listing_create")
         await conn.execute("remote_listing_clear")
-        try:
-            async with asyncio.timeout(r.max_seconds):
-                await self._list(stats, await self._max_pages())
-        except TimeoutError:
-            raise ListingTooLong from None
-        # Every page arrived: now, and only now, judge.
+        copying = asyncio.Lock()  # one connection: one COPY at a time
+        async with asyncio.TaskGroup() as group:
+            for listing in listings:
+                group.create_task(self._list_workspace(listing, copying))
+        for listing in listings:
+            if listing.stats is not None:
+                stats.calls += listing.stats.calls
+        for listing in listings:
+            if listing.suspension is not None:
+                raise listing.suspension
+        listed = [lst.workspace.id for lst in listings if lst.status == "succeeded"]
+        for listing in listings:
+            await conn.execute("run_workspace_record", self.run_id, listing.workspace.id,
+                               listing.status, listing.remote,
+                               listing.stats.calls if listing.stats else 0, listing.error)
+            WORKSPACE_LISTED.labels(workspace=listing.workspace.name).set(
+                1 if listing.status == "succeeded" else 0)
+            if listing.status == "succeeded":
+                WORKSPACE_LAST_SUCCESS.labels(workspace=listing.workspace.name).set(
+                    self._r.clock())
+        failed = [lst for lst in listings if lst.status != "succeeded"]
+        error = "; ".join(f"workspace {lst.workspace.name}: {lst.error}" for lst in failed)
+        if not listed:
+            return "failed", error  # nothing arrived whole: no finding changes
+        # The workspaces whose every page arrived: now, and only now, judge them.
         async with conn.transaction():
-            await conn.execute("remote_listing_index")
+            await conn.execute("remote_listing_index", listed)
             await conn.execute("remote_seen_analyze")
+            await conn.execute("listed_campaigns", listed)
             counts.remote = await conn.fetchval("remote_seen_count")
             counts.linked = await conn.fetchval("linked_count")
             counts.unlinked = await conn.fetchval("remote_unlinked_count")
@@ -211,31 +242,63 @@ class PassHandle:
                 await conn.execute("findings_clear_gone", self.run_id, r.lease_seconds,
                                    self.started_at)
             )
-        return "succeeded", None
+        return ("failed", error) if failed else ("succeeded", None)
 
-    async def _max_pages(self) -> int:
-        """A bound no honest listing reaches: twice what the last successful pass
-        or the local linked count needs, plus 100 pages for campaigns created since
-        (or never linked)."""
-        expected = max(await self._conn.fetchval("remote_expected_count"), 1)
+    async def _max_pages(self, workspace_id: int) -> int:
+        """A bound no honest listing reaches: twice what the workspace's last successful
+        listing or its local linked count needs, plus 100 pages for campaigns created
+        since (or never linked)."""
+        expected = max(await self._conn.fetchval("remote_expected_count", workspace_id), 1)
         return 2 * math.ceil(expected / self._r.page_size) + 100
 
-    async def _list(self, stats: CallStats, max_pages: int) -> None:
-        """Stream every remote page into the temp table `remote_listing`."""
+    async def _list_workspace(self, listing: _Listing, copying: asyncio.Lock) -> None:
+        """List one workspace into `remote_listing`; its failure is recorded on `listing`
+        (never raised: the other workspaces go on)."""
+        name = listing.workspace.name
+        listing.stats = CallStats()
+        try:
+            async with copying:
+                max_pages = await self._max_pages(listing.workspace.id)
+            async with asyncio.timeout(self._r.max_seconds):
+                listing.remote = await self._list(listing, max_pages, copying)
+            listing.status, listing.error = "succeeded", None
+        except TimeoutError:
+            listing.error = (f"listing failed: not finished within {self._r.max_seconds:g} s"
+                             " (RECONCILE_MAX_SECONDS)")
+        except SyncSuspended as exc:
+            listing.suspension = exc
+        except ExternalError as exc:
+            listing.error = f"listing failed: {type(exc).__name__}: {exc}"
+        if listing.suspension is None and listing.status == "failed":
+            log.warning("reconcile.listing_failed", run_id=self.run_id, workspace=name,
+                        error=listing.error)
+
+    async def _list(self, listing: _Listing, max_pages: int, copying: asyncio.Lock) -> int:
+        """Stream every page of one workspace into the temp table `remote_listing`;
+        how many campaigns it listed."""
         conn = self._conn
-        buffer: list[tuple[str, int | None]] = []
-        pages = self._r.client.iter_campaign_pages(
-            limit=self._r.page_size, stats=stats, max_pages=max_pages)
+        workspace_id = listing.workspace.id
+        columns = ("external_id", "status", "workspace_id")
+        buffer: list[tuple[str, int | None, int]] = []
+        listed = 0
+        pages = listing.workspace.client.iter_campaign_pages(
+            limit=self._r.page_size, stats=listing.stats, max_pages=max_pages)
         async for page in pages:
             for item in page:
                 if isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"]:
                     code = item.get("status")
-                    buffer.append((item["id"], code if type(code) is int else None))
+                    buffer.append((item["id"], code if type(code) is int else None,
+                                   workspace_id))
             if len(buffer) >= COPY_BUFFER:
-                await conn.copy_records("remote_listing", buffer, ("external_id", "status"))
+                async with copying:
+                    await conn.copy_records("remote_listing", buffer, columns)
+                listed += len(buffer)
                 buffer.clear()
         if buffer:
-            await conn.copy_records("remote_listing", buffer, ("external_id", "status"))
+            async with copying:
+                await conn.copy_records("remote_listing", buffer, columns)
+            listed += len(buffer)
+        return listed
 
     async def _settle_leases(self, counts: _Counts) -> None:
         """Toggles that crashed between the remote call and the local commit."""

@@ -243,7 +243,10 @@ async def test_runs_endpoints(api) -> None:
     assert (await api.get("/reconcile/runs/abc")).status == 400
     assert set(run) == {"id", "status", "started_at", "finished_at", "remote_campaigns",
                         "local_linked", "api_calls", "findings_opened", "findings_resolved",
-                        "error", "remote_unlinked", "webhook"}
+                        "error", "remote_unlinked", "webhook", "workspaces"}
+    assert run["workspaces"] == [{"workspace": "default", "status": "succeeded",
+                                  "remote_campaigns": run["remote_campaigns"],
+                                  "api_calls": run["api_calls"], "error": None}]
 
 
 async def test_drift_filters_and_csv(api, world) -> None:
@@ -388,8 +391,8 @@ async def test_cli_exit_codes_and_output(dsn, fake, api, world, capsys) -> None:
 async def test_metrics_and_readyz_show_the_reconciler(api, world) -> None:
     await reconcile(api)
     text = await (await api.get("/metrics")).text()
-    assert 'instantly_sync_drift_findings{expected="false",kind="remote_missing",state="open"} 1.0'\
-        in text
+    assert ('instantly_sync_drift_findings{expected="false",kind="remote_missing",state="open",'
+            'workspace="default"} 1.0') in text
     assert "instantly_sync_reconcile_last_success_timestamp_seconds" in text
     assert "instantly_sync_reconcile_pass_seconds_bucket" in text
     ready = await (await api.get("/readyz")).json()

@@ -121,6 +121,16 @@ class WebhookPassResult(Schema):
     error: str | None = None
 
 
+class RunWorkspace(Schema):
+    """One workspace's part of a pass: its listing's outcome."""
+
+    workspace: str
+    status: Literal["succeeded", "failed", "skipped"]
+    remote_campaigns: int
+    api_calls: int
+    error: str | None
+
+
 class Run(Schema):
     id: int
     status: Literal["running", "succeeded", "failed", "skipped"]
@@ -134,6 +144,7 @@ class Run(Schema):
     error: str | None
     remote_unlinked: int | None
     webhook: WebhookPassResult | None
+    workspaces: list[RunWorkspace]
 
 
 class RunList(Schema):

@@ -79,3 +79,13 @@ CREATE INDEX reconcile_run_workspaces_workspace_idx
 
 -- Webhook events name the workspace whose endpoint received them.
 ALTER TABLE webhook_events ADD COLUMN workspace_id integer NOT NULL DEFAULT 1;
+
+-- A run's outcome per workspace, as the API shows it (name, status, figures, error).
+CREATE FUNCTION run_workspaces(run bigint) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT COALESCE(jsonb_agg(jsonb_build_object(
+               'workspace', w.name, 'status', rw.status,
+               'remote_campaigns', rw.remote_campaigns, 'api_calls', rw.api_calls,
+               'error', rw.error) ORDER BY w.id), '[]'::jsonb)
+      FROM reconcile_run_workspaces rw JOIN workspaces w ON w.id = rw.workspace_id
+     WHERE rw.run_id = run
+$$;

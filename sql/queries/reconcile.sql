@@ -19,19 +19,27 @@ UPDATE reconcile_runs
        api_calls = $5, findings_opened = $6, findings_resolved = $7, error = $8,
        remote_unlinked = $9
  WHERE id = $1
-RETURNING *;
+RETURNING *, run_workspaces(id) AS workspaces;
+
+-- name: run_workspace_record
+-- A workspace's part of a pass: $1 run, $2 workspace, $3 status, $4 remote campaigns,
+-- $5 API calls, $6 error.
+INSERT INTO reconcile_run_workspaces
+       (run_id, workspace_id, status, remote_campaigns, api_calls, error)
+VALUES ($1, $2, $3, $4, $5, $6);
 
 -- name: run_get
-SELECT * FROM reconcile_runs WHERE id = $1;
+SELECT *, run_workspaces(id) AS workspaces FROM reconcile_runs WHERE id = $1;
 
 -- name: run_list
-SELECT * FROM reconcile_runs ORDER BY id DESC LIMIT $1;
+SELECT *, run_workspaces(id) AS workspaces FROM reconcile_runs ORDER BY id DESC LIMIT $1;
 
 -- name: run_last_success
 SELECT max(finished_at) FROM reconcile_runs WHERE status = 'succeeded';
 
 -- name: remote_listing_create
-CREATE TEMP TABLE IF NOT EXISTS remote_listing (external_id text NOT NULL, status integer);
+CREATE TEMP TABLE IF NOT EXISTS remote_listing (external_id text NOT NULL, status integer,
+                                                workspace_id integer NOT NULL);
 
 -- name: remote_listing_clear
 TRUNCATE remote_listing;
@@ -40,11 +48,21 @@ TRUNCATE remote_listing;
 DROP TABLE IF EXISTS remote_listing;
 
 -- name: remote_listing_index
--- One row per external id (a campaign listed twice across pages counts once).
+-- One row per workspace and external id (a campaign listed twice across pages counts
+-- once), of the workspaces whose listing completed ($1): only they are judged.
 CREATE TEMP TABLE remote_seen ON COMMIT DROP AS
-SELECT DISTINCT ON (external_id) external_id, status
+SELECT DISTINCT ON (workspace_id, external_id) workspace_id, external_id, status
   FROM remote_listing
- ORDER BY external_id;
+ WHERE workspace_id = ANY($1::integer[])
+ ORDER BY workspace_id, external_id;
+
+-- name: listed_campaigns
+-- The linked campaigns of the workspaces whose listing completed ($1), with their
+-- workspace: what this pass judges (dropped at commit).
+CREATE TEMP TABLE listed_campaigns ON COMMIT DROP AS
+SELECT c.id, COALESCE(cw.workspace_id, 1) AS workspace_id
+  FROM campaigns c LEFT JOIN client_workspaces cw ON cw.client_id = c.client_id
+ WHERE c.external_id IS NOT NULL AND COALESCE(cw.workspace_id, 1) = ANY($1::integer[]);
 
 -- name: remote_seen_analyze
 ANALYZE remote_seen;
@@ -53,12 +71,14 @@ ANALYZE remote_seen;
 SELECT count(*) FROM remote_seen;
 
 -- name: remote_expected_count
--- How many remote campaigns a listing should find, at most: the larger of the
--- last successful pass's count and the local linked count (bounds the pages).
+-- How many remote campaigns workspace $1's listing should find, at most: the larger
+-- of its last successful listing's count and its local linked count (bounds the pages).
 SELECT GREATEST(
-    (SELECT remote_campaigns FROM reconcile_runs
-      WHERE status = 'succeeded' ORDER BY id DESC LIMIT 1),
-    (SELECT count(*) FROM campaigns WHERE external_id IS NOT NULL), 0)::integer;
+    (SELECT remote_campaigns FROM reconcile_run_workspaces
+      WHERE workspace_id = $1 AND status = 'succeeded' ORDER BY run_id DESC LIMIT 1),
+    (SELECT count(*) FROM campaigns c
+       LEFT JOIN client_workspaces cw ON cw.client_id = c.client_id
+      WHERE c.external_id IS NOT NULL AND COALESCE(cw.workspace_id, 1) = $1), 0)::integer;
 
 -- name: remote_unlinked_count
 -- Remote campaigns in the listing that no local campaign links to.
@@ -66,13 +86,15 @@ SELECT count(*) FROM remote_seen r
  WHERE NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.external_id = r.external_id);
 
 -- name: linked_count
-SELECT count(*) FROM campaigns WHERE external_id IS NOT NULL;
+SELECT count(*) FROM listed_campaigns;
 
 -- name: expired_leases
--- Toggles whose lease ran out before their local commit, with what the listing says now.
+-- Toggles whose lease ran out before their local commit, with what the listing of the
+-- campaign's own workspace says now (only campaigns of listed workspaces).
 SELECT c.id, c.external_id, c.status, c.pending_status, c.pending_token, r.status AS remote
   FROM campaigns c
-  LEFT JOIN remote_seen r ON r.external_id = c.external_id
+  JOIN listed_campaigns l ON l.id = c.id
+  LEFT JOIN remote_seen r ON r.external_id = c.external_id AND r.workspace_id = l.workspace_id
  WHERE c.pending_token IS NOT NULL
    AND NOT lease_is_live(c.pending_token, c.pending_since, $1)
  ORDER BY c.id
@@ -98,11 +120,12 @@ INSERT INTO drift_findings
 VALUES ($1, $2, 'toggle_incomplete', $3, $4, false, 'resolved', $5, now(), 'settled', $6);
 
 -- name: record_remote_status
--- Every linked campaign seen in the listing gets its remote status and check time.
+-- Every linked campaign seen in its workspace's listing gets its remote status and
+-- check time.
 UPDATE campaigns c
    SET remote_status = r.status, remote_checked_at = now()
-  FROM remote_seen r
- WHERE c.external_id = r.external_id;
+  FROM listed_campaigns l, remote_seen r
+ WHERE l.id = c.id AND r.external_id = c.external_id AND r.workspace_id = l.workspace_id;
 
 -- name: current_drift
 -- Every linked campaign that disagrees with the listing, by kind. A campaign
@@ -116,9 +139,10 @@ WITH linked AS (
            r.external_id IS NOT NULL AS present,
            remote_as_local(r.status) AS remote_as_local
       FROM campaigns c
+      JOIN listed_campaigns l ON l.id = c.id
       LEFT JOIN remote_seen r ON r.external_id = c.external_id
-     WHERE c.external_id IS NOT NULL
-       AND NOT lease_is_live(c.pending_token, c.pending_since, $1)
+                             AND r.workspace_id = l.workspace_id
+     WHERE NOT lease_is_live(c.pending_token, c.pending_since, $1)
        AND NOT changed_during_pass(c.status_changed_at, c.pending_since, $3)
 ), judged AS (
     SELECT *,
@@ -156,11 +180,16 @@ SELECT d.campaign_id, d.external_id, d.kind, d.local_status, d.remote_status, d.
 
 -- name: findings_clear_gone
 -- Drift no longer seen by a successful pass is resolved as `cleared`; campaigns
--- under a live lease, or changed during the pass, were not judged and keep theirs.
+-- under a live lease, or changed during the pass, were not judged and keep theirs;
+-- so do campaigns of workspaces whose listing failed (not in listed_campaigns: a
+-- finding of a campaign no longer linked is cleared whatever its workspace).
 -- $1 run id, $2 lease seconds, $3 when the pass began.
 UPDATE drift_findings f
    SET state = 'resolved', resolved_at = now(), resolution = 'cleared', last_run_id = $1
  WHERE f.state <> 'resolved'
+   AND (EXISTS (SELECT 1 FROM listed_campaigns l WHERE l.id = f.campaign_id)
+        OR NOT EXISTS (SELECT 1 FROM campaigns c
+                        WHERE c.id = f.campaign_id AND c.external_id IS NOT NULL))
    AND NOT EXISTS (SELECT 1 FROM current_drift d
                     WHERE d.campaign_id = f.campaign_id AND d.kind = f.kind)
    AND NOT EXISTS (SELECT 1 FROM campaigns c
@@ -169,12 +198,16 @@ UPDATE drift_findings f
                            OR changed_during_pass(c.status_changed_at, c.pending_since, $3)));
 
 -- name: findings_open_counts
--- Per kind, expected flag and state: how many, and since when the oldest was seen.
-SELECT kind, expected, state, count(*) AS n,
-       extract(epoch FROM min(first_seen_at))::double precision AS oldest
-  FROM drift_findings
- WHERE state <> 'resolved'
- GROUP BY kind, expected, state;
+-- Per kind, expected flag, state and workspace: how many, and since when the oldest
+-- was seen.
+SELECT f.kind, f.expected, f.state, w.name AS workspace, count(*) AS n,
+       extract(epoch FROM min(f.first_seen_at))::double precision AS oldest
+  FROM drift_findings f
+  LEFT JOIN campaigns c ON c.id = f.campaign_id
+  LEFT JOIN client_workspaces cw ON cw.client_id = c.client_id
+  JOIN workspaces w ON w.id = COALESCE(cw.workspace_id, 1)
+ WHERE f.state <> 'resolved'
+ GROUP BY f.kind, f.expected, f.state, w.name;
 
 -- name: finding_list
 -- $1 states, $2 kind, $3 client_id, $4 expected, $5 limit

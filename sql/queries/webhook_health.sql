@@ -28,4 +28,5 @@ RETURNING id;
 
 -- name: run_set_webhook
 -- $1 run id, $2 what the pass found about our webhook (subscription, backfill)
-UPDATE reconcile_runs SET webhook = $2 WHERE id = $1 RETURNING *;
+UPDATE reconcile_runs SET webhook = $2 WHERE id = $1
+RETURNING *, run_workspaces(id) AS workspaces;
