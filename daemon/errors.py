@@ -19,6 +19,7 @@ from daemon.toggle import ToggleError
 from daemon.workspaces import WorkspaceError
 from instantly.errors import ExternalError, ExternalRateLimited, ExternalRefused
 from instantly.statuses import RemoteStatus
+from instantly.workspaces import WorkspaceDisabled
 from reconciler.resolution import ResolutionError
 from reconciler.runner import ReconcileBusy
 from sql import DatabaseUnavailable
@@ -184,7 +185,7 @@ _FIELDS = {
 }
 DOMAIN_ERRORS: tuple[type[Exception], ...] = (
     ToggleError, ResolutionError, ReconcileBusy, ExternalError, DatabaseUnavailable,
-    InvalidEvent, SuspendError, WorkspaceError,
+    InvalidEvent, SuspendError, WorkspaceError, WorkspaceDisabled,
 )
 
 

@@ -25,7 +25,7 @@ from daemon.messages import toggle_message
 from daemon.metrics import TOGGLES
 from daemon.suspension import suspended_error
 from instantly.errors import ExternalError
-from instantly.workspaces import Clients
+from instantly.workspaces import Clients, WorkspaceDisabled
 from sql import Database
 from sql.statuses import LocalStatus
 
@@ -63,16 +63,6 @@ class StatusConflict(ToggleError):
     """The status changed between our read and our write (a lost race)."""
 
     code = "status_conflict"
-
-
-class WorkspaceDisabled(ToggleError):
-    """The linked campaign's workspace is disabled: nothing is sent to it."""
-
-    code = "workspace_disabled"
-
-    def __init__(self, workspace: str) -> None:
-        super().__init__(workspace)
-        self.workspace = workspace
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from daemon.config import Settings
 from daemon.logs import scrub_also
 from daemon.usage import CallRecorder
 from instantly.client import CallGate, InstantlyClient
-from instantly.workspaces import DEFAULT_WORKSPACE_ID, WorkspaceClient
+from instantly.workspaces import DEFAULT_WORKSPACE_ID, WorkspaceClient, WorkspaceDisabled
 from sql import Database
 from sql import workspaces as rows
 
@@ -161,11 +161,15 @@ class Workspaces:
     async def get(self, workspace_id: int, *, version: int | None = None) -> WorkspaceClient:
         cached = self._cache.get(workspace_id)
         if cached is not None and version is not None and cached[0] == version:
-            return cached[1]
-        row = await rows.by_id(self._db, workspace_id)
-        if row is None:
-            raise WorkspaceNotFound
-        return self._client(row)
+            found = cached[1]
+        else:
+            row = await rows.by_id(self._db, workspace_id)
+            if row is None:
+                raise WorkspaceNotFound
+            found = self._client(row)
+        if not found.enabled:
+            raise WorkspaceDisabled(found.name)
+        return found
 
     async def by_name(self, name: str) -> WorkspaceClient:
         row = await rows.by_name(self._db, name)

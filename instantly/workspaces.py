@@ -18,6 +18,17 @@ from instantly.client import InstantlyClient
 DEFAULT_WORKSPACE_ID = 1  # the install's first workspace (INSTANTLY_API_KEY); never removed
 
 
+class WorkspaceDisabled(Exception):
+    """The workspace is disabled: nothing is sent to it (its campaigns' changes and
+    resolutions are refused, passes skip it)."""
+
+    code = "workspace_disabled"
+
+    def __init__(self, workspace: str) -> None:
+        super().__init__(workspace)
+        self.workspace = workspace
+
+
 @dataclass(frozen=True)
 class WorkspaceClient:
     id: int
@@ -35,5 +46,5 @@ class Clients(Protocol):
 
     async def get(self, workspace_id: int, *, version: int | None = None) -> WorkspaceClient:
         """The workspace's client; `version`: the row version the caller just read
-        (the cached client is reused while it matches)."""
+        (the cached client is reused while it matches). `WorkspaceDisabled` when it is."""
         ...

@@ -36,7 +36,8 @@ ACTIONS_FOR: dict[str, tuple[str, ...]] = {
 }
 
 FINDING_FIELDS: tuple[str, ...] = (
-    "id", "campaign_id", "campaign_name", "client_id", "external_id", "kind", "local_status",
+    "id", "campaign_id", "campaign_name", "client_id", "workspace", "external_id", "kind",
+    "local_status",
     "remote_status", "expected", "state", "first_seen_at", "last_seen_at", "resolved_at",
     "resolution", "note", "acknowledged_at", "acknowledged_by",
 )

@@ -14,7 +14,7 @@ import collections
 from dataclasses import dataclass, field
 from typing import Any
 
-from instantly.client import InstantlyClient
+from instantly.workspaces import DEFAULT_WORKSPACE_ID, Clients, WorkspaceClient
 from sql import Database, UniqueViolation
 
 
@@ -40,15 +40,17 @@ class LinkPlan:
 
 
 class Linker:
-    def __init__(self, *, db: Database, client: InstantlyClient) -> None:
+    def __init__(self, *, db: Database, clients: Clients) -> None:
         self._db = db
-        self._client = client
+        self._clients = clients
 
-    async def remote(self, *, search: str | None = None) -> list[RemoteCampaign]:
-        """Every remote campaign (name containing `search`), with the local campaign
-        that links it, if any."""
+    async def remote(self, *, search: str | None = None,
+                     workspace: WorkspaceClient | None = None) -> list[RemoteCampaign]:
+        """Every remote campaign of a workspace (default: the default workspace) whose
+        name contains `search`, with the local campaign that links it, if any."""
+        workspace = workspace or await self._clients.get(DEFAULT_WORKSPACE_ID)
         items: dict[str, dict[str, Any]] = {}
-        async for page in self._client.iter_campaign_pages(limit=100, search=search):
+        async for page in workspace.client.iter_campaign_pages(limit=100, search=search):
             for item in page:
                 if isinstance(item.get("id"), str):
                     items.setdefault(item["id"], item)
@@ -61,24 +63,12 @@ class Linker:
 
     async def by_name(self, *, client_id: str | None = None, apply: bool = False
                       ) -> LinkPlan:
-        """Match unlinked local campaigns to unlinked remote ones by exact name."""
-        free = collections.defaultdict(list)
-        for campaign in await self.remote():
-            if campaign.linked_to is None:
-                free[campaign.name].append(campaign.id)
-        local = await self._db.fetch("campaigns_unlinked", client_id)
-        local_names = collections.Counter(r["name"] for r in local)
+        """Match unlinked local campaigns to unlinked remote ones by exact name, each
+        workspace's campaigns to its own remote campaigns only."""
         plan = LinkPlan()
-        for row in local:
-            entry = {"campaign_id": str(row["id"]), "campaign_name": row["name"],
-                     "client_id": row["client_id"]}
-            candidates = free.get(row["name"], [])
-            if len(candidates) == 1 and local_names[row["name"]] == 1:
-                plan.matched.append({**entry, "external_id": candidates[0]})
-            elif candidates:
-                plan.ambiguous.append({**entry, "candidates": candidates})
-            else:
-                plan.unmatched.append(entry)
+        for workspace in await self._clients.enabled():
+            if workspace.client.configured:
+                await self._plan(plan, workspace, client_id)
         if apply:
             plan.applied = True
             for match in plan.matched:
@@ -90,3 +80,23 @@ class Linker:
                 match["linked"] = done is not None
                 plan.linked += done is not None
         return plan
+
+    async def _plan(self, plan: LinkPlan, workspace: WorkspaceClient, client_id: str | None
+                    ) -> None:
+        """One workspace's matches, added to `plan`."""
+        free = collections.defaultdict(list)
+        for campaign in await self.remote(workspace=workspace):
+            if campaign.linked_to is None:
+                free[campaign.name].append(campaign.id)
+        local = await self._db.fetch("campaigns_unlinked", client_id, workspace.id)
+        local_names = collections.Counter(r["name"] for r in local)
+        for row in local:
+            entry = {"campaign_id": str(row["id"]), "campaign_name": row["name"],
+                     "client_id": row["client_id"], "workspace": workspace.name}
+            candidates = free.get(row["name"], [])
+            if len(candidates) == 1 and local_names[row["name"]] == 1:
+                plan.matched.append({**entry, "external_id": candidates[0]})
+            elif candidates:
+                plan.ambiguous.append({**entry, "candidates": candidates})
+            else:
+                plan.unmatched.append(entry)

@@ -14,6 +14,7 @@ from typing import Any
 
 from instantly.client import InstantlyClient
 from instantly.errors import ExternalError, ExternalNotFound
+from instantly.workspaces import Clients
 from reconciler.findings import finding_json
 from reconciler.statuses import LOCAL_TO_ACTION, is_unhealthy, remote_as_local
 from sql import Database
@@ -69,9 +70,9 @@ class ActionNotApplicable(ResolutionError):
 
 
 class Resolver:
-    def __init__(self, *, db: Database, client: InstantlyClient) -> None:
+    def __init__(self, *, db: Database, clients: Clients) -> None:
         self._db = db
-        self._client = client
+        self._clients = clients  # the finding's campaign is read in its own workspace
 
     async def resolve(self, finding_id: int, *, action: str, note: str | None,
                       request_id: str | None = None, by: str = "api") -> dict[str, Any]:
@@ -102,8 +103,10 @@ class Resolver:
             raise ActionNotApplicable
         if finding["campaign_status"] != finding["local_status"]:
             raise DriftChanged
+        client = (await self._clients.get(finding["workspace_id"],
+                                          version=finding["workspace_version"])).client
         try:
-            remote = await self._client.get_campaign(external_id)
+            remote = await client.get_campaign(external_id)
         except ExternalNotFound:
             raise DriftChanged from None
         remote_status = remote["status"]
@@ -112,7 +115,7 @@ class Resolver:
         if action == "adopt_remote":
             await self._adopt(finding, remote_status, request_id)
         else:
-            await self._push(finding, external_id, remote_status, request_id)
+            await self._push(client, finding, external_id, remote_status, request_id)
 
     async def _adopt(self, finding: Any, remote_status: int, request_id: str | None) -> None:
         target = remote_as_local(remote_status)
@@ -130,8 +133,8 @@ class Resolver:
                 target, "resolution", None, "applied", None, request_id,
             )
 
-    async def _push(self, finding: Any, external_id: str, remote_status: int,
-                    request_id: str | None) -> None:
+    async def _push(self, client: InstantlyClient, finding: Any, external_id: str,
+                    remote_status: int, request_id: str | None) -> None:
         if is_unhealthy(remote_status):
             raise NotFixableRemotely
         local = finding["local_status"]
@@ -139,7 +142,7 @@ class Resolver:
         if action is None:  # draft or completed have no remote call to match them
             raise ActionNotApplicable
         try:
-            confirmed = await self._client.change_status(action, external_id)
+            confirmed = await client.change_status(action, external_id)
         except ExternalError as exc:
             await self._db.execute(
                 "status_change_insert", finding["campaign_id"], local, local, "resolution",

@@ -11,8 +11,10 @@ from sql.db import Database
 
 
 async def findings(db: Database, *, states: Sequence[str], limit: int, kind: str | None = None,
-                   client_id: str | None = None, expected: bool | None = None) -> list[Any]:
-    return await db.fetch("finding_list", list(states), kind, client_id, expected, limit)
+                   client_id: str | None = None, expected: bool | None = None,
+                   workspace: str | None = None) -> list[Any]:
+    return await db.fetch("finding_list", list(states), kind, client_id, expected, limit,
+                          workspace)
 
 
 async def finding(db: Database, finding_id: int) -> Any | None:

@@ -77,7 +77,7 @@ async def test_each_drift_kind_is_found_with_its_expected_flag(api, fake, world)
     finding = next(f for f in await drift(api) if f["campaign_name"] == "unhealthy")
     assert (finding["local_status"], finding["remote_status"]) == ("active", -2)
     assert set(finding) == {
-        "id", "campaign_id", "campaign_name", "client_id", "external_id", "kind",
+        "id", "campaign_id", "campaign_name", "client_id", "workspace", "external_id", "kind",
         "local_status", "remote_status", "expected", "state", "first_seen_at", "last_seen_at",
         "resolved_at", "resolution", "note", "acknowledged_at", "acknowledged_by"}
     in_step = await (await api.get(f"/campaigns/{world['in_step'][0]['id']}")).json()

@@ -3,8 +3,10 @@ against a fake that serves two or more workspaces, each with its own key."""
 
 from __future__ import annotations
 
+import pytest
 from cryptography.fernet import Fernet
 
+from instantly.workspaces import WorkspaceDisabled
 from tests.factories import FAKE_KEY, create_campaign, linked_campaign, services_of
 from tests.processes import daemon_env, run_cli
 
@@ -226,5 +228,6 @@ async def test_the_services_find_a_workspace_client_by_version(make_api, fake) -
     again = await workspaces.get(first.id, version=2 - 1)
     assert again is first
     await api.post("/workspaces/beta/disable")
-    changed = await workspaces.get(first.id, version=2)
-    assert changed is not first and changed.enabled is False
+    with pytest.raises(WorkspaceDisabled):
+        await workspaces.get(first.id, version=2)
+    assert (await workspaces.by_name("beta")) is not first

@@ -16,6 +16,7 @@ from daemon.cli.explain import external_problem
 from daemon.cli.helptext import DATABASE, EXTERNAL, Subcommands, help_args
 from daemon.config import Settings
 from daemon.services import existing_services
+from daemon.workspaces import WorkspaceNotFound
 from instantly.errors import ExternalError
 from instantly.statuses import status_words
 
@@ -23,7 +24,12 @@ from instantly.statuses import status_words
 async def remote_list_command(args: argparse.Namespace, settings: Settings) -> int:
     async with existing_services(settings) as services:
         try:
-            campaigns = await services.linker.remote(search=args.search)
+            workspace = await services.workspaces.by_name(args.workspace)
+            campaigns = await services.linker.remote(search=args.search, workspace=workspace)
+        except WorkspaceNotFound:
+            print(f"remote list: no workspace is named {args.workspace!r}"
+                  " (instantly-sync workspaces list)", file=sys.stderr)
+            return EXIT_ERROR
         except ExternalError as exc:
             print(f"remote list: {external_problem(exc, settings)}", file=sys.stderr)
             return EXIT_ERROR
@@ -72,6 +78,8 @@ def register(subparsers: Subcommands) -> None:
                     example='instantly-sync remote list --search "Spring" --unlinked'))
     lst.add_argument("--search", default=None, help="only names containing this text")
     lst.add_argument("--unlinked", action="store_true", help="only those nothing links to")
+    lst.add_argument("--workspace", default="default",
+                     help="the workspace whose campaigns to list (default: default)")
     lst.set_defaults(func=remote_list_command)
     link = subparsers.add_parser(
         "link", help="link unlinked campaigns to remote ones of the same name (dry run)",

@@ -17,7 +17,8 @@ from sql import drift
 async def list_drift(request: web.Request, *, query: DriftQuery) -> web.Response:
     rows = await drift.findings(
         request.app[SERVICES].db, states=STATE_FILTERS[query.state], kind=query.kind,
-        client_id=query.client_id, expected=query.expected, limit=query.limit)
+        client_id=query.client_id, expected=query.expected, workspace=query.workspace,
+        limit=query.limit)
     items = [finding_json(r) for r in rows]
     if query.format == "csv":
         return csv_download(items)

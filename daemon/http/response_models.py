@@ -73,6 +73,7 @@ class LinkEntry(Schema):
     campaign_id: uuid.UUID
     campaign_name: str
     client_id: str
+    workspace: str
     external_id: str | None = None
     candidates: list[str] | None = None
     linked: bool | None = None
@@ -178,6 +179,7 @@ class Finding(Schema):
     campaign_id: uuid.UUID | None
     campaign_name: str | None
     client_id: str | None
+    workspace: str
     external_id: str | None
     kind: Kind
     local_status: str | None

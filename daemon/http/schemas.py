@@ -210,6 +210,7 @@ class DriftQuery(Schema):
     state: Literal[tuple(STATE_FILTERS)] = "open"  # type: ignore[valid-type]
     kind: Kind | None = None
     client_id: ClientId | None = None
+    workspace: WorkspaceName | None = None
     expected: bool | None = None
     format: Literal["json", "csv"] = "json"
     limit: Annotated[int, Field(ge=1, le=10_000)] = 1000

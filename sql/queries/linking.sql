@@ -1,10 +1,12 @@
 -- Linking local campaigns to remote ones in bulk (reconciler/linking.py).
 
 -- name: campaigns_unlinked
--- $1 client_id (NULL: every client)
-SELECT id, client_id, name FROM campaigns
- WHERE external_id IS NULL AND ($1::text IS NULL OR client_id = $1)
- ORDER BY name, id;
+-- $1 client_id (NULL: every client), $2 workspace: its clients' campaigns only
+SELECT c.id, c.client_id, c.name
+  FROM campaigns c LEFT JOIN client_workspaces cw ON cw.client_id = c.client_id
+ WHERE c.external_id IS NULL AND ($1::text IS NULL OR c.client_id = $1)
+   AND COALESCE(cw.workspace_id, 1) = $2
+ ORDER BY c.name, c.id;
 
 -- name: campaigns_linked_to
 -- Which of these external ids a local campaign links, and which campaign.

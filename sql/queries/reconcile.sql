@@ -210,26 +210,34 @@ SELECT f.kind, f.expected, f.state, w.name AS workspace, count(*) AS n,
  GROUP BY f.kind, f.expected, f.state, w.name;
 
 -- name: finding_list
--- $1 states, $2 kind, $3 client_id, $4 expected, $5 limit
-SELECT f.id, f.campaign_id, c.name AS campaign_name, c.client_id, f.external_id, f.kind,
+-- $1 states, $2 kind, $3 client_id, $4 expected, $5 limit, $6 workspace name
+SELECT f.id, f.campaign_id, c.name AS campaign_name, c.client_id, w.name AS workspace,
+       f.external_id, f.kind,
        f.local_status, f.remote_status, f.expected, f.state, f.first_seen_at, f.last_seen_at,
        f.resolved_at, f.resolution, f.note, f.acknowledged_at, f.acknowledged_by
   FROM drift_findings f
   LEFT JOIN campaigns c ON c.id = f.campaign_id
+  LEFT JOIN client_workspaces cw ON cw.client_id = c.client_id
+  JOIN workspaces w ON w.id = COALESCE(cw.workspace_id, 1)
  WHERE f.state = ANY($1::text[])
    AND ($2::text IS NULL OR f.kind = $2)
    AND ($3::text IS NULL OR c.client_id = $3)
    AND ($4::boolean IS NULL OR f.expected = $4)
+   AND ($6::text IS NULL OR w.name = $6)
  ORDER BY f.id
  LIMIT $5;
 
 -- name: finding_get
-SELECT f.id, f.campaign_id, c.name AS campaign_name, c.client_id, f.external_id, f.kind,
+SELECT f.id, f.campaign_id, c.name AS campaign_name, c.client_id, w.name AS workspace,
+       w.id AS workspace_id, w.version AS workspace_version, w.enabled AS workspace_enabled,
+       f.external_id, f.kind,
        f.local_status, f.remote_status, f.expected, f.state, f.first_seen_at, f.last_seen_at,
        f.resolved_at, f.resolution, f.note, f.acknowledged_at, f.acknowledged_by,
        c.status AS campaign_status, c.external_id AS campaign_external_id
   FROM drift_findings f
   LEFT JOIN campaigns c ON c.id = f.campaign_id
+  LEFT JOIN client_workspaces cw ON cw.client_id = c.client_id
+  JOIN workspaces w ON w.id = COALESCE(cw.workspace_id, 1)
  WHERE f.id = $1;
 
 -- name: finding_acknowledge
