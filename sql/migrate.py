@@ -29,9 +29,11 @@ class OtherTables(Exception):
         self.tables = tables
 
 
-async def migrate(db: Database, *, alongside_other_tables: bool = False) -> list[str]:
+async def migrate(db: Database, *, alongside_other_tables: bool = False,
+                  directory: Path = MIGRATIONS_DIR) -> list[str]:
     """Apply pending migrations; return the versions applied now. A first install into
-    a schema holding other tables raises `OtherTables` unless `alongside_other_tables`."""
+    a schema holding other tables raises `OtherTables` unless `alongside_other_tables`.
+    `directory`: another set of files (the upgrade tests stop at an older version)."""
     applied_now: list[str] = []
     # Waiting for another replica's migrations may take long: a generous deadline.
     async with db.connection(statement_seconds=600) as conn:
@@ -43,7 +45,7 @@ async def migrate(db: Database, *, alongside_other_tables: bool = False) -> list
                     raise OtherTables(tables)
             await conn.execute("create_migrations_table")
             done = {r["version"] for r in await conn.fetch("applied_migrations")}
-            for version, text in migration_files():
+            for version, text in migration_files(directory):
                 if version in done:
                     continue
                 async with conn.transaction():

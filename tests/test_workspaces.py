@@ -231,3 +231,192 @@ async def test_the_services_find_a_workspace_client_by_version(make_api, fake) -
     with pytest.raises(WorkspaceDisabled):
         await workspaces.get(first.id, version=2)
     assert (await workspaces.by_name("beta")) is not first
+
+
+async def _two_workspaces(make_api, fake, **env):
+    """The default workspace and beta, each with one campaign in step and one drifted."""
+    beta = fake.add_workspace(KEY_B)
+    api = await make_api(WORKSPACE_KEYS=ENCRYPTION_KEY, INSTANTLY_MAX_RETRIES="0", **env)
+    await _add(api, "beta", KEY_B)
+    await _assign(api, "beta", "bravo-corp")
+    made = {}
+    for name, state, client in (("alpha", fake.state, "acme"), ("bravo", beta, "bravo-corp")):
+        for suffix, remote_status in (("in step", 2), ("drifted", 1)):
+            remote = state.add_campaign(name=f"{name} {suffix}", status=remote_status)
+            made[f"{name} {suffix}"] = (await create_campaign(
+                api, name=f"{name} {suffix}", client_id=client, external_id=remote["id"]),
+                remote["id"])
+    for campaign, _ in made.values():  # local paused everywhere: "drifted" is active remotely
+        await api.put(f"/campaigns/{campaign['id']}/status", json={"status": "paused"})
+    return api, beta, made
+
+
+async def _reconcile(api) -> dict:
+    answer = await api.post("/reconcile?wait=true")
+    assert answer.status == 200, await answer.text()
+    return await answer.json()
+
+
+async def _open(api, workspace: str) -> list[str]:
+    found = await (await api.get(f"/drift?workspace={workspace}")).json()
+    return sorted(f["campaign_name"] for f in found["items"])
+
+
+async def test_a_pass_lists_each_workspace_with_its_own_key(make_api, fake) -> None:
+    api, beta, made = await _two_workspaces(make_api, fake)
+    fake.state.calls.clear()
+    beta.calls.clear()
+    run = await _reconcile(api)
+    assert run["status"] == "succeeded", run
+    assert [(w["workspace"], w["status"], w["remote_campaigns"]) for w in run["workspaces"]] == [
+        ("default", "succeeded", 2), ("beta", "succeeded", 2)]
+    # Each workspace was listed with its own key, its calls counted as its own.
+    for state, part in ((fake.state, run["workspaces"][0]), (beta, run["workspaces"][1])):
+        assert {(c["path"], c["authorized"]) for c in state.calls} == {
+            ("/api/v2/campaigns", True)}
+        assert part["api_calls"] == len(state.calls)
+    assert run["api_calls"] == len(fake.state.calls) + len(beta.calls)
+    # local_pause_only in each workspace, each finding naming its workspace; a campaign
+    # is never judged against another workspace's listing.
+    assert await _open(api, "default") == ["alpha drifted"]
+    assert await _open(api, "beta") == ["bravo drifted"]
+    csv = await (await api.get("/drift?format=csv")).text()
+    assert csv.splitlines()[0].split(",")[4] == "workspace"
+    assert sum(",beta," in line for line in csv.splitlines()) == 1
+
+
+async def test_one_workspace_failing_never_stops_the_others(make_api, fake) -> None:
+    api, beta, made = await _two_workspaces(make_api, fake)
+    assert (await _reconcile(api))["status"] == "succeeded"
+    # Both drifted campaigns come back in step remotely: a complete pass would clear both.
+    for name, state in (("alpha drifted", fake.state), ("bravo drifted", beta)):
+        state.set_status(made[name][1], 2)
+
+    def revoke():
+        fake.workspaces.pop(KEY_B)  # the key is revoked: 401
+
+    def restore():
+        fake.workspaces[KEY_B] = workspace
+
+    workspace = fake.workspaces[KEY_B]
+    failures = (
+        ("revoked key", revoke, restore, "ExternalAuthFailed"),
+        ("unpaid", lambda: setattr(beta, "unpaid", True),
+         lambda: setattr(beta, "unpaid", False), "402"),
+        ("missing scope", lambda: setattr(beta, "key_scopes", {"webhooks:all"}),
+         lambda: setattr(beta, "key_scopes", None), "ExternalPermissionMissing"),
+        ("outage", lambda: beta.add_fault(path="/api/v2/campaigns", status=503, count=50),
+         lambda: beta.faults.clear(), "503"),
+    )
+    for case, (what, fail, recover, named) in enumerate(failures):
+        fail()
+        run = await _reconcile(api)
+        assert run["status"] == "failed", what
+        assert run["error"].startswith("workspace beta: listing failed") and named in run["error"], (
+            what, run["error"])
+        parts = {w["workspace"]: w["status"] for w in run["workspaces"]}
+        assert parts == {"default": "succeeded", "beta": "failed"}, what
+        # The default workspace was judged (its finding cleared on the first round);
+        # beta's finding is exactly as it was.
+        assert await _open(api, "default") == [], what
+        assert await _open(api, "beta") == ["bravo drifted"], what
+        text = await (await api.get("/metrics")).text()
+        assert 'instantly_sync_reconcile_workspace_listed{workspace="beta"} 0.0' in text
+        assert 'instantly_sync_reconcile_workspace_listed{workspace="default"} 1.0' in text
+        recover()
+        assert case >= 0
+    run = await _reconcile(api)
+    assert run["status"] == "succeeded" and run["error"] is None
+    assert await _open(api, "beta") == []
+
+
+async def test_a_disabled_workspace_is_skipped_by_passes_and_linking(make_api, fake) -> None:
+    api, beta, made = await _two_workspaces(make_api, fake)
+    assert (await api.post("/workspaces/beta/disable")).status == 200
+    beta.calls.clear()
+    run = await _reconcile(api)
+    assert run["status"] == "succeeded"
+    assert [w["workspace"] for w in run["workspaces"]] == ["default"]
+    assert beta.calls == []
+    # A resolution of a disabled workspace's finding is refused, nothing called.
+    await api.post("/workspaces/beta/enable")
+    await _reconcile(api)
+    [finding] = (await (await api.get("/drift?workspace=beta")).json())["items"]
+    await api.post("/workspaces/beta/disable")
+    answer = await api.post(f"/drift/{finding['id']}/resolve", json={"action": "push_local"})
+    assert (answer.status, (await answer.json())["error"]["code"]) == (
+        409, "workspace_disabled")
+
+
+async def test_link_by_name_matches_within_each_workspace(make_api, fake) -> None:
+    beta = fake.add_workspace(KEY_B)
+    api = await make_api(WORKSPACE_KEYS=ENCRYPTION_KEY)
+    await _add(api, "beta", KEY_B)
+    await _assign(api, "beta", "bravo-corp")
+    # The same name in both workspaces: each local campaign gets its own workspace's.
+    ours = fake.state.add_campaign(name="Winter sale", status=0)
+    theirs = beta.add_campaign(name="Winter sale", status=0)
+    only_beta = beta.add_campaign(name="Only in beta", status=0)
+    a = await create_campaign(api, name="Winter sale", client_id="acme")
+    b = await create_campaign(api, name="Winter sale", client_id="bravo-corp")
+    c = await create_campaign(api, name="Only in beta", client_id="acme")  # default's client
+    plan = await (await api.post("/campaigns/link", json={"apply": True})).json()
+    matched = {(m["campaign_id"], m["external_id"], m["workspace"]) for m in plan["matched"]}
+    assert matched == {(a["id"], ours["id"], "default"), (b["id"], theirs["id"], "beta")}
+    assert [u["campaign_id"] for u in plan["unmatched"]] == [c["id"]]
+    assert only_beta["id"] not in str(plan["matched"])
+
+
+async def test_an_install_with_one_key_upgrades_with_no_action(server_dsn, make_api, fake,
+                                                               tmp_path) -> None:
+    """A database of the version before workspaces, with a linked campaign, an open
+    finding, a used budget and recorded calls: after the upgrade INSTANTLY_API_KEY alone
+    is the default workspace and everything goes on."""
+    from sql import connect
+    from sql.migrate import MIGRATIONS_DIR, migrate
+    from sql.scratch import create_database, drop_database
+
+    older = tmp_path / "migrations"
+    older.mkdir()
+    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        if path.name < "0014":
+            (older / path.name).write_text(path.read_text())
+    name = f"isync_upgrade_{id(tmp_path) % 100_000}"
+    dsn = await create_database(server_dsn, name)
+    db = await connect(dsn, min_size=1, max_size=2)
+    try:
+        await migrate(db, directory=older)
+        remote = fake.state.add_campaign(name="Before the upgrade", status=1)
+        campaign_id = await db.pool.fetchval(
+            "INSERT INTO campaigns (client_id, name, status, external_id)"
+            " VALUES ('acme', 'Before the upgrade', 'active', $1) RETURNING id", remote["id"])
+        await db.pool.execute("SELECT budget_take(10, 600, 0.25, 1)")
+        await db.pool.execute(
+            "INSERT INTO external_calls (at, action, outcome, duration_ms, waited_ms)"
+            " VALUES (now(), 'list', 'ok', 5, 0)")
+        await db.pool.execute(
+            "INSERT INTO drift_findings (campaign_id, external_id, kind, local_status,"
+            " remote_status) VALUES ($1, $2, 'status_mismatch', 'active', 2)",  # seen then
+            campaign_id, remote["id"])
+        api = await make_api(dsn_override=dsn)  # no WORKSPACE_KEYS, as before
+        listing = await (await api.get("/workspaces")).json()
+        assert [(w["name"], w["has_key"], w["clients"]) for w in listing["workspaces"]] == [
+            ("default", True, 0)]
+        [finding] = (await (await api.get("/drift")).json())["items"]
+        assert finding["workspace"] == "default"
+        run = await _reconcile(api)
+        assert run["status"] == "succeeded", run
+        assert run["workspaces"][0]["workspace"] == "default"
+        assert (await (await api.get("/drift")).json())["items"] == []  # cleared: in step
+        answer = await api.put(f"/campaigns/{campaign_id}/status", json={"status": "paused"})
+        assert answer.status == 200  # local-only pause: no call
+        answer = await api.put(f"/campaigns/{campaign_id}/status", json={"status": "active"})
+        assert (answer.status, (await answer.json())["external_sync"]) == (200, "activated")
+        await services_of(api).calls.flush()
+        assert await db.pool.fetchval(
+            "SELECT count(*) FROM external_calls WHERE workspace_id = 1") >= 3
+        assert await db.pool.fetchval("SELECT count(*) FROM external_call_pace") == 1
+        await api.close()
+    finally:
+        await db.close()
+        await drop_database(server_dsn, name)
