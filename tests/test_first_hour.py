@@ -373,7 +373,8 @@ async def test_link_by_name_dry_run_then_apply(api, fake, dsn, capsys) -> None:
     assert "2 matched, 1 ambiguous, 1 unmatched; 2 linked" in out
     linked = (await (await api.get(f"/campaigns/{spring['id']}")).json())["external_id"]
     assert fake.state.campaigns[linked]["name"] == "Spring"
-    await remote_list_command(argparse.Namespace(search=None, unlinked=True, workspace="default"), settings)
+    await remote_list_command(
+        argparse.Namespace(search=None, unlinked=True, workspace="default"), settings)
     out = capsys.readouterr().out
     assert "Only remote" in out and "Spring" not in out
     assert out.strip().endswith("3 remote campaign(s), 3 not linked")
