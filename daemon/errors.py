@@ -131,6 +131,9 @@ ERRORS: dict[str, tuple[int, str]] = {
     "client_linked_elsewhere": (
         409, "The client has campaigns linked in its current workspace; unlink them before"
              " moving it."),
+    "default_workspace_env": (
+        409, "The default workspace is configured by the environment (its API key, webhook"
+             " secret and webhook URL); change it there."),
     "workspace_keys_missing": (
         503, "Workspace keys cannot be stored or read: WORKSPACE_KEYS is not set."
              " Contact administrator."),

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 import aiohttp
 import structlog
 
-from daemon.budget import SharedBudget
 from daemon.config import Settings
 from daemon.suspension import SyncControl
 from daemon.toggle import ToggleService
 from daemon.usage import CallRecorder
-from daemon.workspaces import Workspaces
-from instantly.client import CallGate, CallLog, InstantlyClient, LocalBudget, RateBudget
+from daemon.workspaces import WebhookTarget, Workspaces
+from instantly.client import InstantlyClient, LocalBudget
+from instantly.workspaces import DEFAULT_WORKSPACE_ID, WorkspaceDisabled
 from reconciler.linking import Linker
 from reconciler.resolution import Resolver
 from reconciler.runner import Reconciler
@@ -89,11 +89,10 @@ async def connect_with_retry(dsn: str, *, wait_seconds: float = 30.0, max_size: 
             delay = min(delay * 2, 3.0)
 
 
-def build_client(settings: Settings, session: aiohttp.ClientSession,
-                 budget: RateBudget | None = None, gate: CallGate | None = None,
-                 call_log: CallLog | None = None) -> InstantlyClient:
-    """The client; without a shared `budget` it limits this process alone, without a
-    `gate` it never asks whether syncing is suspended (the fake's own tools)."""
+def build_client(settings: Settings, session: aiohttp.ClientSession) -> InstantlyClient:
+    """The default workspace's client for commands without a database: it limits this
+    process alone and never asks whether syncing is suspended (that is kept in the
+    database). The daemon's clients are `daemon.workspaces.Workspaces`'."""
     key = settings.instantly_api_key
     return InstantlyClient(
         session=session,
@@ -101,9 +100,7 @@ def build_client(settings: Settings, session: aiohttp.ClientSession,
         api_key=key.get_secret_value() if key else None,
         timeout_seconds=settings.instantly_timeout_seconds,
         max_retries=settings.instantly_max_retries,
-        limiter=budget or LocalBudget(settings.instantly_max_rps, settings.instantly_max_rpm),
-        gate=gate,
-        call_log=call_log,
+        limiter=LocalBudget(settings.instantly_max_rps, settings.instantly_max_rpm),
     )
 
 
@@ -142,10 +139,8 @@ async def open_services(settings: Settings, *, dsn: str | None = None,
     calls = CallRecorder(db, max_rps=settings.instantly_max_rps,
                          max_rpm=settings.instantly_max_rpm)
     workspaces = Workspaces(db=db, settings=settings, http=http, gate=sync, calls=calls)
-    client = build_client(settings, http, SharedBudget(
-        db=db, max_rps=settings.instantly_max_rps, max_rpm=settings.instantly_max_rpm),
-        gate=sync, call_log=calls)
-    checks = CampaignChecks(db=db, client=client,
+    client = workspaces.default_client()
+    checks = CampaignChecks(db=db, clients=workspaces,
                             spacing=settings.webhook_check_spacing_seconds)
     secrets = tuple(s.get_secret_value() for s in settings.webhook_secrets)
     store = WebhookStore(db=webhook_db, checks=checks,
@@ -169,6 +164,33 @@ async def open_services(settings: Settings, *, dsn: str | None = None,
         calls=calls,
         workspaces=workspaces,
     )
+
+
+def webhook_health_of(services: Services, target: WebhookTarget) -> WebhookHealth:
+    """A workspace's webhook health (the default workspace's is built once)."""
+    if target.workspace.id == DEFAULT_WORKSPACE_ID:
+        return services.webhook_health
+    return WebhookHealth(
+        db=services.db, client=target.workspace.client, store=services.webhook_store,
+        public_url=target.public_url, secrets=target.secrets,
+        auto_resume=services.settings.webhook_auto_resume, workspace_id=target.workspace.id,
+        workspace=target.workspace.name)
+
+
+async def webhook_healths(services: Services) -> list[WebhookHealth]:
+    """Every enabled workspace's webhook health, the default workspace's first."""
+    return [webhook_health_of(services, t) for t in await services.workspaces.webhook_targets()]
+
+
+async def webhook_health_named(services: Services, name: str | None) -> WebhookHealth:
+    """The webhook health of workspace `name` (None: the default workspace)."""
+    if name is None or name == "default":
+        return services.webhook_health
+    for health in await webhook_healths(services):
+        if health.workspace == name:
+            return health
+    await services.workspaces.by_name(name)  # WorkspaceNotFound when there is none
+    raise WorkspaceDisabled(name)
 
 
 async def close_services(services: Services) -> None:

@@ -19,7 +19,6 @@ the row bumps it, so a rotated key is used by every replica from its next call).
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -70,6 +69,12 @@ class ClientLinkedElsewhere(WorkspaceError):
     code = "client_linked_elsewhere"
 
 
+class DefaultFromEnvironment(WorkspaceError):
+    """The default workspace's key, webhook and limits are the environment's."""
+
+    code = "default_workspace_env"
+
+
 class EncryptionKeysMissing(WorkspaceError):
     code = "workspace_keys_missing"
 
@@ -78,6 +83,15 @@ class EncryptionKeyUnknown(WorkspaceError):
     """A stored key was encrypted with a key WORKSPACE_KEYS no longer holds."""
 
     code = "workspace_key_unknown"
+
+
+@dataclass(frozen=True)
+class WebhookTarget:
+    """Where a workspace's webhook posts, and the secrets its deliveries carry."""
+
+    workspace: WorkspaceClient
+    public_url: str | None
+    secrets: tuple[str, ...]
 
 
 class Keyring:
@@ -151,7 +165,8 @@ class Workspaces:
         self._calls = calls
         self.keyring = Keyring([k.get_secret_value() for k in settings.workspace_keys])
         self._cache: dict[int, tuple[int, WorkspaceClient]] = {}
-        self._lock = asyncio.Lock()
+        self._secrets: dict[int, tuple[int, tuple[str, ...]]] = {}  # by row version
+        self._default: InstantlyClient | None = None
 
     # -- clients ------------------------------------------------------------
 
@@ -177,12 +192,23 @@ class Workspaces:
             raise WorkspaceNotFound
         return self._client(row)
 
+    def default_client(self) -> InstantlyClient:
+        """The default workspace's client: INSTANTLY_API_KEY and the default limits, built
+        once (the environment does not change while the process runs)."""
+        if self._default is None:
+            self._default = self._build(
+                {"id": DEFAULT_WORKSPACE_ID, "name": "default", "max_rps": None,
+                 "max_rpm": None}, self._key({"id": DEFAULT_WORKSPACE_ID, "api_key": None}))
+        return self._default
+
     def _client(self, row: Any) -> WorkspaceClient:
         cached = self._cache.get(row["id"])
         if cached is not None and cached[0] == row["version"]:
             return cached[1]
+        client = (self.default_client() if row["id"] == DEFAULT_WORKSPACE_ID
+                  else self._build(row, self._key(row)))
         built = WorkspaceClient(id=row["id"], name=row["name"], enabled=row["enabled"],
-                                client=self._build(row, self._key(row)))
+                                client=client)
         self._cache[row["id"]] = (row["version"], built)
         return built
 
@@ -219,15 +245,45 @@ class Workspaces:
             workspace=row["name"],
         )
 
-    def webhook_secrets(self, row: Any) -> tuple[str, ...]:
-        """The secrets a delivery to this workspace's endpoint may carry."""
+    def _webhook_secrets(self, row: Any) -> tuple[str, ...]:
+        """The secrets a delivery to this workspace's endpoint may carry (none when its
+        stored secret cannot be decrypted: logged, and deliveries are answered 503)."""
+        cached = self._secrets.get(row["id"])
+        if cached is not None and cached[0] == row["version"]:
+            return cached[1]
+        secrets: tuple[str, ...] = ()
         if row["webhook_secret"] is not None:
-            secret = self.keyring.decrypt(row["webhook_secret"])
-            scrub_also(secret)
-            return (secret,)
-        if row["id"] == DEFAULT_WORKSPACE_ID:
-            return tuple(v.get_secret_value() for v in self._settings.webhook_secrets)
-        return ()
+            try:
+                secrets = (self.keyring.decrypt(row["webhook_secret"]),)
+                scrub_also(secrets[0])
+            except WorkspaceError as exc:
+                log.error("workspace.webhook_secret_unreadable", workspace=row["name"],
+                          code=exc.code)
+        elif row["id"] == DEFAULT_WORKSPACE_ID:  # WEBHOOK_SECRET
+            secrets = tuple(v.get_secret_value() for v in self._settings.webhook_secrets)
+        self._secrets[row["id"]] = (row["version"], secrets)
+        return secrets
+
+    async def receiver(self, name: str) -> tuple[int, tuple[str, ...]] | None:
+        """For deliveries to /webhooks/instantly/{name}: the workspace's id and the
+        secrets it accepts; None when no workspace has that name. A disabled workspace
+        still receives: nothing acknowledged is lost."""
+        row = await rows.by_name(self._db, name)
+        if row is None:
+            return None
+        return row["id"], self._webhook_secrets(row)
+
+    async def webhook_targets(self) -> list[WebhookTarget]:
+        """Every enabled workspace's webhook: its client, public URL and secrets."""
+        targets = []
+        for row in await rows.all_rows(self._db):
+            if not row["enabled"]:
+                continue
+            default = row["id"] == DEFAULT_WORKSPACE_ID
+            url = row["webhook_public_url"] or (
+                self._settings.webhook_public_url if default else None)
+            targets.append(WebhookTarget(self._client(row), url, self._webhook_secrets(row)))
+        return targets
 
     # -- admin --------------------------------------------------------------
 
@@ -283,6 +339,8 @@ class Workspaces:
         row = await rows.by_name(self._db, name)
         if row is None:
             raise WorkspaceNotFound
+        if row["id"] == DEFAULT_WORKSPACE_ID:
+            raise DefaultFromEnvironment
         if check:
             await self._check_key(api_key.get_secret_value(), row["max_rps"], row["max_rpm"])
         await rows.set_key(self._db, name, self.keyring.encrypt(api_key.get_secret_value()))
@@ -290,6 +348,9 @@ class Workspaces:
 
     async def set_webhook(self, name: str, *, secret: SecretStr | None,
                           public_url: str | None) -> Workspace:
+        row = await rows.by_name(self._db, name)
+        if row is not None and row["id"] == DEFAULT_WORKSPACE_ID:
+            raise DefaultFromEnvironment
         encrypted = self.keyring.encrypt(secret.get_secret_value()) if secret else None
         if await rows.set_webhook(self._db, name, encrypted, public_url) is None:
             raise WorkspaceNotFound

@@ -25,6 +25,12 @@ async def record_webhook_step(db: Database, run_id: int, found: dict[str, Any]) 
     return await db.fetchrow("run_set_webhook", run_id, found)
 
 
+async def record_workspace_webhook(db: Database, run_id: int, workspace_id: int,
+                                  found: dict[str, Any]) -> None:
+    """Store a workspace's webhook step on its part of the run."""
+    await db.execute("run_workspace_webhook", run_id, workspace_id, found)
+
+
 async def open_over_runs(db: Database, *, runs: int) -> list[Any]:
     """For each of the last `runs` passes, newest first, how many findings were open."""
     return await db.fetch("console_open_over_runs", runs)

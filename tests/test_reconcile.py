@@ -246,7 +246,8 @@ async def test_runs_endpoints(api) -> None:
                         "error", "remote_unlinked", "webhook", "workspaces"}
     assert run["workspaces"] == [{"workspace": "default", "status": "succeeded",
                                   "remote_campaigns": run["remote_campaigns"],
-                                  "api_calls": run["api_calls"], "error": None}]
+                                  "api_calls": run["api_calls"], "error": None,
+                                  "webhook": None}]
 
 
 async def test_drift_filters_and_csv(api, world) -> None:

@@ -71,7 +71,7 @@ async def test_an_outage_disables_the_webhook_and_the_next_pass_reports_it(
         assert (backfill["read"], backfill["stored"], backfill["duplicates"]) == (9, 3, 6)
         assert await count(db) == 3
         metrics = await (await api.get("/metrics")).text()
-        assert "instantly_sync_webhook_subscription_up 0.0" in metrics
+        assert 'instantly_sync_webhook_subscription_up{workspace="default"} 0.0' in metrics
         assert "instantly_sync_webhook_last_event_timestamp_seconds" in metrics
         state = await (await api.get("/webhooks/subscription")).json()
         assert state["state"] == "disabled"

@@ -23,8 +23,8 @@ import asyncio
 
 import structlog
 
-from instantly.client import InstantlyClient
 from instantly.errors import ExternalError, ExternalNotFound
+from instantly.workspaces import Clients, WorkspaceDisabled
 from sql import Database, DatabaseUnavailable
 
 log = structlog.get_logger("webhooks")
@@ -33,9 +33,9 @@ log = structlog.get_logger("webhooks")
 class CampaignChecks:
     """Schedules and runs the checks (one instance per process)."""
 
-    def __init__(self, *, db: Database, client: InstantlyClient, spacing: float = 5.0) -> None:
+    def __init__(self, *, db: Database, clients: Clients, spacing: float = 5.0) -> None:
         self._db = db
-        self._client = client
+        self._clients = clients  # a campaign is read in its own workspace
         self._spacing = spacing
         self._running: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
@@ -92,11 +92,17 @@ class CampaignChecks:
     async def _check(self, external_id: str) -> None:
         status: int | None
         try:
-            status = (await self._client.get_campaign(external_id))["status"]
+            workspace = await self._db.fetchrow("campaign_workspace_by_external_id",
+                                                external_id)
+            if workspace is None:  # unlinked meanwhile: nothing to read
+                raise ExternalNotFound("not linked")
+            client = (await self._clients.get(workspace["id"],
+                                              version=workspace["version"])).client
+            status = (await client.get_campaign(external_id))["status"]
             otherwise = "not_confirmed"
         except ExternalNotFound:
             status, otherwise = None, "not_confirmed"
-        except ExternalError as exc:
+        except (ExternalError, WorkspaceDisabled) as exc:
             status, otherwise = None, "check_failed"
             log.warning("campaign_check.failed", external_id=external_id, code=exc.code)
         row = await self._db.fetchrow("webhook_confirm_campaign", external_id, status, otherwise)

@@ -31,6 +31,7 @@ class Event:
     campaign_external_id: str | None
     event_at: dt.datetime | None
     canonical: str  # canonical JSON text, stored as the jsonb payload
+    workspace_id: int = 1  # whose endpoint received it (docs/workspaces.md)
 
 
 def secret_matches(given: str | None, secrets: tuple[str, ...]) -> bool:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import structlog
@@ -98,7 +98,10 @@ class WebhookHealth:
     """Check, resume and backfill our webhook (one instance per process)."""
 
     def __init__(self, *, db: Database, client: InstantlyClient, store: WebhookStore,
-                 public_url: str | None, secrets: tuple[str, ...], auto_resume: bool) -> None:
+                 public_url: str | None, secrets: tuple[str, ...], auto_resume: bool,
+                 workspace_id: int = 1, workspace: str = "default") -> None:
+        self.workspace_id = workspace_id  # one instance per workspace (docs/workspaces.md)
+        self.workspace = workspace
         self._db = db
         self._client = client
         self._store = store
@@ -113,7 +116,7 @@ class WebhookHealth:
     async def check(self) -> Subscription:
         """Where our webhook stands now (raises ExternalError when the list fails)."""
         if not self.configured or self.public_url is None:
-            SUBSCRIPTION_UP.set(0)
+            SUBSCRIPTION_UP.labels(workspace=self.workspace).set(0)
             return Subscription("unconfigured", self.public_url)
         hook = ours(await self._client.list_webhooks(), self.public_url)
         if hook is None:
@@ -126,9 +129,10 @@ class WebhookHealth:
                 state = "secret_mismatch"
             sub = Subscription(state, self.public_url, str(hook.get("id")),
                                hook.get("event_type"), hook.get("timestamp_error"))
-        SUBSCRIPTION_UP.set(1 if sub.state == "active" else 0)
-        log.info("webhook.subscription", state=sub.state, webhook_id=sub.webhook_id,
-                 timestamp_error=sub.timestamp_error)
+        up = 1 if sub.state == "active" else 0
+        SUBSCRIPTION_UP.labels(workspace=self.workspace).set(up)
+        log.info("webhook.subscription", workspace=self.workspace, state=sub.state,
+                 webhook_id=sub.webhook_id, timestamp_error=sub.timestamp_error)
         return sub
 
     async def resume(self, *, trigger: str) -> tuple[Subscription, BackfillSummary | None]:
@@ -137,7 +141,7 @@ class WebhookHealth:
         if sub.state != "disabled" or sub.webhook_id is None:
             return sub, None
         await self._client.resume_webhook(sub.webhook_id)
-        log.warning("webhook.resumed", webhook_id=sub.webhook_id,
+        log.warning("webhook.resumed", workspace=self.workspace, webhook_id=sub.webhook_id,
                     timestamp_error=sub.timestamp_error)
         summary = await self.backfill(trigger=trigger)
         return await self.check(), summary
@@ -160,9 +164,10 @@ class WebhookHealth:
         """Store every failed delivery to our URL since `since` (default: the high-water mark)."""
         now = dt.datetime.now(dt.UTC)
         if since is None:
-            mark = await self._db.fetchval("backfill_high_water")
+            mark = await self._db.fetchval("backfill_high_water", self.workspace_id)
             since = (mark - OVERLAP) if mark else now - FIRST_WINDOW
-        run_id = await self._db.fetchval("backfill_start", trigger, since, now)
+        run_id = await self._db.fetchval("backfill_start", trigger, since, now,
+                                         self.workspace_id)
         counts = {"read": 0, "stored": 0, "duplicates": 0, "rejected": 0}
         status, error = "succeeded", None
         try:
@@ -191,7 +196,7 @@ class WebhookHealth:
             counts["read"] += 1
             raw = json.dumps(item.get("payload")).encode()
             try:
-                events.append(parse_event(raw))
+                events.append(replace(parse_event(raw), workspace_id=self.workspace_id))
             except InvalidEvent as exc:
                 kept = await self._db.fetchval(
                     "webhook_reject_keep", str(item.get("id")), str(exc), raw.decode())

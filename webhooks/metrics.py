@@ -48,7 +48,9 @@ def count_event(event_type: str | None, outcome: str, n: int = 1) -> None:
 
 SUBSCRIPTION_UP = Gauge(
     "instantly_sync_webhook_subscription_up",
-    "1 when our webhook at the external service is active with an accepted secret, else 0",
+    "1 when a workspace's webhook at the external service is active with an accepted secret,"
+    " else 0",
+    ["workspace"],
 )
 LAST_EVENT = Gauge(
     "instantly_sync_webhook_last_event_timestamp_seconds",

@@ -184,7 +184,7 @@ class WebhookStore:
             "webhook_batch_store",
             [e.dedupe_key for e in events], [e.event_type for e in events],
             [e.campaign_external_id for e in events], [e.event_at for e in events],
-            [e.canonical for e in events],
+            [e.canonical for e in events], [e.workspace_id for e in events],
         )
         receipts = {
             r["dedupe_key"]: Receipt("accepted" if r["stored_now"] else "duplicate", r["id"])

@@ -130,6 +130,7 @@ class RunWorkspace(Schema):
     remote_campaigns: int
     api_calls: int
     error: str | None
+    webhook: WebhookPassResult | None
 
 
 class Run(Schema):

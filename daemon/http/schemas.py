@@ -176,6 +176,12 @@ class SuspendBody(Schema):
 class BackfillBody(Schema):
     model_config = _STRICT
     since: Annotated[dt.datetime, Strict(False)] | None = None
+    workspace: WorkspaceName | None = None  # None: the default workspace
+
+
+class WorkspaceQuery(Schema):
+    model_config = _QUERY
+    workspace: WorkspaceName | None = None  # None: the default workspace
 
 
 # -- query parameters ---------------------------------------------------------

@@ -77,15 +77,20 @@ CREATE TABLE reconcile_run_workspaces (
 CREATE INDEX reconcile_run_workspaces_workspace_idx
     ON reconcile_run_workspaces (workspace_id, run_id DESC);
 
--- Webhook events name the workspace whose endpoint received them.
+-- Webhook events name the workspace whose endpoint received them (an event is applied
+-- only to a campaign of that workspace); backfills and their high-water mark are per
+-- workspace, and so is what a pass found about each workspace's webhook.
 ALTER TABLE webhook_events ADD COLUMN workspace_id integer NOT NULL DEFAULT 1;
+ALTER TABLE webhook_backfills ADD COLUMN workspace_id integer NOT NULL DEFAULT 1;
+CREATE INDEX webhook_backfills_workspace_idx ON webhook_backfills (workspace_id, id);
+ALTER TABLE reconcile_run_workspaces ADD COLUMN webhook jsonb;
 
 -- A run's outcome per workspace, as the API shows it (name, status, figures, error).
 CREATE FUNCTION run_workspaces(run bigint) RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT COALESCE(jsonb_agg(jsonb_build_object(
                'workspace', w.name, 'status', rw.status,
                'remote_campaigns', rw.remote_campaigns, 'api_calls', rw.api_calls,
-               'error', rw.error) ORDER BY w.id), '[]'::jsonb)
+               'error', rw.error, 'webhook', rw.webhook) ORDER BY w.id), '[]'::jsonb)
       FROM reconcile_run_workspaces rw JOIN workspaces w ON w.id = rw.workspace_id
      WHERE rw.run_id = run
 $$;

@@ -10,10 +10,13 @@
 -- it (id NULL: a concurrent writer stored it after our snapshot; the caller
 -- looks it up) and, for a check, the campaign's external id.
 -- Inputs are sorted by dedupe key: concurrent batches take locks in one order.
+-- An event is applied only to a campaign of the workspace whose endpoint received
+-- it ($6): a campaign id of another workspace counts as unknown.
 WITH input AS (
     SELECT *
-      FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])
-           AS t(dedupe_key, event_type, campaign_external_id, event_at, payload)
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[],
+                  $6::integer[])
+           AS t(dedupe_key, event_type, campaign_external_id, event_at, payload, workspace_id)
 ), judged AS (
     -- LATERAL keeps this an index lookup per event even under a generic plan.
     SELECT i.*, c.id AS campaign_id,
@@ -25,14 +28,17 @@ WITH input AS (
            END AS outcome
       FROM input i
       LEFT JOIN LATERAL (
-          SELECT id FROM campaigns WHERE external_id = i.campaign_external_id
+          SELECT c.id FROM campaigns c
+            LEFT JOIN client_workspaces cw ON cw.client_id = c.client_id
+           WHERE c.external_id = i.campaign_external_id
+             AND COALESCE(cw.workspace_id, 1) = i.workspace_id
       ) c ON true
 ), ins AS (
     INSERT INTO webhook_events
            (dedupe_key, event_type, campaign_external_id, campaign_id, event_at, payload,
-            outcome)
+            outcome, workspace_id)
     SELECT dedupe_key, event_type, campaign_external_id, campaign_id, event_at,
-           payload::jsonb, outcome
+           payload::jsonb, outcome, workspace_id
       FROM judged
      ORDER BY dedupe_key
     ON CONFLICT (dedupe_key) DO NOTHING
@@ -111,3 +117,11 @@ DELETE FROM webhook_events
 
 -- name: webhook_event_outcome
 SELECT id, event_type, outcome FROM webhook_events WHERE id = $1;
+
+-- name: campaign_workspace_by_external_id
+-- The workspace a linked campaign is read in (its client's), for a campaign check.
+SELECT w.id, w.version
+  FROM campaigns c
+  LEFT JOIN client_workspaces cw ON cw.client_id = c.client_id
+  JOIN workspaces w ON w.id = COALESCE(cw.workspace_id, 1)
+ WHERE c.external_id = $1;

@@ -358,6 +358,8 @@ ERRORS_NL: dict[str, str] = {
                         "werkruimte of er zijn campagnes in gekoppeld. Ontkoppel die eerst.",
     "client_linked_elsewhere": "De klant heeft gekoppelde campagnes in zijn huidige"
                                " werkruimte; ontkoppel die voordat u hem verplaatst.",
+    "default_workspace_env": "De standaardwerkruimte wordt ingesteld via de omgeving"
+                             " (API-sleutel, webhookgeheim en webhook-URL); wijzig het daar.",
     "workspace_keys_missing": "Werkruimtesleutels kunnen niet worden opgeslagen of gelezen:"
                               " WORKSPACE_KEYS is niet ingesteld. Neem contact op met de"
                               " beheerder.",
