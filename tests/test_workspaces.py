@@ -3,11 +3,23 @@ against a fake that serves two or more workspaces, each with its own key."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from cryptography.fernet import Fernet
 
+from instantly.fake import deliver
 from instantly.workspaces import WorkspaceDisabled
-from tests.factories import FAKE_KEY, create_campaign, linked_campaign, services_of
+from tests.factories import (
+    FAKE_KEY,
+    create_campaign,
+    event,
+    iso_at,
+    linked_campaign,
+    new_uuid,
+    services_of,
+    wait_for,
+)
 from tests.processes import daemon_env, run_cli
 
 ENCRYPTION_KEY = Fernet.generate_key().decode()
@@ -419,3 +431,104 @@ async def test_an_install_with_one_key_upgrades_with_no_action(server_dsn, make_
     finally:
         await db.close()
         await drop_database(server_dsn, name)
+
+
+HOOK_SECRET_B = "beta-hook-secret-1"
+
+
+async def _beta_with_webhook(make_api, fake, port=None, **env):
+    beta = fake.add_workspace(KEY_B)
+    api = await make_api(WORKSPACE_KEYS=ENCRYPTION_KEY, WEBHOOK_SECRET="default-hook-secret",
+                         **({"port": port} if port else {}), **env)
+    url = str(api.make_url("/webhooks/instantly/beta"))
+    await _add(api, "beta", KEY_B, webhook_secret=HOOK_SECRET_B, webhook_public_url=url)
+    await _assign(api, "beta", "bravo-corp")
+    return api, beta, url
+
+
+async def _post_event(api, path: str, body: dict, secret: str):
+    return await api.post(path, data=json.dumps(body).encode(),
+                          headers={"X-Webhook-Secret": secret})
+
+
+async def test_each_workspace_has_its_own_webhook_endpoint_and_secret(make_api, fake, db
+                                                                      ) -> None:
+    api, beta, _ = await _beta_with_webhook(make_api, fake)
+    theirs = beta.add_campaign(name="Bravo", status=1)
+    bravo = await create_campaign(api, name="Bravo", client_id="bravo-corp",
+                                  external_id=theirs["id"])
+    mine, my_remote = await linked_campaign(api, fake, name="Alpha", remote_status=1)
+    # Beta's endpoint takes beta's secret only; the default endpoint the default's only.
+    wrong = await _post_event(api, "/webhooks/instantly/beta", event("email_sent", theirs["id"]),
+                              "default-hook-secret")
+    assert wrong.status == 401
+    wrong = await _post_event(api, "/webhooks/instantly", event("email_sent", theirs["id"]),
+                              HOOK_SECRET_B)
+    assert wrong.status == 401
+    assert (await _post_event(api, "/webhooks/instantly/nobody", event(), HOOK_SECRET_B)
+            ).status == 404
+    assert (await _post_event(api, "/webhooks/instantly/beta",
+                              event("email_sent", theirs["id"]), HOOK_SECRET_B)).status == 200
+    # A campaign of another workspace is not applied from beta's endpoint.
+    assert (await _post_event(api, "/webhooks/instantly/beta",
+                              event("email_sent", my_remote), HOOK_SECRET_B)).status == 200
+    # A completion is confirmed by reading the campaign in its own workspace.
+    beta.set_status(theirs["id"], 3)
+    beta.calls.clear()
+    assert (await _post_event(api, "/webhooks/instantly/beta",
+                              event("campaign_completed", theirs["id"]), HOOK_SECRET_B)
+            ).status == 200
+
+    async def completed() -> bool:
+        got = await (await api.get(f"/campaigns/{bravo['id']}")).json()
+        return got["status"] == "completed"
+
+    await wait_for(completed)
+    assert [c["path"] for c in beta.calls] == [f"/api/v2/campaigns/{theirs['id']}"]
+    assert _calls_to(fake.state, theirs["id"]) == []
+    stored = [(r["workspace_id"], r["event_type"], r["outcome"], str(r["campaign_id"]))
+              for r in await db.fetch("webhook_events_all")]
+    beta_id = (await (await api.get("/workspaces")).json())["workspaces"][1]["id"]
+    assert stored == [(beta_id, "email_sent", "stored", bravo["id"]),
+                      (beta_id, "email_sent", "unknown_campaign", "None"),
+                      (beta_id, "campaign_completed", "applied", bravo["id"])]
+    assert mine["status"] == "draft"
+
+
+async def test_a_workspace_webhook_is_watched_resumed_and_backfilled_on_its_own(
+        make_api, fake, db) -> None:
+    api, beta, url = await _beta_with_webhook(make_api, fake, WEBHOOK_AUTO_RESUME="true")
+    theirs = beta.add_campaign(name="Bravo", status=1)
+    await create_campaign(api, name="Bravo", client_id="bravo-corp", external_id=theirs["id"])
+    # Beta's subscription at the service carries a stale secret: deliveries are refused
+    # until the service disables it.
+    hook = {"id": new_uuid(), "organization": "beta-org", "campaign": None, "name": "ours",
+            "target_hook_url": url, "event_type": "all_events",
+            "custom_interest_value": None, "headers": {"X-Webhook-Secret": "stale-secret"},
+            "timestamp_created": iso_at(), "status": 1, "timestamp_error": None}
+    beta.webhooks[hook["id"]] = hook
+    for i in range(3):
+        await deliver(beta, event("email_opened", theirs["id"], lead_email=f"b{i}@x.com"))
+    assert hook["status"] == -1
+    hook["headers"] = {"X-Webhook-Secret": HOOK_SECRET_B}  # put right at the service
+    sub = await (await api.get("/webhooks/subscription?workspace=beta")).json()
+    assert sub["state"] == "disabled"
+    assert (await (await api.get("/webhooks/subscription")).json())["state"] == "unconfigured"
+
+    run = await _reconcile(api)
+    part = next(w for w in run["workspaces"] if w["workspace"] == "beta")
+    assert part["webhook"]["resumed"] is True
+    assert part["webhook"]["subscription"]["state"] == "active"
+    assert part["webhook"]["backfill"]["stored"] == 3
+    assert hook["status"] == 1
+    assert run["webhook"] is None  # the default workspace has no webhook URL here
+    stored = await db.fetch("webhook_events_all")
+    assert sorted(r["payload"]["lead_email"] for r in stored) == ["b0@x.com", "b1@x.com",
+                                                                   "b2@x.com"]
+    assert {r["workspace_id"] for r in stored} == {2}
+    text = await (await api.get("/metrics")).text()
+    assert 'instantly_sync_webhook_subscription_up{workspace="beta"} 1.0' in text
+    # Its own high-water mark: a backfill of beta reads from where beta's ended.
+    again = await api.post("/webhooks/backfill", json={"workspace": "beta"})
+    assert (await again.json())["stored"] == 0
+    assert (await api.post("/webhooks/backfill", json={})).status == 409  # default: no URL

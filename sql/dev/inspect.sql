@@ -48,7 +48,7 @@ SELECT id, event_type, outcome, payload FROM webhook_events
 SELECT count(*) FROM drift_findings;
 
 -- name: webhook_events_all
-SELECT id, event_type, outcome, payload FROM webhook_events ORDER BY id;
+SELECT id, event_type, outcome, payload, workspace_id, campaign_id FROM webhook_events ORDER BY id;
 
 -- name: webhook_rejects_count
 SELECT count(*) FROM webhook_rejects;
