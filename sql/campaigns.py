@@ -32,12 +32,13 @@ async def get(db: Database, campaign_id: uuid.UUID) -> Any | None:
 
 async def page(db: Database, *, limit: int, client_id: str | None = None,
                status: str | None = None, linked: bool | None = None,
-               after: tuple[dt.datetime, uuid.UUID] | None = None) -> tuple[list[Any], bool]:
+               after: tuple[dt.datetime, uuid.UUID] | None = None,
+               workspace: str | None = None) -> tuple[list[Any], bool]:
     """Up to `limit` campaigns after the keyset `after` (created_at, id), and whether
     more follow."""
     after_at, after_id = after or (None, None)
     rows = await db.fetch("campaign_list", client_id, status, linked, after_at, after_id,
-                          limit + 1)
+                          limit + 1, workspace)
     return rows[:limit], len(rows) > limit
 
 

@@ -22,10 +22,12 @@ async def finding(db: Database, finding_id: int) -> Any | None:
 
 
 async def open_page(db: Database, *, limit: int, kind: str | None = None,
-                    after: tuple[str, dt.datetime, int] | None = None) -> tuple[list[Any], bool]:
+                    after: tuple[str, dt.datetime, int] | None = None,
+                    workspace: str | None = None) -> tuple[list[Any], bool]:
     """Open findings grouped by kind, oldest first, after the keyset (kind, first seen,
     id); and whether more follow."""
-    rows = await db.fetch("console_open_findings", limit + 1, kind, *(after or (None,) * 3))
+    rows = await db.fetch("console_open_findings", limit + 1, kind, *(after or (None,) * 3),
+                          workspace)
     return rows[:limit], len(rows) > limit
 
 

@@ -33,3 +33,8 @@ async def calls(db: Database, *, hours: int) -> Calls:
 
 async def campaigns_by_status(db: Database) -> dict[str, int]:
     return {r["status"]: r["n"] for r in await db.fetch("overview_campaigns")}
+
+
+async def workspaces(db: Database, *, hours: int) -> list[Any]:
+    """Each workspace's figures (campaigns, open drift, its last listing, calls)."""
+    return await db.fetch("overview_workspaces", hours)

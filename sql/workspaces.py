@@ -64,3 +64,8 @@ async def assign(db: Database, client_id: str, workspace_id: int) -> tuple[int, 
 
 async def assignments(db: Database) -> list[Any]:
     return await db.fetch("client_workspace_list")
+
+
+async def names(db: Database) -> list[str]:
+    """Every workspace's name, the default first (the console's filters)."""
+    return [r["name"] for r in await db.fetch("workspace_names")]

@@ -27,8 +27,10 @@ async def test_create_returns_a_draft_campaign(api) -> None:
     assert body["status"] == "draft"
     assert body["external_id"] == ext
     assert body["events"] == {}
+    assert body["workspace"] == "default"
     assert set(body) == {
-        "id", "client_id", "name", "status", "external_id", "email_subject", "email_body",
+        "id", "client_id", "workspace", "name", "status", "external_id", "email_subject",
+        "email_body",
         "remote_status", "remote_checked_at", "pending_status", "created_at", "updated_at",
         "status_changed_at", "events",
     }

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from cryptography.fernet import Fernet
 
 from daemon.http.console.i18n import CONSOLE_ERRORS, ERRORS_NL, TEXT
 from daemon.http.keys import SERVICES
@@ -761,3 +762,44 @@ async def test_the_health_page_shows_the_budget_spent_against_its_limit(
     assert await page.locator("#budget-429").inner_text() == "1"
     rows = await page.locator("#by-action tbody tr").all_inner_texts()
     assert [r.split("\t") for r in rows] == [["activate", "429", "1"], ["activate", "ok", "3"]]
+
+
+async def test_workspaces_have_a_column_a_filter_and_an_overview_row(make_api, fake, page
+                                                                     ) -> None:
+    """Two workspaces: the campaigns and drift pages show and filter by workspace, the
+    overview has a row per workspace with its figures and a failing listing's error."""
+    beta_key = "key-of-workspace-beta"
+    beta = fake.add_workspace(beta_key)
+    api = await make_api(WORKSPACE_KEYS=Fernet.generate_key().decode(), INSTANTLY_MAX_RETRIES="0")
+    base = str(api.make_url("")).rstrip("/")
+    assert (await api.post("/workspaces", json={"name": "beta", "api_key": beta_key})).status == 201
+    assert (await api.post("/workspaces/beta/clients", json={"client_id": "bravo"})).status == 200
+    await linked_campaign(api, fake, name="Alpha drifted", remote_status=1)  # local draft
+    remote = beta.add_campaign(name="Bravo drifted", status=1)
+    await api.post("/campaigns", json={"client_id": "bravo", "name": "Bravo drifted",
+                                       "external_id": remote["id"]})
+    assert (await (await api.post("/reconcile?wait=true")).json())["status"] == "succeeded"
+    fake.workspaces.pop(beta_key)  # beta's key revoked: its next listing fails
+    assert (await (await api.post("/reconcile?wait=true")).json())["status"] == "failed"
+    figures = await (await api.get("/overview")).json()
+    rows = {w["name"]: w for w in figures["workspaces"]}
+    assert (rows["default"]["open_drift"], rows["default"]["listing"]) == (1, "succeeded")
+    assert (rows["beta"]["open_drift"], rows["beta"]["listing"]) == (1, "failed")
+    assert "ExternalAuthFailed" in rows["beta"]["listing_error"]
+    assert [(d["kind"], d["open"]) for d in figures["drift"]] == [("status_mismatch", 2)]
+
+    await sign_in(page, base)
+    await page.goto(f"{base}/ui/")
+    row = page.locator("#ws-beta")
+    assert "failed" in await row.inner_text() and "ExternalAuthFailed" in await row.inner_text()
+    await row.locator("a[href='/ui/drift?workspace=beta']").click()
+    assert await page.locator("select[name=workspace]").input_value() == "beta"
+    assert await page.locator("tr", has_text="Bravo drifted").count() == 1
+    assert await page.locator("tr", has_text="Alpha drifted").count() == 0
+    await page.goto(f"{base}/ui/campaigns")
+    assert await page.locator("th", has_text="Workspace").count() == 1
+    await page.select_option("select[name=workspace]", "default")
+    await page.click("form.filters button[type=submit]")
+    await page.wait_for_url("**workspace=default**")
+    assert await page.locator("tbody tr").count() == 1
+    assert "Alpha drifted" in await page.locator("tbody").inner_text()

@@ -78,7 +78,7 @@ async def create_campaign(request: web.Request, *, body: CampaignCreate) -> web.
 async def list_campaigns(request: web.Request, *, query: CampaignListQuery) -> web.Response:
     rows, more = await campaigns.page(
         request.app[SERVICES].db, limit=query.limit, client_id=query.client_id,
-        status=query.status, linked=query.linked,
+        status=query.status, linked=query.linked, workspace=query.workspace,
         after=decode_campaign_cursor(query.cursor) if query.cursor else None)
     next_cursor = encode_campaign_cursor(rows[-1]) if more else None
     return json_response({"items": [campaign_json(r) for r in rows], "next_cursor": next_cursor})

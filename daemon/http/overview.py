@@ -2,7 +2,8 @@
 
 Open drift per kind (with the oldest finding), our webhook as the last pass
 found it, external calls of the last 24 hours (success rate, p95 duration),
-the last reconcile pass and when the next one runs, campaigns per status.
+the last reconcile pass and when the next one runs, campaigns per status: the
+roll-up of every workspace; then the same per workspace (`workspaces`).
 Nothing here calls the external service: a page that opens often must not
 spend its rate budget.
 """
@@ -33,6 +34,7 @@ async def figures(app: web.Application) -> dict[str, Any]:
     by_status = await overview.campaigns_by_status(db)
     [last] = await runs.recent(db, limit=1) or [None]
     webhook = (last["webhook"] or {}).get("subscription") if last is not None else None
+    per_workspace = await overview.workspaces(db, hours=CALLS_WINDOW_HOURS)
     return {
         "drift": [{"kind": r["kind"], "open": r["open"], "oldest_first_seen_at": r["oldest"]}
                   for r in drift],
@@ -44,6 +46,13 @@ async def figures(app: web.Application) -> dict[str, Any]:
         "last_run": run_json(last) if last is not None else None,
         "next_run_at": _next_reconcile(app),
         "campaigns": {s.value: by_status.get(s.value, 0) for s in LocalStatus},
+        "workspaces": [{
+            "name": w["name"], "enabled": w["enabled"], "campaigns": w["campaigns"],
+            "linked": w["linked"], "open_drift": w["open_drift"], "listing": w["listing"],
+            "listing_error": w["listing_error"], "listed_at": w["listed_at"],
+            "webhook": w["webhook"], "calls": w["calls"],
+            "success_rate": w["calls_ok"] / w["calls"] if w["calls"] else None,
+        } for w in per_workspace],
     }
 
 

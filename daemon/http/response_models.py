@@ -233,8 +233,25 @@ class OverviewCalls(Schema):
     p95_ms: float | None
 
 
+class OverviewWorkspace(Schema):
+    """One workspace's figures: its campaigns, open drift, last listing, webhook, calls."""
+
+    name: str
+    enabled: bool
+    campaigns: int
+    linked: int
+    open_drift: int
+    listing: Literal["succeeded", "failed", "skipped"] | None  # null: never listed
+    listing_error: str | None
+    listed_at: dt.datetime | None
+    webhook: Literal["active", "disabled", "missing", "secret_mismatch", "unconfigured"] | None
+    calls: int  # attempts in the window, every kind
+    success_rate: float | None  # answered ok; null without calls
+
+
 class Overview(Schema):
-    """The console's home as JSON: each figure links to a filtered page there."""
+    """The console's home as JSON: each figure links to a filtered page there. The
+    figures are the roll-up of every workspace; `workspaces` has them per workspace."""
 
     drift: list[OverviewDrift]
     webhook: OverviewWebhook | None  # null until a pass checked it
@@ -242,6 +259,7 @@ class Overview(Schema):
     last_run: Run | None
     next_run_at: dt.datetime | None  # null: no schedule
     campaigns: dict[LocalStatus, int]
+    workspaces: list[OverviewWorkspace]
 
 
 class Workspace(Schema):

@@ -189,6 +189,7 @@ class WorkspaceQuery(Schema):
 class CampaignListQuery(Schema):
     model_config = _QUERY
     client_id: ClientId | None = None
+    workspace: WorkspaceName | None = None
     status: LocalStatus | None = None
     linked: bool | None = None
     limit: Annotated[int, Field(ge=1, le=500)] = 50
@@ -228,6 +229,7 @@ class DriftQuery(Schema):
 class Campaign(Schema):
     id: uuid.UUID
     client_id: str
+    workspace: str  # its client's (docs/workspaces.md)
     name: str
     status: LocalStatus
     external_id: str | None

@@ -94,3 +94,12 @@ CREATE FUNCTION run_workspaces(run bigint) RETURNS jsonb LANGUAGE sql STABLE AS 
       FROM reconcile_run_workspaces rw JOIN workspaces w ON w.id = rw.workspace_id
      WHERE rw.run_id = run
 $$;
+
+-- The name of a client's workspace (its own, else the default): what every campaign
+-- the API and the console show carries as `workspace`.
+CREATE FUNCTION client_workspace_name(client text) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT w.name FROM workspaces w
+     WHERE w.id = COALESCE((SELECT workspace_id FROM client_workspaces
+                             WHERE client_id = client), 1)
+$$;

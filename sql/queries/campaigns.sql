@@ -1,6 +1,7 @@
 -- Campaign rows as the API shows them, the toggle path's leases, and the audit log.
 -- Campaign columns are always selected with their event counts (`events`, the
--- SQL function campaign_events); a live lease is the function lease_is_live.
+-- SQL function campaign_events) and their workspace's name (`workspace`, the SQL
+-- function client_workspace_name); a live lease is the function lease_is_live.
 
 -- name: campaign_insert
 WITH c AS (
@@ -8,19 +9,24 @@ WITH c AS (
     VALUES ($1, $2, $3, $4, $5)
     RETURNING *
 )
-SELECT c.*, campaign_events(c.external_id) AS events FROM c;
+SELECT c.*, campaign_events(c.external_id) AS events,
+       client_workspace_name(c.client_id) AS workspace FROM c;
 
 -- name: campaign_get
-SELECT c.*, campaign_events(c.external_id) AS events
+SELECT c.*, campaign_events(c.external_id) AS events,
+       client_workspace_name(c.client_id) AS workspace
   FROM campaigns c
  WHERE c.id = $1;
 
 -- name: campaign_list
 -- Keyset pagination on (created_at, id).
--- $1 client_id, $2 status, $3 linked, $4 cursor created_at, $5 cursor id, $6 limit
-SELECT c.*, campaign_events(c.external_id) AS events
+-- $1 client_id, $2 status, $3 linked, $4 cursor created_at, $5 cursor id, $6 limit,
+-- $7 workspace name
+SELECT c.*, campaign_events(c.external_id) AS events,
+       client_workspace_name(c.client_id) AS workspace
   FROM campaigns c
  WHERE ($1::text IS NULL OR c.client_id = $1)
+   AND ($7::text IS NULL OR client_workspace_name(c.client_id) = $7)
    AND ($2::text IS NULL OR c.status = $2)
    AND ($3::boolean IS NULL OR (c.external_id IS NOT NULL) = $3)
    AND ($4::timestamptz IS NULL OR (c.created_at, c.id) > ($4, $5::uuid))
@@ -45,7 +51,8 @@ WITH c AS (
      WHERE id = $1
     RETURNING *
 )
-SELECT c.*, campaign_events(c.external_id) AS events
+SELECT c.*, campaign_events(c.external_id) AS events,
+       client_workspace_name(c.client_id) AS workspace
   FROM c;
 
 -- name: campaign_history

@@ -21,13 +21,16 @@ SELECT date_bin($1::interval, at, $2::timestamptz) AS bin, count(*) AS calls,
 
 -- name: console_open_findings
 -- A page of open findings, grouped by kind, oldest first, after the keyset
--- ($3 kind, $4 first seen, $5 id; NULLs: from the start). $1 limit, $2 kind filter.
-SELECT f.id, f.campaign_id, c.name AS campaign_name, c.client_id, f.external_id, f.kind,
+-- ($3 kind, $4 first seen, $5 id; NULLs: from the start). $1 limit, $2 kind filter,
+-- $6 workspace filter (its name).
+SELECT f.id, f.campaign_id, c.name AS campaign_name, c.client_id,
+       client_workspace_name(c.client_id) AS workspace, f.external_id, f.kind,
        f.local_status, f.remote_status, f.expected, f.first_seen_at, f.last_seen_at,
        f.note, f.acknowledged_at, f.acknowledged_by
   FROM drift_findings f
   LEFT JOIN campaigns c ON c.id = f.campaign_id
  WHERE f.state = 'open' AND ($2::text IS NULL OR f.kind = $2)
+   AND ($6::text IS NULL OR client_workspace_name(c.client_id) = $6)
    AND ($3::text IS NULL OR (f.kind, f.first_seen_at, f.id) > ($3, $4::timestamptz, $5::bigint))
  ORDER BY f.kind, f.first_seen_at, f.id
  LIMIT $1;

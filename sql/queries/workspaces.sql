@@ -91,3 +91,6 @@ SELECT (SELECT ws FROM cur) AS was, (SELECT blocked FROM blocked) AS blocked;
 SELECT cw.client_id, w.name AS workspace
   FROM client_workspaces cw JOIN workspaces w ON w.id = cw.workspace_id
  ORDER BY cw.client_id;
+
+-- name: workspace_names
+SELECT name FROM workspaces ORDER BY id;

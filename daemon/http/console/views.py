@@ -38,6 +38,7 @@ from daemon.services import Services
 from reconciler.findings import ACTIONS, ACTIONS_FOR, KINDS, STATE_FILTERS, finding_json
 from reconciler.statuses import is_unhealthy, remote_as_local
 from sql import UniqueViolation, campaigns, drift, runs, usage
+from sql import workspaces as workspace_rows
 from sql.statuses import LocalStatus
 
 log = structlog.get_logger("daemon.console")
@@ -262,9 +263,17 @@ def _disagreement(row: Any, t: Translator) -> str | None:
     return t("disagree.mismatch", remote=t.remote(remote), local=t.status(row["status"]))
 
 
+async def _workspace_names(request: web.Request, ctx: Context) -> list[str]:
+    """Every workspace's name, also for the page (`workspaces`): its workspace column and
+    filter show when the install has more than one (docs/workspaces.md)."""
+    ctx["workspaces"] = await workspace_rows.names(_services(request).db)
+    return ctx["workspaces"]
+
+
 def _campaign_view(row: Any, t: Translator) -> dict[str, Any]:
     return {
         "id": str(row["id"]), "client_id": row["client_id"], "name": row["name"],
+        "workspace": row["workspace"],
         "external_id": row["external_id"], "status": row["status"],
         "status_words": t.status(row["status"]),
         "remote_words": t.remote(row["remote_status"]) if row["external_id"] else "",
@@ -281,18 +290,22 @@ async def campaigns_page(request: web.Request, ctx: Context) -> web.Response:
     client = q.get("client", "").strip() or None
     status = q.get("status") if q.get("status") in set(LocalStatus) else None
     linked = {"yes": True, "no": False}.get(q.get("linked", ""))
+    names = await _workspace_names(request, ctx)
+    workspace = q.get("workspace") if q.get("workspace") in names else None
     rows, more = await campaigns.page(
         _services(request).db, limit=PAGE_SIZE, client_id=client, status=status, linked=linked,
-        after=decode_campaign_cursor(q["cursor"]) if q.get("cursor") else None)
+        after=decode_campaign_cursor(q["cursor"]) if q.get("cursor") else None,
+        workspace=workspace)
     next_query = None
     if more:
         next_query = urlencode({k: v for k, v in {
             "client": client or "", "status": status or "", "linked": q.get("linked", ""),
+            "workspace": workspace or "",
             "cursor": encode_campaign_cursor(rows[-1])}.items() if v})
     ctx.update(campaigns=[_campaign_view(r, ctx.t) for r in rows], next_query=next_query,
                first=bool(q.get("cursor")),
                filters={"client": client or "", "status": status or "",
-                        "linked": q.get("linked", "")})
+                        "linked": q.get("linked", ""), "workspace": workspace or ""})
     return _page(request, "campaigns.html", ctx)
 
 
@@ -408,6 +421,7 @@ def _finding_view(row: Any, t: Translator) -> dict[str, Any]:
     return {
         "id": row["id"], "campaign_id": row["campaign_id"],
         "campaign_name": row["campaign_name"], "client_id": row["client_id"],
+        "workspace": row["workspace"],
         "kind": row["kind"], "kind_words": t(f"kind.{row['kind']}"),
         "external_id": row["external_id"], "local_status": row["local_status"],
         "remote_status": row["remote_status"],
@@ -446,23 +460,28 @@ def _read_drift_cursor(cursor: str) -> tuple[str, dt.datetime, int] | None:
 async def drift_page(request: web.Request, ctx: Context) -> web.Response:
     kind = request.query.get("kind") if request.query.get("kind") in KINDS else None
     db = _services(request).db
+    names = await _workspace_names(request, ctx)
+    workspace = request.query.get("workspace")
+    workspace = workspace if workspace in names else None
+    ctx["workspace"] = workspace or ""
     acknowledged_count = await drift.acknowledged_count(db, kind=kind)
     if request.query.get("state") == "acknowledged":
         acknowledged = await drift.findings(db, states=["acknowledged"], kind=kind,
-                                            limit=ACKNOWLEDGED_SHOWN)
+                                            limit=ACKNOWLEDGED_SHOWN, workspace=workspace)
         ctx.update(kinds=KINDS, kind=kind or "", state="acknowledged",
                    findings=[_finding_view(r, ctx.t) for r in acknowledged],
                    acknowledged_count=acknowledged_count, next_query=None, first=False)
         return _page(request, "drift.html", ctx)
     rows, more = await drift.open_page(
-        db, limit=FINDINGS_PAGE, kind=kind,
+        db, limit=FINDINGS_PAGE, kind=kind, workspace=workspace,
         after=_read_drift_cursor(request.query.get("cursor", "")))
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(row["kind"], []).append(_finding_view(row, ctx.t))
     counts = await drift.open_counts(db)
     next_query = urlencode({k: v for k, v in {
-        "kind": kind or "", "cursor": _drift_cursor(rows[-1])}.items() if v}) if more else None
+        "kind": kind or "", "workspace": workspace or "",
+        "cursor": _drift_cursor(rows[-1])}.items() if v}) if more else None
     ctx.update(groups=groups, kinds=KINDS, kind=kind or "", actions_for=ACTIONS_FOR,
                counts=counts, state="open", acknowledged_count=acknowledged_count,
                next_query=next_query, first=bool(request.query.get("cursor")))
@@ -473,8 +492,9 @@ async def drift_page(request: web.Request, ctx: Context) -> web.Response:
 async def drift_csv(request: web.Request, ctx: Context) -> web.Response:
     """The open findings as CSV, for the signed-in session (the JSON API wants a bearer)."""
     kind = request.query.get("kind") if request.query.get("kind") in KINDS else None
+    workspace = request.query.get("workspace") or None
     rows = await drift.findings(_services(request).db, states=STATE_FILTERS["open"], kind=kind,
-                                limit=MAX_CSV_ROWS)
+                                limit=MAX_CSV_ROWS, workspace=workspace)
     return csv_download([finding_json(r) for r in rows])
 
 
