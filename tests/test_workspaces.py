@@ -3,6 +3,7 @@ against a fake that serves two or more workspaces, each with its own key."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -532,3 +533,33 @@ async def test_a_workspace_webhook_is_watched_resumed_and_backfilled_on_its_own(
     again = await api.post("/webhooks/backfill", json={"workspace": "beta"})
     assert (await again.json())["stored"] == 0
     assert (await api.post("/webhooks/backfill", json={})).status == 409  # default: no URL
+
+
+async def test_one_workspace_at_its_limit_never_slows_another(make_api, fake) -> None:
+    """Budgets are per workspace: beta at 2 calls a second queues its own calls only."""
+    beta = fake.add_workspace(KEY_B)
+    one = await make_api(WORKSPACE_KEYS=ENCRYPTION_KEY)
+    other = await make_api(WORKSPACE_KEYS=ENCRYPTION_KEY)  # a second replica, same budgets
+    await _add(one, "beta", KEY_B, max_rps=2, max_rpm=120, check=False)
+    await _assign(one, "beta", "bravo-corp")
+    slow = []
+    for i in range(5):
+        remote = beta.add_campaign(name=f"Bravo {i}", status=2)
+        slow.append(await create_campaign(one, name=f"Bravo {i}", client_id="bravo-corp",
+                                          external_id=remote["id"]))
+    fast = [(await linked_campaign(one, fake, name=f"Alpha {i}"))[0] for i in range(10)]
+    queued = [asyncio.create_task((one if i % 2 else other).post(
+        f"/campaigns/{c['id']}/toggle")) for i, c in enumerate(slow)]
+    # Every default-workspace toggle completes while beta's are still waiting for budget.
+    for i, campaign in enumerate(fast):
+        answer = await (other if i % 2 else one).post(f"/campaigns/{campaign['id']}/toggle")
+        assert answer.status == 200
+    assert not all(task.done() for task in queued)
+    answers = await asyncio.gather(*queued)
+    assert [a.status for a in answers] == [200] * 5
+    # Beta's calls, as the fake saw them, never exceeded 2 in any second.
+    times = sorted(c["at"] for c in beta.calls)
+    assert all(later - earlier >= 1.0 for earlier, later in zip(times, times[2:], strict=False))
+    text = await (await one.get("/metrics")).text()
+    assert 'instantly_sync_budget_limit{window="second",workspace="beta"} 2.0' in text
+    assert 'instantly_sync_budget_limit{window="minute",workspace="default"} 1e+06' in text
