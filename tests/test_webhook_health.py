@@ -123,7 +123,8 @@ async def test_status_and_backfill_from_the_command_line(make_api, fake, dsn, po
 
 async def test_register_twice_keeps_one_webhook(fake, port) -> None:
     settings = make_settings(fake.url, WEBHOOK_SECRET=SECRET)
-    args = argparse.Namespace(url=public_url(port), event_type="all_events", campaign=None)
+    args = argparse.Namespace(url=public_url(port), event_type="all_events", campaign=None,
+                              workspace=None)
     assert await register_webhook(args, settings) == 0
     assert await register_webhook(args, settings) == 0
     assert len(fake.state.webhooks) == 1
@@ -134,7 +135,7 @@ async def test_register_twice_keeps_one_webhook(fake, port) -> None:
 async def test_register_refuses_an_unknown_event_type(fake, port, capsys) -> None:
     settings = make_settings(fake.url, WEBHOOK_SECRET=SECRET)
     args = argparse.Namespace(url=public_url(port), event_type="email_teleported",
-                              campaign=None)
+                              campaign=None, workspace=None)
     assert await register_webhook(args, settings) == 64
     assert "email_teleported" in capsys.readouterr().err
     assert fake.state.webhooks == {}
@@ -147,7 +148,8 @@ async def test_rotation_old_and_new_work_during_the_change_only_new_after(
     _, ext = await linked_campaign(during, fake)
     assert [d["status_code"] for d in await fake.emit_event(event("email_sent", ext))] == [200]
     # Step 2: install the new secret at the external service (PATCH, same webhook).
-    args = argparse.Namespace(url=public_url(port), event_type="all_events", campaign=None)
+    args = argparse.Namespace(url=public_url(port), event_type="all_events", campaign=None,
+                              workspace=None)
     assert await register_webhook(args, make_settings(
         fake.url, WEBHOOK_SECRET=f"{NEW},{OLD}")) == 0
     [hook] = fake.state.webhooks.values()

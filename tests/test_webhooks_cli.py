@@ -21,7 +21,7 @@ async def hooks(make_api):
 
 def register_args(url: str, *, event_type: str = "all_events",
                   campaign: str | None = None) -> argparse.Namespace:
-    return argparse.Namespace(url=url, event_type=event_type, campaign=campaign)
+    return argparse.Namespace(url=url, event_type=event_type, campaign=campaign, workspace=None)
 
 
 async def test_end_to_end_register_then_fake_emits_into_the_daemon(hooks, fake, db) -> None:

@@ -3,12 +3,15 @@ against a fake that serves two or more workspaces, each with its own key."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 
 import pytest
 from cryptography.fernet import Fernet
 
+from daemon.cli.exits import CommandRefused
+from daemon.cli.webhooks import register_webhook
 from instantly.fake import deliver
 from instantly.workspaces import WorkspaceDisabled
 from tests.factories import (
@@ -17,6 +20,7 @@ from tests.factories import (
     event,
     iso_at,
     linked_campaign,
+    make_settings,
     new_uuid,
     services_of,
     wait_for,
@@ -563,3 +567,22 @@ async def test_one_workspace_at_its_limit_never_slows_another(make_api, fake) ->
     text = await (await one.get("/metrics")).text()
     assert 'instantly_sync_budget_limit{window="second",workspace="beta"} 2.0' in text
     assert 'instantly_sync_budget_limit{window="minute",workspace="default"} 1e+06' in text
+
+
+async def test_register_a_workspace_webhook_with_its_own_key_and_secret(make_api, fake, dsn,
+                                                                       capsys) -> None:
+    api, beta, url = await _beta_with_webhook(make_api, fake)
+    settings = make_settings(fake.url, DATABASE_URL=dsn, WORKSPACE_KEYS=ENCRYPTION_KEY)
+    args = argparse.Namespace(url=url, event_type="all_events", campaign=None,
+                              workspace="beta")
+    assert await register_webhook(args, settings) == 0, capsys.readouterr().err
+    [hook] = beta.webhooks.values()
+    assert (hook["target_hook_url"], hook["headers"]) == (
+        url, {"X-Webhook-Secret": HOOK_SECRET_B})
+    assert fake.state.webhooks == {}  # nothing registered with the default key
+    assert all(c["authorized"] for c in beta.calls)
+    sub = await (await api.get("/webhooks/subscription?workspace=beta")).json()
+    assert sub["state"] == "active"
+    args.workspace = "nobody"
+    with pytest.raises(CommandRefused, match="no workspace is named 'nobody'"):
+        await register_webhook(args, settings)

@@ -3,10 +3,12 @@
 Embedded Postgres (unless DATABASE_URL), the fake on 127.0.0.1:8081 and the
 daemon on 127.0.0.1:8080 (--fake-port and --port to change them) with API token
 `demo-token`, on a database of its own that is recreated every run.
-Campaigns are seeded through the daemon's own API: three clients, linked and
-unlinked, some already drifted; then a day of history (webhook events and
-external calls, a few refused) so every chart of the console has something to
-show. Ctrl-C or SIGTERM stops everything cleanly.
+Campaigns are seeded through the daemon's own API: three clients in two
+workspaces (acme and globex in the default one; initech in a workspace of its
+own, with its own key, campaigns and webhook at the fake), linked and unlinked,
+some already drifted; then a day of history (webhook events and external calls,
+a few refused) so every chart of the console has something to show. Ctrl-C or
+SIGTERM stops everything cleanly.
 
 A demo never harms another: it reserves both ports before touching anything,
 then takes a lock on the database server that it holds while it runs (its
@@ -40,13 +42,21 @@ from daemon.http.keys import SERVICES
 from daemon.http.server import PortBusy
 from daemon.logs import configure_logging
 from daemon.services import resolve_dsn
-from instantly.fake import FakeInstantlyServer
+from instantly.fake import FakeInstantlyServer, FakeState
 from sql import connect
 from sql.scratch import create_database
 
 TOKEN = "demo-token"
 WEBHOOK_SECRET = "demo-webhook-secret"
 FAKE_KEY = "fake-key"
+# The second workspace: its name, its key at the fake, its webhook's secret, and the
+# client that belongs to it. The encryption key is the demo's own (its database is
+# recreated every run); a real install makes one with `workspaces new-key`.
+WORKSPACE = "initech"
+WORKSPACE_KEY = "fake-key-initech"
+WORKSPACE_WEBHOOK_SECRET = "demo-webhook-secret-initech"
+WORKSPACE_CLIENT = "initech"
+DEMO_ENCRYPTION_KEY = "ZGVtby1vbmx5LWtleS1uZXZlci11c2UtaW4tcHJvZCE="
 DEMO_DATABASE = "instantly_sync_demo"
 # Session advisory lock held by a running demo, in the server's maintenance database.
 DEMO_LOCK_KEY = 7_412_009
@@ -76,18 +86,42 @@ SEED = [
 ]
 
 
-async def seed(base: str, fake: FakeInstantlyServer) -> dict[str, str]:
-    """Create the campaigns through the API; returns name → local id."""
+def _remote(fake: FakeInstantlyServer, client_id: str) -> FakeState:
+    """The fake workspace a client's remote campaigns live in."""
+    return fake.workspaces[WORKSPACE_KEY].state if client_id == WORKSPACE_CLIENT else fake.state
+
+
+async def _second_workspace(http: aiohttp.ClientSession, fake: FakeInstantlyServer,
+                            public_base: str) -> None:
+    """The initech workspace: at the fake (its own key and data), then in the daemon."""
+    if WORKSPACE_KEY not in fake.workspaces:
+        fake.add_workspace(WORKSPACE_KEY)
+    answer = await http.post("/workspaces", json={
+        "name": WORKSPACE, "api_key": WORKSPACE_KEY,
+        "webhook_secret": WORKSPACE_WEBHOOK_SECRET,
+        "webhook_public_url": f"{public_base}/webhooks/instantly/{WORKSPACE}"})
+    answer.raise_for_status()
+    answer = await http.post(f"/workspaces/{WORKSPACE}/clients",
+                             json={"client_id": WORKSPACE_CLIENT})
+    answer.raise_for_status()
+
+
+async def seed(base: str, fake: FakeInstantlyServer, public_base: str | None = None
+               ) -> dict[str, str]:
+    """Create the workspace and the campaigns through the API; returns name → local id.
+    `public_base`: where the webhooks post (default: `base`)."""
     ids: dict[str, str] = {}
     headers = {"Authorization": f"Bearer {TOKEN}"}
     async with aiohttp.ClientSession(base, headers=headers) as http:
+        await _second_workspace(http, fake, public_base or base)
         for client_id, name, remote, local in SEED:
             body: dict[str, object] = {"client_id": client_id, "name": name,
                                        "email_subject": f"{name.split(' — ')[1].title()}"}
             ext = None
+            state = _remote(fake, client_id)
             if remote is not None:
                 # Start remote paused so that activations sync; drift comes after.
-                ext = fake.state.add_campaign(name=name, status=2)["id"]
+                ext = state.add_campaign(name=name, status=2)["id"]
                 body["external_id"] = ext
             created = await (await http.post("/campaigns", json=body)).json()
             ids[name] = created["id"]
@@ -96,9 +130,9 @@ async def seed(base: str, fake: FakeInstantlyServer) -> dict[str, str]:
             if local == "paused":
                 await http.put(f"/campaigns/{created['id']}/status", json={"status": "paused"})
             if ext is not None:
-                fake.state.set_status(ext, remote)
+                state.set_status(ext, remote)
             if name == "Initech — old sequence" and ext:
-                fake.state.delete_campaign(ext)
+                state.delete_campaign(ext)
         await http.post("/reconcile?wait=true")
     return ids
 
@@ -127,15 +161,20 @@ async def seed_history(base: str, fake: FakeInstantlyServer, ids: dict[str, str]
             event = {"event_type": EVENT_MIX[i % len(EVENT_MIX)], "timestamp": _now_iso(),
                      "campaign_id": campaign["external_id"], "campaign_name": campaign["name"],
                      "lead_email": f"lead{i % 97}@example.com", "email_id": str(uuid.uuid4())}
-            await http.post("/webhooks/instantly", json=event,
-                            headers={"X-Webhook-Secret": WEBHOOK_SECRET})
+            if campaign["workspace"] == WORKSPACE:  # its own endpoint and secret
+                await http.post(f"/webhooks/instantly/{WORKSPACE}", json=event,
+                                headers={"X-Webhook-Secret": WORKSPACE_WEBHOOK_SECRET})
+            else:
+                await http.post("/webhooks/instantly", json=event,
+                                headers={"X-Webhook-Secret": WEBHOOK_SECRET})
         for i in range(HISTORY_ACTIVATIONS):
             campaign_id = ids[ACTIVE_LINKED[i % len(ACTIVE_LINKED)]]
             campaign = await (await http.get(f"/campaigns/{campaign_id}")).json()
+            state = _remote(fake, campaign["client_id"])
             await http.put(f"/campaigns/{campaign_id}/status", json={"status": "paused"})
-            fake.state.set_status(campaign["external_id"], 2)
+            state.set_status(campaign["external_id"], 2)
             if i % 9 == 4:  # refused by the external service: local status stays paused
-                fake.state.add_fault(status=400, path=f"{campaign['external_id']}/activate")
+                state.add_fault(status=400, path=f"{campaign['external_id']}/activate")
                 await http.put(f"/campaigns/{campaign_id}/status", json={"status": "active"})
             await http.put(f"/campaigns/{campaign_id}/status", json={"status": "active"})
     await flush_calls()  # the calls' log is written once a second; all of it first
@@ -159,12 +198,15 @@ def _what_to_try(base: str, ids: dict[str, str], fake_url: str, dsn: str) -> str
 instantly-sync demo is running.
   daemon         {base}   (API token: {TOKEN})
   ops console    {base}/ui/   (sign in with: {TOKEN})
-  fake Instantly {fake_url}   (key: {FAKE_KEY})
+  fake Instantly {fake_url}   (keys: {FAKE_KEY}; workspace {WORKSPACE}: {WORKSPACE_KEY})
+  workspaces     default (clients acme, globex) and {WORKSPACE} (client {WORKSPACE_CLIENT})
   database       DATABASE_URL='{dsn}'
                  (other commands reach the demo's data with it, e.g. instantly-sync drift)
 
 Try:
   curl -s {auth} '{base}/campaigns?client_id=acme'
+  curl -s {auth} {base}/workspaces
+  curl -s {auth} '{base}/drift?workspace={WORKSPACE}'
   curl -s -X POST {auth} {base}/campaigns/{linked}/toggle
   curl -s -X PUT {auth} -H 'Content-Type: application/json' -d '{{"status": "active"}}' {base}/campaigns/{other}/status
   curl -s -X POST {auth} -H 'Content-Type: application/json' -d '{{"campaign_ids": ["{linked}", "{unlinked}"], "status": "paused"}}' {base}/campaigns/status
@@ -192,6 +234,7 @@ def demo_settings(port: int, fake_port: int) -> Settings:
         "API_TOKENS": TOKEN,
         "WEBHOOK_SECRET": WEBHOOK_SECRET,
         "WEBHOOK_PUBLIC_URL": f"{base}/webhooks/instantly",
+        "WORKSPACE_KEYS": DEMO_ENCRYPTION_KEY,
         "PORT": str(port),
         "RECONCILE_INTERVAL_SECONDS": "60",
         "INSTANTLY_MAX_RPS": "50",
@@ -201,13 +244,17 @@ def demo_settings(port: int, fake_port: int) -> Settings:
 
 
 async def register_webhook(fake: FakeInstantlyServer, base: str) -> None:
-    """Register the daemon's receiver at the fake, as `webhooks register` would."""
+    """Register the daemon's receivers at the fake, each workspace's with its own key,
+    URL and secret, as `webhooks register` would."""
     async with aiohttp.ClientSession() as http:
-        await http.post(f"{fake.url}/api/v2/webhooks",
-                        headers={"Authorization": f"Bearer {FAKE_KEY}"},
-                        json={"target_hook_url": f"{base}/webhooks/instantly",
-                              "event_type": "all_events",
-                              "headers": {"X-Webhook-Secret": WEBHOOK_SECRET}})
+        for key, path, secret in (
+                (FAKE_KEY, "/webhooks/instantly", WEBHOOK_SECRET),
+                (WORKSPACE_KEY, f"/webhooks/instantly/{WORKSPACE}", WORKSPACE_WEBHOOK_SECRET)):
+            await http.post(f"{fake.url}/api/v2/webhooks",
+                            headers={"Authorization": f"Bearer {key}"},
+                            json={"target_hook_url": f"{base}{path}",
+                                  "event_type": "all_events",
+                                  "headers": {"X-Webhook-Secret": secret}})
 
 
 async def demo_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -296,7 +343,7 @@ async def _serve(settings: Settings, dsn: str, base: str, daemon_sock: socket.so
         private = web.TCPSite(runner, "127.0.0.1", 0)
         await private.start()
         private_base = f"http://127.0.0.1:{runner.addresses[0][1]}"
-        ids = await seed(private_base, fake)
+        ids = await seed(private_base, fake, base)
         print(f"seeding a day of history ({HISTORY_EVENTS} events, {HISTORY_ACTIVATIONS}"
               " activations; the few refused ones are logged)", flush=True)
         await seed_history(private_base, fake, ids, dsn, app[SERVICES].calls.flush)

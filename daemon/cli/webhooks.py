@@ -12,14 +12,24 @@ import argparse
 import datetime as dt
 import json
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
-from daemon.cli.exits import EXIT_CONFIG, EXIT_DRIFT, EXIT_ERROR, EXIT_OK, EXIT_USAGE
+from daemon.cli.exits import (
+    EXIT_CONFIG,
+    EXIT_DRIFT,
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandRefused,
+)
 from daemon.cli.explain import external_problem
 from daemon.cli.helptext import DATABASE, Subcommands, help_args
 from daemon.config import Settings
 from daemon.passes import pass_after_resume
 from daemon.services import client_context, existing_services
+from instantly.client import InstantlyClient
 from instantly.errors import ExternalConfigMissing, ExternalError, ExternalPermissionMissing
 from webhooks.health import SECRET_HEADER, ours
 
@@ -41,19 +51,39 @@ def _failed(command: str, exc: ExternalError, settings: Settings) -> int:
     return EXIT_CONFIG if fixable else EXIT_ERROR
 
 
+@asynccontextmanager
+async def _client_and_secrets(settings: Settings, workspace: str | None
+                              ) -> AsyncIterator[tuple[InstantlyClient, tuple[str, ...]]]:
+    """The default workspace's client and WEBHOOK_SECRET (no database needed), or another
+    workspace's client and stored secret (docs/workspaces.md)."""
+    if workspace in (None, "default"):
+        async with client_context(settings) as client:
+            yield client, tuple(s.get_secret_value() for s in settings.webhook_secrets)
+        return
+    async with existing_services(settings) as services:
+        found = await services.workspaces.receiver(workspace)
+        if found is None:
+            raise CommandRefused(f"webhooks: no workspace is named {workspace!r}"
+                                 " (instantly-sync workspaces list)")
+        yield (await services.workspaces.by_name(workspace)).client, found[1]
+
+
 async def register_webhook(args: argparse.Namespace, settings: Settings) -> int:
     """Create our webhook, or update the one already posting to the URL."""
-    if not settings.webhook_secrets:
-        print("webhooks register: WEBHOOK_SECRET is not set; the receiver would reject"
-              " every delivery", file=sys.stderr)
-        return EXIT_CONFIG
     url = urlsplit(args.url)
     if url.scheme not in ("http", "https") or not url.hostname:
         print(f"webhooks register: --url must be an absolute http(s) URL, got {args.url!r}",
               file=sys.stderr)
         return EXIT_USAGE
-    headers = {SECRET_HEADER: settings.webhook_secrets[0].get_secret_value()}
-    async with client_context(settings) as client:
+    async with _client_and_secrets(settings, args.workspace) as (client, secrets):
+        if not secrets:
+            missing = ("WEBHOOK_SECRET is not set" if args.workspace in (None, "default")
+                       else f"workspace {args.workspace} has no webhook secret (instantly-sync"
+                       f" workspaces webhook {args.workspace} --secret)")
+            print(f"webhooks register: {missing}; the receiver would reject every delivery",
+                  file=sys.stderr)
+            return EXIT_CONFIG
+        headers = {SECRET_HEADER: secrets[0]}
         try:
             known = await client.webhook_event_types() or list(DOCUMENTED_EVENT_TYPES)
             if args.event_type not in known:
@@ -178,6 +208,9 @@ def register(subparsers: Subcommands) -> None:
                      help="the one event type to receive (default: all_events); checked"
                           " against the service's list")
     reg.add_argument("--campaign", default=None, help="only events of this external campaign")
+    reg.add_argument("--workspace", default=None,
+                     help="another workspace than the default: its key and stored secret"
+                          " (its URL is …/webhooks/instantly/NAME)")
     reg.set_defaults(func=register_webhook)
     lst = sub.add_parser("list", help="list the workspace's webhooks",
                          **help_args(*hook_vars[:2], example="instantly-sync webhooks list"))
