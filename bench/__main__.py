@@ -49,6 +49,7 @@ from sql.scratch import drop_database
 RESULTS = ROOT / "bench" / "results.json"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 FAKE_AUTH = {"Authorization": f"Bearer {API_KEY}"}
+BENCH_WORKSPACE_KEY = "YmVuY2gtb25seS1rZXktbmV2ZXItdXNlLWluLXByb2Q="  # a Fernet key
 
 
 # -- 1. toggle overhead ----------------------------------------------------------
@@ -346,6 +347,197 @@ async def reconcile_scale(server: str, n: int) -> dict[str, Any]:
         await drop_database(server, BENCH_DB)
 
 
+# -- 3b. workspaces -----------------------------------------------------------------
+
+async def _add_workspaces(http: aiohttp.ClientSession, base: str, fake_url: str, count: int,
+                          **limits: float) -> list[tuple[str, str, str]]:
+    """`count` workspaces besides the default, at the fake and in the daemon, each with a
+    client of its own: (name, its key at the fake, its client id)."""
+    made = []
+    for w in range(1, count + 1):
+        name, key, client = f"ws{w}", f"bench-key-{w}", f"client-{w}"
+        async with http.post(f"{fake_url}/_fake/workspaces", json={
+                "api_key": key, "rate_limit_per_second": 10_000_000}) as resp:
+            assert resp.status == 201, await resp.text()
+        async with http.post(f"{base}/workspaces", json={
+                "name": name, "api_key": key, "check": False, **limits}) as resp:
+            assert resp.status == 201, await resp.text()
+        async with http.post(f"{base}/workspaces/{name}/clients",
+                             json={"client_id": client}) as resp:
+            assert resp.status == 200, await resp.text()
+        made.append((name, key, client))
+    return made
+
+
+async def reconcile_workspaces(server: str, workspaces: int = 20, per: int = 5000
+                               ) -> dict[str, Any]:
+    """One pass over `workspaces` workspaces of `per` linked campaigns each (10 % of each
+    drifted): every workspace listed with its own key, all at once."""
+    dsn = await fresh_database(server)
+    fake_port, daemon_port = free_port(), free_port()
+    fake = start_fake(fake_port)
+    fake_url, base = f"http://127.0.0.1:{fake_port}", f"http://127.0.0.1:{daemon_port}"
+    daemon = start_daemon(dsn=dsn, port=daemon_port, fake_url=fake_url,
+                          WORKSPACE_KEYS=BENCH_WORKSPACE_KEY)
+    try:
+        await wait_http(f"{fake_url}/_fake/calls", proc=fake)
+        await wait_http(f"{base}/readyz", proc=daemon)
+        async with aiohttp.ClientSession(headers=AUTH,
+                                         timeout=aiohttp.ClientTimeout(total=900)) as http:
+            others = await _add_workspaces(http, base, fake_url, workspaces - 1)
+            planted: set[tuple[str, str]] = set()
+            db = await connect(dsn, min_size=1, max_size=1)
+            try:
+                for key, client in [(None, "client-0")] + [(k, c) for _, k, c in others]:
+                    remote, names, exts, statuses = [], [], [], []
+                    for i in range(per):
+                        ext = str(uuid.uuid4())
+                        if i < per // 10:
+                            kind, local_status, remote_status = KIND_PLAN[i % len(KIND_PLAN)]
+                            planted.add((ext, kind))
+                        else:
+                            local_status, remote_status = "active", 1
+                        names.append(f"{client}-{i}")
+                        exts.append(ext)
+                        statuses.append(local_status)
+                        if remote_status is not None:
+                            remote.append({"id": ext, "name": names[-1],
+                                           "status": remote_status})
+                    await seed_fake(fake_url, remote, workspace=key)
+                    await db.fetch("bench_seed_linked_for", client, names, exts, statuses)
+            finally:
+                await db.close()
+            passes = []
+            for _ in range(2):
+                cpu0, t0 = daemon.cpu_seconds(), time.perf_counter()
+                async with http.post(f"{base}/reconcile?wait=true") as resp:
+                    run = await resp.json()
+                passes.append({"wall_s": round(time.perf_counter() - t0, 3),
+                               "daemon_cpu_s": round(daemon.cpu_seconds() - cpu0, 3),
+                               "status": run["status"], "api_calls": run["api_calls"],
+                               "workspaces_listed": sum(w["status"] == "succeeded"
+                                                        for w in run["workspaces"])})
+            async with http.get(f"{base}/drift?limit=10000") as resp:
+                found_items = (await resp.json())["items"]
+        peak = daemon.peak_rss_mb()
+    finally:
+        daemon.stop()
+        fake.stop()
+        await drop_database(server, BENCH_DB)
+    found = {(f["external_id"], f["kind"]) for f in found_items}
+    true_pos = len(found & planted)
+    missing = sum(1 for i in range(per // 10) if KIND_PLAN[i % len(KIND_PLAN)][2] is None)
+    remote_per = per - missing  # remote_missing ones are deleted at the fake
+    minimum = workspaces * math.ceil(remote_per / 100)
+    first = passes[0]
+    precision = true_pos / len(found) if found else 1.0
+    recall = true_pos / len(planted) if planted else 1.0
+    return {
+        "workspaces": workspaces, "linked_per_workspace": per, "planted_drift": len(planted),
+        "passes": passes, "list_calls": first["api_calls"], "minimum_calls": minimum,
+        "peak_rss_mb": round(peak, 1), "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        # At the real limit (100/s per workspace, all listed at once): the slowest one.
+        "real_rate_limit_wall_s": round(math.ceil(remote_per / 100) / 100, 1),
+        "goal": "calls = sum of ceil(N/100) per workspace (+1 each when its last page is"
+                " full), every workspace listed, P = R = 1.0",
+        "met": first["api_calls"] <= minimum + workspaces and precision == 1.0
+        and recall == 1.0 and first["workspaces_listed"] == workspaces,
+    }
+
+
+def busiest_second(times: list[float]) -> int:
+    """The most calls that started within any one second (a sliding window)."""
+    times = sorted(times)
+    best, start = 0, 0
+    for end, at in enumerate(times):
+        while at - times[start] >= 1.0:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+async def workspace_budgets(server: str, toggles: int = 240) -> dict[str, Any]:
+    """Three replicas on one database toggling campaigns of two workspaces at once (the
+    default at INSTANTLY_MAX_RPS=20, ws1 at its own 8/s): the most calls the fake saw
+    per workspace in any one second, against that workspace's budget."""
+    dsn = await fresh_database(server)
+    fake_port = free_port()
+    ports = [free_port() for _ in range(3)]
+    fake = start_fake(fake_port)
+    fake_url = f"http://127.0.0.1:{fake_port}"
+    budgets = {"default": 20, "ws1": 8}
+    daemons = [start_daemon(dsn=dsn, port=p, fake_url=fake_url, FULL_PAUSE_SYNC="true",
+                            INSTANTLY_MAX_RPS=str(budgets["default"]), INSTANTLY_MAX_RPM="6000",
+                            INSTANTLY_TIMEOUT_SECONDS="120",
+                            WORKSPACE_KEYS=BENCH_WORKSPACE_KEY) for p in ports]
+    try:
+        await wait_http(f"{fake_url}/_fake/calls", proc=fake)
+        for p, d in zip(ports, daemons, strict=True):
+            await wait_http(f"http://127.0.0.1:{p}/readyz", proc=d)
+        bases = [f"http://127.0.0.1:{p}" for p in ports]
+        async with aiohttp.ClientSession(headers=AUTH,
+                                         timeout=aiohttp.ClientTimeout(total=600)) as http:
+            [(_, key, client)] = await _add_workspaces(http, bases[0], fake_url, 1,
+                                                       max_rps=budgets["ws1"])
+            db = await connect(dsn, min_size=1, max_size=1)
+            campaigns = []
+            try:
+                for ws_key, ws_client in ((None, "client-0"), (key, client)):
+                    remote = [{"id": str(uuid.uuid4()), "name": f"{ws_client}-{i}", "status": 2}
+                              for i in range(24)]
+                    await seed_fake(fake_url, remote, workspace=ws_key)
+                    rows = await db.fetch("bench_seed_linked_for", ws_client,
+                                          [c["name"] for c in remote], [c["id"] for c in remote],
+                                          ["paused"] * len(remote))
+                    campaigns += [str(r["id"]) for r in rows]
+            finally:
+                await db.close()
+            for ws_key in (None, key):
+                async with http.delete(f"{fake_url}/_fake/calls",
+                                       params={"workspace": ws_key} if ws_key else None):
+                    pass
+            # Each campaign toggled by one replica at a time (no lease collisions).
+            per_campaign = toggles // len(campaigns)
+            started = time.perf_counter()
+
+            async def churn(i: int, campaign: str) -> list[int]:
+                base = bases[i % len(bases)]
+                statuses = []
+                for _ in range(per_campaign):
+                    async with http.post(f"{base}/campaigns/{campaign}/toggle") as resp:
+                        statuses.append(resp.status)
+                return statuses
+
+            answers = await asyncio.gather(*(churn(i, c) for i, c in enumerate(campaigns)))
+            wall = time.perf_counter() - started
+            seen = {}
+            for name, ws_key in (("default", None), ("ws1", key)):
+                async with http.get(f"{fake_url}/_fake/calls",
+                                    params={"workspace": ws_key} if ws_key else None) as resp:
+                    calls = (await resp.json())["items"]
+                times = [c["at"] for c in calls]
+                seen[name] = {"calls": len(calls), "rate_limited": sum(
+                    c["status"] == 429 for c in calls),
+                    "busiest_second": busiest_second(times),
+                    "budget_per_second": budgets[name],
+                    # Each workspace's calls end at its own pace (the other's is no drag).
+                    "calls_over_s": round(max(times) - min(times), 2) if times else 0}
+    finally:
+        for d in daemons:
+            d.stop()
+        fake.stop()
+        await drop_database(server, BENCH_DB)
+    ok = sum(s == 200 for a in answers for s in a)
+    return {
+        "setup": f"3 replicas on one database, {len(campaigns)} campaigns in 2 workspaces,"
+                 f" {per_campaign * len(campaigns)} toggles (each one call), all at once",
+        "toggles_ok": ok, "wall_s": round(wall, 2), "workspaces": seen,
+        "goal": "no workspace's calls in any one second above its budget",
+        "met": all(s["busiest_second"] <= s["budget_per_second"] for s in seen.values()),
+    }
+
+
 # -- 4. footprint -------------------------------------------------------------------
 
 async def footprint(server: str) -> dict[str, Any]:
@@ -508,6 +700,22 @@ def table(results: dict[str, Any]) -> str:
                      f"{c['campaigns_p50_ms']} ms / {c['overview_p50_ms']} ms / "
                      f"{c['drift_p50_ms']} ms", f"GET /overview {c['overview_json_p50_ms']} ms",
                      "≤ 100 ms (campaigns, overview)", c["met"]))
+    if "reconcile_workspaces" in results:
+        r = results["reconcile_workspaces"]
+        p = r["passes"][0]
+        rows.append((f"Reconcile {r['workspaces']} workspaces x {r['linked_per_workspace']:,}:"
+                     " wall / CPU / RSS",
+                     f"{p['wall_s']} s / {p['daemon_cpu_s']} s / {r['peak_rss_mb']} MB",
+                     f"calls {r['list_calls']} (min {r['minimum_calls']}), P={r['precision']}"
+                     f" R={r['recall']}", "see goal", r["met"]))
+    if "workspace_budgets" in results:
+        b = results["workspace_budgets"]["workspaces"]
+        rows.append(("Busiest second per workspace, 3 replicas: default / ws1",
+                     f"{b['default']['busiest_second']} / {b['ws1']['busiest_second']}",
+                     f"budgets {b['default']['budget_per_second']} /"
+                     f" {b['ws1']['budget_per_second']} per s; {b['default']['calls']} calls"
+                     f" each over {b['default']['calls_over_s']} s / {b['ws1']['calls_over_s']}"
+                     " s", "≤ budget", results["workspace_budgets"]["met"]))
     out = ["| measure | value | ratio / detail | goal | met |", "|---|---|---|---|---|"]
     out += [f"| {a} | {b} | {c} | {d} | {'yes' if e else 'no'} |" for a, b, c, d, e in rows]
     return "\n".join(out)
@@ -524,6 +732,8 @@ async def main(only: list[str]) -> None:
         ("reconcile_10000", lambda srv: reconcile_scale(srv, 10_000)),
         ("reconcile_100000", lambda srv: reconcile_scale(srv, 100_000)),
         ("console_render", console_render),
+        ("reconcile_workspaces", reconcile_workspaces),
+        ("workspace_budgets", workspace_budgets),
     ]
     for name, fn in sections:
         if only and name not in only:

@@ -238,11 +238,13 @@ def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 
 
-async def seed_fake(fake_url: str, campaigns: list[dict[str, Any]]) -> None:
-    """Create `campaigns` (id, name, status) at the fake."""
+async def seed_fake(fake_url: str, campaigns: list[dict[str, Any]], *,
+                    workspace: str | None = None) -> None:
+    """Create `campaigns` (id, name, status) at the fake (in the workspace of that key)."""
+    params = {"workspace": workspace} if workspace else None
     async with aiohttp.ClientSession() as http:
         for i in range(0, len(campaigns), 5000):
-            async with http.post(f"{fake_url}/_fake/campaigns",
+            async with http.post(f"{fake_url}/_fake/campaigns", params=params,
                                  json={"campaigns": campaigns[i:i + 5000]}) as resp:
                 assert resp.status == 200, await resp.text()
 

@@ -1,9 +1,10 @@
 """A fake Instantly API v2 server (aiohttp), faithful to the official shapes.
 
 Used by the tests, the benchmarks, `selftest` and `demo` in place of the real
-API, which is unreachable from our machines. It keeps a workspace in memory:
-campaigns (official `Campaign` shape and status codes), webhooks and their
-delivery log. It enforces Bearer auth and a workspace rate limit (429 with
+API, which is unreachable from our machines. It keeps workspaces in memory (one
+per key; `/_fake/workspaces` adds one, `?workspace=KEY` points a control at it),
+each with its campaigns (official `Campaign` shape and status codes), webhooks
+and their delivery log. It enforces Bearer auth and a workspace rate limit (429 with
 `Retry-After`), paginates with `starting_after` / `next_starting_after`, and
 lets tests inject faults for the next N calls (a status, a delay, a held
 response after the change was made, a dropped connection). Control endpoints
@@ -291,9 +292,18 @@ WORKSPACE_STATE = web.RequestKey("fake_workspace_state", FakeState)  # the reque
 
 
 def _state(request: web.Request) -> FakeState:
-    """The state of the workspace whose key the request carries (API routes), or the
-    default workspace's (the /_fake/ controls)."""
-    return request.get(WORKSPACE_STATE) or request.app[STATE]
+    """The state of the workspace whose key the request carries (API routes); for the
+    /_fake/ controls, the workspace of `?workspace=KEY`, else the default one."""
+    found = request.get(WORKSPACE_STATE)
+    if found is not None:
+        return found
+    key = request.query.get("workspace")
+    if key is None:
+        return request.app[STATE]
+    workspace = request.app[WORKSPACES].get(key)
+    if workspace is None:
+        raise web.HTTPNotFound(text="no fake workspace has that key")
+    return workspace.state
 
 
 async def _sleep(state: FakeState, seconds: float) -> None:
@@ -314,6 +324,9 @@ class Workspace:
     api_key: str
     state: FakeState
     limiter: _RateLimit
+
+
+WORKSPACES: web.AppKey[dict[str, Workspace]] = web.AppKey("fake_workspaces", dict)
 
 
 def _workspace_limit(per_second: int) -> _RateLimit:
@@ -396,6 +409,7 @@ def build_app(state: FakeState, *, api_key: str, rate_limit_per_second: int,
 
     app = web.Application(middlewares=[api_gate])
     app[STATE] = state
+    app[WORKSPACES] = by_key
     r = app.router
     r.add_get("/api/v2/campaigns", list_campaigns)
     r.add_get("/api/v2/campaigns/analytics", campaigns_analytics)
@@ -411,6 +425,7 @@ def build_app(state: FakeState, *, api_key: str, rate_limit_per_second: int,
     r.add_post("/api/v2/webhooks/{id}/test", test_webhook)
     r.add_post("/api/v2/webhooks/{id}/resume", resume_webhook)
     r.add_get("/api/v2/webhook-events", list_webhook_events)
+    r.add_post("/_fake/workspaces", control_add_workspace)
     r.add_post("/_fake/campaigns", control_seed)
     r.add_put("/_fake/campaigns/{id}/status", control_set_status)
     r.add_delete("/_fake/campaigns/{id}", control_delete)
@@ -736,6 +751,20 @@ async def _post(session: aiohttp.ClientSession, hook: dict[str, Any], payload: d
 
 
 # -- control endpoints -----------------------------------------------------------
+
+async def control_add_workspace(request: web.Request) -> web.Response:
+    """Another workspace: {"api_key": ..., "rate_limit_per_second": n} (the controls then
+    act on it with ?workspace=KEY)."""
+    data = await _json_body(request)
+    if isinstance(data, web.Response):
+        return data
+    key = data.get("api_key")
+    if not isinstance(key, str) or not key or key in request.app[WORKSPACES]:
+        return _error(400, "api_key must be a new, non-empty string")
+    limit = _workspace_limit(int(data.get("rate_limit_per_second", 100)))
+    request.app[WORKSPACES][key] = Workspace(key, FakeState(), limit)
+    return web.json_response({"api_key_added": True}, status=201)
+
 
 async def control_seed(request: web.Request) -> web.Response:
     state = _state(request)

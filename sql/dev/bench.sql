@@ -6,6 +6,12 @@ INSERT INTO campaigns (client_id, name, external_id, status)
 SELECT 'bench', n, e, s FROM unnest($1::text[], $2::text[], $3::text[]) AS t(n, e, s)
 RETURNING id, external_id;
 
+-- name: bench_seed_linked_for
+-- The same for one client: $1 client id, $2 names, $3 external ids, $4 local statuses.
+INSERT INTO campaigns (client_id, name, external_id, status)
+SELECT $1, n, e, s FROM unnest($2::text[], $3::text[], $4::text[]) AS t(n, e, s)
+RETURNING id, external_id;
+
 -- name: bench_naive_get
 SELECT id, status, external_id FROM campaigns WHERE id = $1;
 
