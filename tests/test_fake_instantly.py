@@ -264,3 +264,24 @@ async def test_several_workspaces_each_with_its_own_key_data_and_rate_limit(fake
     assert len(fake.state.webhooks) == 1 and other.webhooks == {}
     with pytest.raises(ValueError):
         fake.add_workspace(other_key)
+
+
+async def test_controls_add_a_workspace_and_act_on_it(fake, http) -> None:
+    """The benchmarks run the fake as a process: its controls add workspaces and seed,
+    read and clear a workspace's own campaigns and calls."""
+    async with http.post(f"{fake.url}/_fake/workspaces",
+                         json={"api_key": "key-b", "rate_limit_per_second": 50}) as resp:
+        assert resp.status == 201
+    async with http.post(f"{fake.url}/_fake/workspaces", json={"api_key": "key-b"}) as resp:
+        assert resp.status == 400  # one workspace per key
+    async with http.post(f"{fake.url}/_fake/campaigns", params={"workspace": "key-b"},
+                         json={"campaigns": [{"name": "Only in B", "status": 1}]}) as resp:
+        assert resp.status == 200
+    async with http.get(f"{fake.url}/api/v2/campaigns",
+                        headers={"Authorization": "Bearer key-b"}) as resp:
+        assert [c["name"] for c in (await resp.json())["items"]] == ["Only in B"]
+    assert fake.state.campaigns == {}
+    async with http.get(f"{fake.url}/_fake/calls", params={"workspace": "key-b"}) as resp:
+        assert [c["path"] for c in (await resp.json())["items"]] == ["/api/v2/campaigns"]
+    async with http.get(f"{fake.url}/_fake/calls", params={"workspace": "nobody"}) as resp:
+        assert resp.status == 404
