@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from cryptography.fernet import Fernet
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -97,7 +96,10 @@ SecretList = Annotated[tuple[SecretStr, ...], BeforeValidator(_comma_list)]
 
 
 def _fernet_keys(keys: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
-    # Never echo a value: each is a secret.
+    # Never echo a value: each is a secret. Imported here: an install without
+    # workspaces never loads the cryptography library (about 7 MB per process).
+    from cryptography.fernet import Fernet
+
     for n, key in enumerate(keys, 1):
         try:
             Fernet(key.get_secret_value())

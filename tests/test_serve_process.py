@@ -62,7 +62,8 @@ async def test_help_lists_every_command() -> None:
 
 def test_serve_loads_neither_the_other_commands_nor_the_console_templates() -> None:
     """The long-running process imports what it runs: no demo, self-test or fake;
-    jinja2 only when a console page is first rendered; API shapes (the response models
+    no cryptography without workspace keys; jinja2 only when a console page is first
+    rendered; API shapes (the response models
     included) built on first use."""
     import subprocess
     import sys
@@ -73,7 +74,8 @@ def test_serve_loads_neither_the_other_commands_nor_the_console_templates() -> N
         "build_parser(['serve']).parse_args(['serve'])\n"
         "from daemon.http.app import build_app\n"
         "build_app(__import__('daemon.config').config.load_settings())\n"
-        "names = ('jinja2', 'instantly.fake', 'daemon.cli.demo', 'daemon.cli.selftest')\n"
+        "names = ('jinja2', 'instantly.fake', 'daemon.cli.demo', 'daemon.cli.selftest',"
+        " 'cryptography')\n"
         "print(sorted(n for n in names if n in sys.modules))\n"
         "import daemon.http.schemas as s, daemon.http.response_models as r\n"
         "print([n for m in (s, r) for n, v in vars(m).items() if isinstance(v, type)"
