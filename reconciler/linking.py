@@ -1,6 +1,10 @@
-"""Linking existing local campaigns to remote ones in bulk, by exact name.
+"""Linking local campaigns to remote ones: one by its id, or in bulk by exact name.
 
-A plan is computed from one full listing of the remote campaigns: each
+A campaign is linked only to a remote campaign of its own workspace (its
+client's; docs/workspaces.md): `verify` reads the remote campaign there first,
+so a link to a campaign that does not exist in that workspace is refused.
+
+In bulk, a plan is computed from one full listing of the remote campaigns: each
 unlinked local campaign (optionally of one client) is matched to the remote
 campaign of exactly the same name that nothing links yet. Exactly one
 candidate each way → `matched`; several → `ambiguous` (a person decides);
@@ -14,8 +18,13 @@ import collections
 from dataclasses import dataclass, field
 from typing import Any
 
-from instantly.workspaces import DEFAULT_WORKSPACE_ID, Clients, WorkspaceClient
+import structlog
+
+from instantly.errors import ExternalError, ExternalNotFound
+from instantly.workspaces import DEFAULT_WORKSPACE_ID, Clients, WorkspaceClient, WorkspaceDisabled
 from sql import Database, UniqueViolation
+
+log = structlog.get_logger("reconciler.linking")
 
 
 @dataclass
@@ -43,6 +52,31 @@ class Linker:
     def __init__(self, *, db: Database, clients: Clients) -> None:
         self._db = db
         self._clients = clients
+
+    async def verify(self, client_id: str, external_id: str) -> None:
+        """Refuse a link the client's workspace says does not exist (one read there:
+        `ExternalNotFound`). A read that cannot be made or answered (no key, a refused
+        key, an outage, a disabled workspace, syncing suspended) does not block local
+        work: the link is kept, logged, and the next pass judges it (remote_missing
+        when the campaign is not in that workspace's listing)."""
+        row = await self._db.fetchrow("client_workspace", client_id)
+        try:
+            workspace = await self._clients.get(row["id"], version=row["version"])
+            await workspace.client.get_campaign(external_id)
+        except ExternalNotFound:
+            raise
+        except (ExternalError, WorkspaceDisabled) as exc:
+            log.warning("link.unverified", external_id=external_id, code=exc.code)
+
+    async def verify_link(self, campaign_id: Any, external_id: str | None) -> None:
+        """Before a campaign is linked to `external_id`: `verify` in its client's
+        workspace, unless it is an unlink, the campaign's current link, or the campaign
+        is unknown (the update itself then answers not found)."""
+        if external_id is None:
+            return
+        row = await self._db.fetchrow("campaign_link_target", campaign_id)
+        if row is not None and row["external_id"] != external_id:
+            await self.verify(row["client_id"], external_id)
 
     async def remote(self, *, search: str | None = None,
                      workspace: WorkspaceClient | None = None) -> list[RemoteCampaign]:

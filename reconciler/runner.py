@@ -194,7 +194,11 @@ class PassHandle:
 
     async def _pass(self, stats: CallStats, counts: _Counts) -> tuple[str, str | None]:
         r = self._r
-        listings = [_Listing(w) for w in await r.clients.enabled() if w.client.configured]
+        enabled = await r.clients.enabled()
+        listings = [_Listing(w) for w in enabled if w.client.configured]
+        # An enabled workspace without a key is recorded as skipped (not a failure).
+        keyless = [_Listing(w, status="skipped", error="no API key configured")
+                   for w in enabled if not w.client.configured]
         if not listings:
             return "skipped", "no API key configured"
         conn = self._conn
@@ -211,10 +215,12 @@ class PassHandle:
             if listing.suspension is not None:
                 raise listing.suspension
         listed = [lst.workspace.id for lst in listings if lst.status == "succeeded"]
-        for listing in listings:
+        for listing in keyless + listings:
             await conn.execute("run_workspace_record", self.run_id, listing.workspace.id,
                                listing.status, listing.remote,
                                listing.stats.calls if listing.stats else 0, listing.error)
+            if listing.status == "skipped":
+                continue
             WORKSPACE_LISTED.labels(workspace=listing.workspace.name).set(
                 1 if listing.status == "succeeded" else 0)
             if listing.status == "succeeded":

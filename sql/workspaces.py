@@ -9,10 +9,13 @@ from sql.db import Database
 
 
 async def all_rows(db: Database) -> list[Any]:
+    """Every workspace row (no counts: read by every pass)."""
+    return await db.fetch("workspace_rows")
+
+
+async def listing(db: Database) -> list[Any]:
+    """Every workspace with its clients and linked campaigns counted (admin listing)."""
     return await db.fetch("workspace_list")
-
-
-listing = all_rows
 
 
 async def by_id(db: Database, workspace_id: int) -> Any | None:

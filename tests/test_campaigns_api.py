@@ -16,8 +16,8 @@ async def fingerprint(db: Database) -> dict:
     return dict(await db.fetchrow("state_fingerprint"))
 
 
-async def test_create_returns_a_draft_campaign(api) -> None:
-    ext = new_uuid()
+async def test_create_returns_a_draft_campaign(api, fake) -> None:
+    ext = fake.state.add_campaign(name="Launch", status=0)["id"]
     resp = await api.post("/campaigns", json={
         "client_id": "acme", "name": "Launch", "external_id": ext,
         "email_subject": "Hi", "email_body": "Hello there",
@@ -38,11 +38,12 @@ async def test_create_returns_a_draft_campaign(api) -> None:
     assert (await got.json()) == body
 
 
-async def test_list_filters_and_pages_with_a_cursor(api) -> None:
+async def test_list_filters_and_pages_with_a_cursor(api, fake) -> None:
     ids = []
     for i in range(7):
+        remote = fake.state.add_campaign(name=f"c{i}", status=0)["id"] if i < 3 else None
         c = await create_campaign(api, name=f"c{i}", client_id="a" if i % 2 else "b",
-                                  external_id=new_uuid() if i < 3 else None)
+                                  external_id=remote)
         ids.append(c["id"])
     seen, cursor = [], None
     while True:
@@ -61,9 +62,17 @@ async def test_list_filters_and_pages_with_a_cursor(api) -> None:
     assert len(drafts["items"]) == 4
 
 
-async def test_patch_links_and_unlinks(api) -> None:
+async def test_patch_links_and_unlinks(api, fake, db) -> None:
     c = await create_campaign(api)
-    ext = new_uuid()
+    # A campaign the external service does not have is not linked (nor created linked).
+    before = await fingerprint(db)
+    for answer in (await api.patch(f"/campaigns/{c['id']}", json={"external_id": new_uuid()}),
+                   await api.post("/campaigns", json={"client_id": "acme", "name": "Ghost",
+                                                      "external_id": new_uuid()})):
+        assert answer.status == 422
+        assert (await answer.json())["error"]["code"] == "external_not_found"
+    assert await fingerprint(db) == before
+    ext = fake.state.add_campaign(name="New", status=0)["id"]
     resp = await api.patch(f"/campaigns/{c['id']}", json={"external_id": ext, "name": "New"})
     assert resp.status == 200
     body = await resp.json()
@@ -72,8 +81,8 @@ async def test_patch_links_and_unlinks(api) -> None:
     assert (await resp.json())["external_id"] is None
 
 
-async def test_external_id_in_use_is_409_and_changes_nothing(api, db) -> None:
-    ext = new_uuid()
+async def test_external_id_in_use_is_409_and_changes_nothing(api, fake, db) -> None:
+    ext = fake.state.add_campaign(name="Taken", status=0)["id"]
     await create_campaign(api, external_id=ext)
     other = await create_campaign(api, name="other")
     before = await fingerprint(db)

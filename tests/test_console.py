@@ -758,10 +758,12 @@ async def test_the_health_page_shows_the_budget_spent_against_its_limit(
     chart = page.locator("#budget + p + figure svg.chart")
     assert await chart.locator("line.limit").count() == 1
     assert (await chart.locator(".limit-label").text_content()) == "limit 120"
-    assert (await chart.locator("g > title").last.inner_html()).endswith(": 4")
+    # Seven attempts: three reads checking the links, four activations (one 429).
+    assert (await chart.locator("g > title").last.inner_html()).endswith(": 7")
     assert await page.locator("#budget-429").inner_text() == "1"
     rows = await page.locator("#by-action tbody tr").all_inner_texts()
-    assert [r.split("\t") for r in rows] == [["activate", "429", "1"], ["activate", "ok", "3"]]
+    assert [r.split("\t") for r in rows] == [["activate", "429", "1"], ["activate", "ok", "3"],
+                                             ["get", "ok", "3"]]
 
 
 async def test_workspaces_have_a_column_a_filter_and_an_overview_row(make_api, fake, page
@@ -803,3 +805,61 @@ async def test_workspaces_have_a_column_a_filter_and_an_overview_row(make_api, f
     await page.wait_for_url("**workspace=default**")
     assert await page.locator("tbody tr").count() == 1
     assert "Alpha drifted" in await page.locator("tbody").inner_text()
+
+
+async def test_an_admin_manages_workspaces_in_the_console_and_keys_never_show(
+        make_api, fake, page) -> None:
+    beta_key, rotated = "key-of-workspace-beta", "key-of-workspace-beta-2"
+    beta = fake.add_workspace(beta_key)
+    api = await make_api(WORKSPACE_KEYS=Fernet.generate_key().decode())
+    base = str(api.make_url("")).rstrip("/")
+    await sign_in(page, base)
+    await page.goto(f"{base}/ui/workspaces")
+    assert await page.locator("#workspaces tbody tr").count() == 1  # default only
+    # A key the external service refuses is not stored; the form says why.
+    await page.fill("#ws-name", "beta")
+    await page.fill("#ws-key", "not-a-known-key")
+    await page.click("form.ws-add button[type=submit]")
+    await page.wait_for_url(f"{base}/ui/workspaces")
+    assert "authentication failed" in (await page.locator(".toast-error").inner_text()).lower()
+    assert await page.locator("#workspaces tbody tr").count() == 1
+    await page.fill("#ws-name", "beta")
+    await page.fill("#ws-key", beta_key)
+    await page.fill("#ws-rps", "5")
+    await page.click("form.ws-add button[type=submit]")
+    await page.wait_for_url(f"{base}/ui/workspaces")
+    row = page.locator("#ws-row-beta")
+    assert "stored" in await row.inner_text() and "5.0/s" in await row.inner_text()
+    await page.fill("#client-beta", "bravo")
+    await page.click("form[action='/ui/workspaces/beta/clients'] button")
+    await page.wait_for_url(f"{base}/ui/workspaces")
+    assert (await page.locator("#ws-row-beta td").nth(5).inner_text()) == "1"
+    beta_state = fake.workspaces.pop(beta_key)
+    fake.workspaces[rotated] = beta_state
+    await page.fill("#key-beta", rotated)
+    await page.click("form[action='/ui/workspaces/beta/key'] button")
+    await page.wait_for_url(f"{base}/ui/workspaces")
+    assert "replaced" in await page.locator("#ws-row-beta").inner_text()
+    await page.click("form[action='/ui/workspaces/beta/enabled'] button")
+    await page.wait_for_url(f"{base}/ui/workspaces")
+    assert "disabled" in await page.locator("#ws-row-beta").inner_text()
+    listed = await (await api.get("/workspaces")).json()
+    assert [(w["name"], w["enabled"], w["max_rps"]) for w in listed["workspaces"]] == [
+        ("default", True, 1000.0), ("beta", False, 5.0)]
+    html = await page.content()
+    for secret in (beta_key, rotated, "not-a-known-key"):
+        assert secret not in html
+    assert beta is beta_state.state  # the same workspace at the fake, under its new key
+
+
+async def test_a_viewer_sees_workspaces_but_cannot_change_them(make_api, fake, page) -> None:
+    api = await make_api(API_TOKENS=f"ops:{API_TOKEN},viewer:view-token", ADMIN_TOKENS="ops")
+    base = str(api.make_url("")).rstrip("/")
+    await page.goto(f"{base}/ui/")
+    await page.fill("#token", "view-token")
+    await page.click("form.card button[type=submit]")
+    await page.wait_for_url(f"{base}/ui/")
+    await page.goto(f"{base}/ui/workspaces")
+    assert await page.locator("#workspaces tbody tr").count() == 1
+    assert await page.locator("form.ws-add").count() == 0
+    assert "admin token" in await page.locator("main").inner_text()

@@ -13,7 +13,7 @@ from daemon.cli.drift import drift_command
 from daemon.cli.reconcile import reconcile_command
 from daemon.http.keys import SCHEDULER
 from sql import Database
-from tests.factories import create_campaign, linked_campaign, make_settings, new_uuid, wait_for
+from tests.factories import create_campaign, linked_campaign, make_settings, wait_for
 
 
 async def reconcile(api) -> dict:
@@ -51,7 +51,8 @@ async def world(api, fake, db):
         campaign, ext = await linked_campaign(api, fake, remote_status=remote, name=key)
         await set_local(db, campaign["id"], local)
         made[key] = (campaign, ext)
-    missing = await create_campaign(api, name="missing", external_id=new_uuid())
+    missing, gone = await linked_campaign(api, fake, name="missing")
+    fake.state.delete_campaign(gone)  # deleted remotely after it was linked
     await set_local(db, missing["id"], "active")
     made["missing"] = (missing, missing["external_id"])
     await create_campaign(api, name="unlinked")
@@ -125,7 +126,8 @@ async def test_acknowledged_stays_acknowledged_while_drift_persists(api, world) 
 async def test_failed_page_two_changes_no_finding(make_api, fake, db) -> None:
     api = await make_api(INSTANTLY_MAX_RETRIES="1")
     fake.state.add_campaigns(250, status=1)
-    campaign = await create_campaign(api, name="linked-but-late", external_id=new_uuid())
+    campaign, gone = await linked_campaign(api, fake, name="linked-but-late")
+    fake.state.delete_campaign(gone)  # gone remotely: remote_missing once listed whole
     await set_local(db, campaign["id"], "active")
     existing, ext = await linked_campaign(api, fake, remote_status=2)
     await set_local(db, existing["id"], "active")
@@ -197,6 +199,7 @@ async def test_list_calls_are_pages_not_campaigns(api, fake, db) -> None:
 
 async def test_without_api_key_a_pass_is_skipped(make_api, fake, db, world) -> None:
     api = await make_api(INSTANTLY_API_KEY="")
+    fake.state.calls.clear()  # the world's links were each checked with one read
     before = await fingerprint(db)
     run = await reconcile(api)
     assert (run["status"], run["error"]) == ("skipped", "no API key configured")

@@ -381,6 +381,18 @@ async def test_link_by_name_matches_within_each_workspace(make_api, fake) -> Non
     assert matched == {(a["id"], ours["id"], "default"), (b["id"], theirs["id"], "beta")}
     assert [u["campaign_id"] for u in plan["unmatched"]] == [c["id"]]
     assert only_beta["id"] not in str(plan["matched"])
+    # One by one too: a link to a campaign of another workspace is refused, checked with
+    # the campaign's own workspace's key (a default client, a beta campaign).
+    beta.calls.clear()
+    answer = await api.patch(f"/campaigns/{c['id']}", json={"external_id": only_beta["id"]})
+    assert (answer.status, (await answer.json())["error"]["code"]) == (
+        422, "external_not_found")
+    assert [call["path"] for call in fake.state.calls][-1] == (
+        f"/api/v2/campaigns/{only_beta['id']}")
+    assert beta.calls == []
+    d = await create_campaign(api, name="Only in beta", client_id="bravo-corp")
+    answer = await api.patch(f"/campaigns/{d['id']}", json={"external_id": only_beta["id"]})
+    assert answer.status == 200 and (await answer.json())["workspace"] == "beta"
 
 
 async def test_an_install_with_one_key_upgrades_with_no_action(server_dsn, make_api, fake,
@@ -586,3 +598,19 @@ async def test_register_a_workspace_webhook_with_its_own_key_and_secret(make_api
     args.workspace = "nobody"
     with pytest.raises(CommandRefused, match="no workspace is named 'nobody'"):
         await register_webhook(args, settings)
+
+
+async def test_a_workspace_without_a_key_is_skipped_not_failed(make_api, fake) -> None:
+    """No INSTANTLY_API_KEY (the default workspace has no key) but beta has one: beta is
+    listed and judged, the default's part of the run says why it was not."""
+    beta = fake.add_workspace(KEY_B)
+    api = await make_api(WORKSPACE_KEYS=ENCRYPTION_KEY, INSTANTLY_API_KEY="")
+    await _add(api, "beta", KEY_B)
+    await _assign(api, "beta", "bravo-corp")
+    remote = beta.add_campaign(name="Bravo", status=1)
+    await create_campaign(api, name="Bravo", client_id="bravo-corp", external_id=remote["id"])
+    run = await _reconcile(api)
+    assert run["status"] == "succeeded", run
+    assert [(w["workspace"], w["status"], w["error"]) for w in run["workspaces"]] == [
+        ("default", "skipped", "no API key configured"), ("beta", "succeeded", None)]
+    assert await _open(api, "beta") == ["Bravo"]  # local draft, remote active

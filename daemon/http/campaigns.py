@@ -68,8 +68,11 @@ def decode_campaign_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
 
 
 async def create_campaign(request: web.Request, *, body: CampaignCreate) -> web.Response:
+    services = request.app[SERVICES]
+    if body.external_id is not None:  # linked at once: it must exist in its workspace
+        await services.linker.verify(body.client_id, body.external_id)
     try:
-        row = await campaigns.create(request.app[SERVICES].db, **body.model_dump())
+        row = await campaigns.create(services.db, **body.model_dump())
     except UniqueViolation:
         raise ApiError("external_id_in_use") from None
     return json_response(campaign_json(row), status=201)
@@ -96,6 +99,8 @@ async def patch_campaign(request: web.Request, *, body: CampaignPatch) -> web.Re
     changes = body.model_dump(exclude_unset=True)
     if "name" in changes and changes["name"] is None:
         raise ApiError("invalid_body", detail="name: must not be null")
+    if "external_id" in changes:  # a new link must exist in the campaign's workspace
+        await request.app[SERVICES].linker.verify_link(campaign_id, changes["external_id"])
     try:
         row = await campaigns.update(request.app[SERVICES].db, campaign_id, **changes)
     except UniqueViolation:
@@ -173,7 +178,7 @@ async def link_campaigns(request: web.Request, *, body: LinkBody) -> web.Respons
 
 ROUTES = [
     Route("POST", "/campaigns", create_campaign, "Create a campaign", {201: Campaign},
-          errors=(400, 401, 409, 413, 503), body=CampaignCreate),
+          errors=(400, 401, 409, 413, 422, 429, 502, 503, 504), body=CampaignCreate),
     Route("GET", "/campaigns", list_campaigns, "List campaigns", {200: CampaignPage},
           query=CampaignListQuery),
     Route("POST", "/campaigns/status", bulk_set_status, "Set the status of many campaigns",
@@ -185,7 +190,8 @@ ROUTES = [
     Route("GET", "/campaigns/{id}", get_campaign, "Get a campaign", {200: Campaign},
           errors=(400, 401, 404, 503), path_id="uuid"),
     Route("PATCH", "/campaigns/{id}", patch_campaign, "Update a campaign", {200: Campaign},
-          errors=(400, 401, 404, 409, 413, 503), body=CampaignPatch, path_id="uuid"),
+          errors=(400, 401, 404, 409, 413, 422, 429, 502, 503, 504), body=CampaignPatch,
+          path_id="uuid"),
     Route("GET", "/campaigns/{id}/history", campaign_history, "Status change history",
           {200: StatusChangeList}, errors=(400, 401, 404, 503), query=HistoryQuery,
           path_id="uuid"),

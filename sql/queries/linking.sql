@@ -20,3 +20,14 @@ UPDATE campaigns
  WHERE id = $1 AND external_id IS NULL
    AND NOT EXISTS (SELECT 1 FROM campaigns other WHERE other.external_id = $2)
 RETURNING id;
+
+-- name: client_workspace
+-- The workspace client $1's campaigns live in (its own, else the default), with the
+-- row's version (the cached client is reused while it matches).
+SELECT w.id, w.version
+  FROM workspaces w
+ WHERE w.id = COALESCE((SELECT workspace_id FROM client_workspaces WHERE client_id = $1), 1);
+
+-- name: campaign_link_target
+-- A campaign's client and current link, before it is linked anew.
+SELECT client_id, external_id FROM campaigns WHERE id = $1;

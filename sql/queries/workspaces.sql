@@ -2,8 +2,13 @@
 -- workspace is COALESCE(client_workspaces.workspace_id, 1): its client's, else
 -- the default workspace (id 1).
 
+-- name: workspace_rows
+-- Every workspace, as the clients are built from it (passes, webhook steps).
+SELECT * FROM workspaces ORDER BY id;
+
 -- name: workspace_list
--- Every workspace with how many clients are assigned to it and campaigns linked in it.
+-- Every workspace with how many clients are assigned to it and campaigns linked in it
+-- (the admin's listing: it counts every linked campaign).
 WITH linked AS (
     SELECT COALESCE(cw.workspace_id, 1) AS workspace_id, count(*) AS n
       FROM campaigns c LEFT JOIN client_workspaces cw ON cw.client_id = c.client_id

@@ -40,5 +40,10 @@ def setup_console(app: web.Application, settings: Settings) -> None:
     r.add_get(f"{PREFIX}/health", views.health_page)
     r.add_post(f"{PREFIX}/sync/suspend", views.suspend_sync)
     r.add_post(f"{PREFIX}/sync/resume", views.resume_sync)
+    r.add_get(f"{PREFIX}/workspaces", views.workspaces_page)
+    r.add_post(f"{PREFIX}/workspaces", views.add_workspace)
+    r.add_post(f"{PREFIX}/workspaces/{{name}}/key", views.rotate_workspace_key)
+    r.add_post(f"{PREFIX}/workspaces/{{name}}/clients", views.assign_workspace_client)
+    r.add_post(f"{PREFIX}/workspaces/{{name}}/enabled", views.set_workspace_enabled)
     r.add_static(f"{PREFIX}/static", HERE / "static", append_version=True)
     r.add_get(f"{PREFIX}/{{tail:.*}}", views.not_found)  # last: every other /ui path

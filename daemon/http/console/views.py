@@ -20,6 +20,7 @@ from urllib.parse import quote, unquote, urlencode
 import structlog
 from aiohttp import web
 from multidict import MultiDictProxy
+from pydantic import SecretStr
 
 from daemon.errors import ApiError, per_item, user_error
 from daemon.http.campaigns import (
@@ -33,8 +34,14 @@ from daemon.http.drift import csv_download
 from daemon.http.keys import CONSOLE_PAGES, CONSOLE_SESSIONS, REQUEST_ID, SERVICES
 from daemon.http.overview import figures as overview_figures
 from daemon.http.requests import path_int, path_uuid, validate
-from daemon.http.schemas import CampaignPatch
+from daemon.http.schemas import (
+    CampaignPatch,
+    ClientAssignBody,
+    WorkspaceCreate,
+    WorkspaceKeyBody,
+)
 from daemon.services import Services
+from daemon.workspaces import Workspaces
 from reconciler.findings import ACTIONS, ACTIONS_FOR, KINDS, STATE_FILTERS, finding_json
 from reconciler.statuses import is_unhealthy, remote_as_local
 from sql import UniqueViolation, campaigns, drift, runs, usage
@@ -402,6 +409,7 @@ async def link(request: web.Request, ctx: Context) -> web.Response:
         return _back(request, "error", t("link.invalid"), back)
     try:
         campaign_id = path_uuid(request, missing="campaign_not_found")
+        await _services(request).linker.verify_link(campaign_id, external_id)
         row = await campaigns.update(_services(request).db, campaign_id,
                                      external_id=external_id)
         if row is None:
@@ -707,3 +715,89 @@ async def resume_sync(request: web.Request, ctx: Context) -> web.Response:
     except Exception as exc:
         return _back(request, "error", t.error(user_error(exc)), "/ui/")
     return _back(request, "ok", t("sync.resumed_done"), "/ui/")
+
+
+# -- workspaces --------------------------------------------------------------------------
+# The same operations as /workspaces (daemon/http/workspaces.py), for admin sessions;
+# keys are typed into password fields and never shown or put back into a form.
+
+WORKSPACES_PAGE = "/ui/workspaces"
+
+
+@page
+async def workspaces_page(request: web.Request, ctx: Context) -> web.Response:
+    ctx.update(workspaces=await _services(request).workspaces.list(),
+               may_manage=_may_suspend(request, ctx))
+    return _page(request, "workspaces.html", ctx)
+
+
+async def _workspace_change(request: web.Request, ctx: Context, done: str,
+                            change: Callable[[Workspaces], Awaitable[Any]]) -> web.Response:
+    """Run an admin's change of the workspaces; back to the page with its outcome."""
+    t = ctx.t
+    if not _may_suspend(request, ctx):
+        return _back(request, "error", t.error(ApiError("admin_only")), WORKSPACES_PAGE)
+    try:
+        await change(_services(request).workspaces)
+    except Exception as exc:
+        return _back(request, "error", t.error(user_error(exc)), WORKSPACES_PAGE)
+    return _back(request, "ok", t(done), WORKSPACES_PAGE)
+
+
+def _form_fields(request: web.Request, *names: str) -> dict[str, Any]:
+    """The named form fields that were filled in (numbers as numbers)."""
+    form = request[FORM]
+    found: dict[str, Any] = {}
+    for name in names:
+        value = str(form.get(name, "")).strip()
+        if value:
+            found[name] = float(value) if name == "max_rps" else (
+                int(value) if name == "max_rpm" and value.isdigit() else value)
+    return found
+
+
+@action
+async def add_workspace(request: web.Request, ctx: Context) -> web.Response:
+    async def change(workspaces: Workspaces) -> None:
+        try:
+            body = validate(WorkspaceCreate, _form_fields(
+                request, "name", "api_key", "webhook_secret", "webhook_public_url", "max_rps",
+                "max_rpm"))
+        except ValueError:
+            raise ApiError("invalid_body", detail="max_rps: must be a number") from None
+        await workspaces.add(
+            name=body.name, api_key=SecretStr(body.api_key),
+            webhook_secret=SecretStr(body.webhook_secret) if body.webhook_secret else None,
+            webhook_public_url=body.webhook_public_url, max_rps=body.max_rps,
+            max_rpm=body.max_rpm, check=True)
+
+    return await _workspace_change(request, ctx, "ws.added", change)
+
+
+@action
+async def rotate_workspace_key(request: web.Request, ctx: Context) -> web.Response:
+    async def change(workspaces: Workspaces) -> None:
+        body = validate(WorkspaceKeyBody, _form_fields(request, "api_key"))
+        await workspaces.rotate_key(request.match_info["name"], SecretStr(body.api_key))
+
+    return await _workspace_change(request, ctx, "ws.key_rotated", change)
+
+
+@action
+async def assign_workspace_client(request: web.Request, ctx: Context) -> web.Response:
+    async def change(workspaces: Workspaces) -> None:
+        body = validate(ClientAssignBody, _form_fields(request, "client_id"))
+        await workspaces.assign(body.client_id, request.match_info["name"])
+
+    return await _workspace_change(request, ctx, "ws.assigned", change)
+
+
+@action
+async def set_workspace_enabled(request: web.Request, ctx: Context) -> web.Response:
+    enabled = request[FORM].get("enabled") == "yes"
+
+    async def change(workspaces: Workspaces) -> None:
+        await workspaces.set_enabled(request.match_info["name"], enabled)
+
+    return await _workspace_change(request, ctx, "ws.enabled_done" if enabled
+                                   else "ws.disabled_done", change)
