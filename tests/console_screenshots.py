@@ -89,7 +89,8 @@ async def main() -> None:
                      ("acknowledged", "/ui/drift?state=acknowledged"),
                      ("confirm", f"/ui/drift/{mismatch}/confirm?action=push_local"),
                      ("runs", "/ui/runs"), ("health", "/ui/health"),
-                     ("health-7d", "/ui/health?range=7d"), ("not-found", "/ui/no-such-page")]
+                     ("health-7d", "/ui/health?range=7d"), ("workspaces", "/ui/workspaces"),
+                     ("not-found", "/ui/no-such-page")]
             for lang in ("en", "nl"):
                 for name, path in pages:
                     joiner = "&" if "?" in path else "?"

@@ -62,7 +62,7 @@ async def test_every_console_page_in_both_languages_has_no_serious_violation(
     pages = ["/ui/", "/ui/campaigns", f"/ui/campaigns/{campaign['id']}", "/ui/drift",
              "/ui/drift?state=acknowledged",
              f"/ui/drift/{mine['id']}/confirm?action=adopt_remote", "/ui/runs",
-             "/ui/health", "/ui/health?range=30d", "/ui/no-such-page"]
+             "/ui/health", "/ui/health?range=30d", "/ui/workspaces", "/ui/no-such-page"]
     seen_violations: dict[str, list[dict]] = {}
     async with playwright.async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM,

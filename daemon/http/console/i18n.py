@@ -81,6 +81,8 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, Dutch)
     "overview.workspaces": ("Workspaces", "Werkruimten"),
     "overview.listing": ("Last listing", "Laatste lijst"),
     "overview.disabled": ("disabled", "uitgeschakeld"),
+    "overview.ws_calls": ("Calls of any kind, last 24 h (answered ok)",
+                          "Aanroepen van elke soort, laatste 24 u (goed beantwoord)"),
     "col.name": ("Name", "Naam"),
     "col.linked": ("Linked campaign", "Gekoppelde campagne"),
     "col.status": ("Status", "Status"),
