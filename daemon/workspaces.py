@@ -372,6 +372,17 @@ class Workspaces:
             raise WorkspaceNotFound
         return await self.show(name)
 
+    async def set_limits(self, name: str, *, max_rps: float | None, max_rpm: int | None
+                         ) -> Workspace:
+        """Its own budget (None: INSTANTLY_MAX_RPS / INSTANTLY_MAX_RPM); every replica
+        paces its calls by it from its next call (the row's version changes)."""
+        row = await rows.by_name(self._db, name)
+        if row is not None and row["id"] == DEFAULT_WORKSPACE_ID:
+            raise DefaultFromEnvironment
+        if await rows.set_limits(self._db, name, max_rps, max_rpm) is None:
+            raise WorkspaceNotFound
+        return await self.show(name)
+
     async def set_enabled(self, name: str, enabled: bool) -> Workspace:
         if await rows.set_enabled(self._db, name, enabled) is None:
             raise WorkspaceNotFound

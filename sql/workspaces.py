@@ -43,6 +43,11 @@ async def set_webhook(db: Database, name: str, secret: bytes | None,
     return await db.fetchrow("workspace_set_webhook", name, secret, public_url)
 
 
+async def set_limits(db: Database, name: str, max_rps: float | None, max_rpm: int | None
+                     ) -> Any | None:
+    return await db.fetchrow("workspace_set_limits", name, max_rps, max_rpm)
+
+
 async def set_enabled(db: Database, name: str, enabled: bool) -> Any | None:
     return await db.fetchrow("workspace_set_enabled", name, enabled)
 

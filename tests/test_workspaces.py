@@ -144,6 +144,17 @@ async def test_workspace_admin_rules(make_api, fake) -> None:
                            json={"name": "beta", "api_key": KEY_B})).status == 201
     again = await api.post("/workspaces", headers=ops, json={"name": "beta", "api_key": KEY_B})
     assert (again.status, (await again.json())["error"]["code"]) == (409, "workspace_exists")
+    # Its own budget, and back to the defaults; the default workspace's is the environment's.
+    answer = await api.post("/workspaces/beta/limits", headers=ops, json={"max_rps": 3})
+    assert (answer.status, (await answer.json())["max_rps"]) == (200, 3.0)
+    answer = await api.post("/workspaces/beta/limits", headers=ops)
+    assert (await answer.json())["max_rps"] == 1000.0  # INSTANTLY_MAX_RPS of the tests
+    for name, status, code in (("default", 409, "default_workspace_env"),
+                               ("nope", 404, "workspace_not_found")):
+        answer = await api.post(f"/workspaces/{name}/limits", headers=ops, json={"max_rpm": 60})
+        assert (answer.status, (await answer.json())["error"]["code"]) == (status, code)
+    assert (await api.post("/workspaces/beta/limits", headers=ops,
+                           json={"max_rps": -1})).status == 400
 
     # Removing is refused while a campaign is linked in it, and always for the default.
     answer = await api.post("/workspaces/beta/clients", headers=ops,
@@ -204,6 +215,11 @@ async def test_cli_adds_lists_and_reencrypts_with_a_new_encryption_key(dsn, fake
     code, out, err = await run_cli("workspaces", "add", "gamma", "--webhook-secret", env=env,
                                    stdin=f"{KEY_C}\ngamma-hook-secret\n")
     assert code == 0, err
+    code, out, err = await run_cli("workspaces", "limits", "gamma", "--max-rps", "2.5",
+                                   env=env)
+    assert code == 0 and "2.5/s" in out, err
+    code, _, err = await run_cli("workspaces", "limits", "gamma", "--max-rps", "0", env=env)
+    assert code == 64 and "must be above 0" in err
     code, out, err = await run_cli("workspaces", "assign", "gamma", "--client", "golf",
                                    env=env)
     assert (code, out.strip()) == (0, "client golf is in workspace gamma (was default)"), err

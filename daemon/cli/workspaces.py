@@ -22,6 +22,18 @@ from instantly.errors import ExternalError
 KEYS = ("WORKSPACE_KEYS",)
 
 
+def _positive(kind: type) -> object:
+    """An argparse type: a number above zero (the budget's bounds)."""
+
+    def parse(text: str) -> float | int:
+        value = kind(text)
+        if not 0 < value <= 1_000_000:
+            raise argparse.ArgumentTypeError(f"must be above 0 and at most 1000000, got {text}")
+        return value
+
+    return parse
+
+
 def _read_secret(what: str) -> SecretStr:
     if sys.stdin.isatty():
         value = getpass.getpass(f"{what}: ")
@@ -94,6 +106,13 @@ async def webhook_command(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+async def limits_command(args: argparse.Namespace, settings: Settings) -> int:
+    done = await _run("limits", settings, lambda ws: ws.set_limits(
+        args.name, max_rps=args.max_rps, max_rpm=args.max_rpm))
+    print(f"budget set; every replica paces by it from its next call: {_line(done)}")
+    return EXIT_OK
+
+
 async def enable_command(args: argparse.Namespace, settings: Settings) -> int:
     done = await _run("enable", settings, lambda ws: ws.set_enabled(args.name, True))
     print(_line(done))
@@ -154,9 +173,9 @@ def register(subparsers: Subcommands) -> None:
                      help="the public URL its events arrive at (…/webhooks/instantly/NAME)")
     add.add_argument("--webhook-secret", action="store_true",
                      help="read its webhook secret from standard input too (after the key)")
-    add.add_argument("--max-rps", type=float, default=None,
+    add.add_argument("--max-rps", type=_positive(float), default=None,
                      help="its calls per second (default INSTANTLY_MAX_RPS)")
-    add.add_argument("--max-rpm", type=int, default=None,
+    add.add_argument("--max-rpm", type=_positive(int), default=None,
                      help="its calls per minute (default INSTANTLY_MAX_RPM)")
     add.add_argument("--no-check", action="store_true",
                      help="store the key without one listing call to check it")
@@ -172,6 +191,13 @@ def register(subparsers: Subcommands) -> None:
     hook.add_argument("name")
     hook.add_argument("--secret", action="store_true", help="read a new secret from stdin")
     hook.add_argument("--url", default=None, help="the public URL its events arrive at")
+    limits = action("limits", "set a workspace's own call budget (none given: the defaults)",
+                    limits_command, "instantly-sync workspaces limits acme --max-rps 20")
+    limits.add_argument("name")
+    limits.add_argument("--max-rps", type=_positive(float), default=None,
+                        help="its calls per second (absent: INSTANTLY_MAX_RPS)")
+    limits.add_argument("--max-rpm", type=_positive(int), default=None,
+                        help="its calls per minute (absent: INSTANTLY_MAX_RPM)")
     for name, func, text in (("enable", enable_command, "sync a disabled workspace again"),
                              ("disable", disable_command,
                               "stop every call to a workspace and skip it in passes"),

@@ -150,6 +150,14 @@ class WorkspaceWebhookBody(Schema):
     public_url: HttpUrlText | None = None
 
 
+class WorkspaceLimitsBody(Schema):
+    """A workspace's own budget; a null (or absent) limit is the default again."""
+
+    model_config = _STRICT
+    max_rps: Annotated[float, Field(gt=0, le=10_000)] | None = None
+    max_rpm: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+
+
 class ClientAssignBody(Schema):
     model_config = _STRICT
     client_id: ClientId

@@ -16,6 +16,7 @@ from daemon.http.schemas import (
     ClientAssignBody,
     WorkspaceCreate,
     WorkspaceKeyBody,
+    WorkspaceLimitsBody,
     WorkspaceWebhookBody,
 )
 from daemon.http.sync import admin_caller
@@ -57,6 +58,12 @@ async def set_webhook(request: web.Request, *, body: WorkspaceWebhookBody) -> we
     return json_response(done.as_dict())
 
 
+async def set_limits(request: web.Request, *, body: WorkspaceLimitsBody) -> web.Response:
+    done = await _workspaces(request).set_limits(
+        request.match_info["name"], max_rps=body.max_rps, max_rpm=body.max_rpm)
+    return json_response(done.as_dict())
+
+
 async def enable(request: web.Request) -> web.Response:
     done = await _workspaces(request).set_enabled(request.match_info["name"], True)
     return json_response(done.as_dict())
@@ -91,6 +98,10 @@ ROUTES = [
     Route("POST", "/workspaces/{name}/webhook", set_webhook,
           "Set a workspace's webhook secret or public URL", {200: Workspace},
           errors=(*_ADMIN, 413), body=WorkspaceWebhookBody, path_id="name"),
+    Route("POST", "/workspaces/{name}/limits", set_limits,
+          "Set a workspace's own call budget (null: the defaults)", {200: Workspace},
+          errors=(*_ADMIN, 413), body=WorkspaceLimitsBody, body_read="optional",
+          path_id="name"),
     Route("POST", "/workspaces/{name}/enable", enable, "Enable a workspace", {200: Workspace},
           errors=_ADMIN, path_id="name"),
     Route("POST", "/workspaces/{name}/disable", disable,

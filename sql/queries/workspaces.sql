@@ -53,6 +53,12 @@ UPDATE workspaces
  WHERE name = $1
 RETURNING *;
 
+-- name: workspace_set_limits
+-- Its own calls per second ($2) and minute ($3); NULL: the defaults again.
+UPDATE workspaces SET max_rps = $2, max_rpm = $3, version = version + 1, updated_at = now()
+ WHERE name = $1
+RETURNING *;
+
 -- name: workspace_set_enabled
 UPDATE workspaces SET enabled = $2, version = version + 1, updated_at = now()
  WHERE name = $1
