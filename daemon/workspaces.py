@@ -243,14 +243,14 @@ class Workspaces:
             return self._settings.instantly_api_key.get_secret_value()
         return None
 
-    def limits(self, row: Any) -> tuple[float, int]:
+    def _limits(self, row: Any) -> tuple[float, int]:
         """The workspace's own limits, else INSTANTLY_MAX_RPS / INSTANTLY_MAX_RPM."""
         return (row["max_rps"] or self._settings.instantly_max_rps,
                 row["max_rpm"] or self._settings.instantly_max_rpm)
 
     def _build(self, row: Any, key: str | None) -> InstantlyClient:
         s = self._settings
-        rps, rpm = self.limits(row)
+        rps, rpm = self._limits(row)
         return InstantlyClient(
             session=self._http, base_url=s.instantly_base_url, api_key=key,
             timeout_seconds=s.instantly_timeout_seconds, max_retries=s.instantly_max_retries,
@@ -305,7 +305,7 @@ class Workspaces:
 
     def _shown(self, row: Any) -> Workspace:
         default = row["id"] == DEFAULT_WORKSPACE_ID
-        rps, rpm = self.limits(row)
+        rps, rpm = self._limits(row)
         return Workspace(
             id=row["id"], name=row["name"], enabled=row["enabled"],
             has_key=row["api_key"] is not None

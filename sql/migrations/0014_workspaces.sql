@@ -37,8 +37,9 @@ ALTER TABLE external_call_pace
     ADD CONSTRAINT external_call_pace_workspace_fk FOREIGN KEY (id)
         REFERENCES workspaces (id) ON DELETE CASCADE;
 
--- budget_take for one workspace (its row is made on first use). The one-argument-
--- shorter form of 0003 stays for replicas of the previous version during an upgrade.
+-- budget_take for one workspace (its row is made on first use). The form of 0003
+-- without a workspace stays for replicas of the previous version during an upgrade:
+-- it is the default workspace's (below).
 CREATE OR REPLACE FUNCTION budget_take(workspace integer, per_second double precision,
                                        per_minute integer, margin_seconds double precision,
                                        slots integer)
@@ -57,6 +58,11 @@ BEGIN
     RETURNING next_at - spacing * slots INTO slot;
     RETURN greatest(0, extract(epoch FROM slot - now_at));
 END
+$$;
+CREATE OR REPLACE FUNCTION budget_take(per_second double precision, per_minute integer,
+                                       margin_seconds double precision, slots integer)
+RETURNS double precision LANGUAGE sql AS $$
+    SELECT budget_take(1, per_second, per_minute, margin_seconds, slots)
 $$;
 
 -- Every attempt names its workspace (the budget figures are per workspace).
