@@ -40,7 +40,7 @@ class ConfigError(Exception):
     """An environment variable has an invalid value; the message names it."""
 
 
-GROUPS = ("database", "instantly", "http", "webhooks", "reconcile", "logging")
+GROUPS = ("database", "instantly", "http", "webhooks", "reconcile", "notify", "logging")
 
 
 def _var(default: Any, env: str, group: str, description: str, *,
@@ -110,6 +110,30 @@ def _fernet_keys(keys: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
 
 
 FernetKeys = Annotated[SecretList, AfterValidator(_fernet_keys)]
+
+
+def _digest_time(value: Any) -> Any:
+    if value is None or (isinstance(value, str) and value.lower() == "off"):
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        raise ValueError("must be a time HH:MM (00:00 to 23:59), or off for no digest")
+    return value
+
+
+def _time_zone(value: str) -> str:
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"is not a time zone name (IANA, e.g. Europe/Amsterdam): {value!r}"
+                         ) from None
+    return value
+
+
+DigestTime = Annotated[str | None, BeforeValidator(_digest_time)]
+TimeZoneName = Annotated[str, AfterValidator(_time_zone)]
+NotifyLanguage = Annotated[Literal["en", "nl"], BeforeValidator(_lower)]
 NameList = Annotated[tuple[str, ...], BeforeValidator(_comma_list)]
 # Who a request is when API_TOKENS is unset (loopback only, unauthenticated).
 LOOPBACK_CALLER = "loopback"
@@ -225,6 +249,36 @@ class Settings(BaseModel):
         900, "RECONCILE_MAX_SECONDS", "reconcile",
         "a pass whose listing takes longer fails (and changes no finding)", ge=1,
         le=86_400)
+    # notify
+    notify_urls: SecretList = _var(
+        (), "NOTIFY_URLS", "notify",
+        "comma-separated apprise URLs (Slack, Teams, e-mail, ntfy, json://…) that drift and"
+        " sync-health messages go to (docs/notifications.md); unset: none are sent")
+    notify_language: NotifyLanguage = _var(
+        "en", "NOTIFY_LANGUAGE", "notify", "language of the messages: en or nl")
+    notify_timeout_seconds: float = _var(
+        10.0, "NOTIFY_TIMEOUT_SECONDS", "notify",
+        "deadline of one delivery to one URL; a missed one is retried later", gt=0, le=300)
+    drift_age_alert_hours: int = _var(
+        24, "DRIFT_AGE_ALERT_HOURS", "notify",
+        "an unexpected finding still open this long is reported (once)", ge=1, le=8760)
+    notify_failed_passes: int = _var(
+        3, "NOTIFY_FAILED_PASSES", "notify",
+        "this many failed reconcile passes in a row are reported (and the recovery)",
+        ge=1, le=100)
+    notify_success_rate_below: float = _var(
+        95.0, "NOTIFY_SUCCESS_RATE_BELOW", "notify",
+        "the external calls' success rate over the last hour below this percentage is"
+        " reported (and the recovery)", ge=0, le=100)
+    notify_digest_at: DigestTime | None = _var(
+        "09:00", "NOTIFY_DIGEST_AT", "notify",
+        "local time (HH:MM, NOTIFY_TIMEZONE) of the daily digest; off: no digest")
+    notify_timezone: TimeZoneName = _var(
+        "UTC", "NOTIFY_TIMEZONE", "notify", "time zone of NOTIFY_DIGEST_AT (IANA name)")
+    console_public_url: HttpUrl | None = _var(
+        None, "CONSOLE_PUBLIC_URL", "notify",
+        "the console's public address (https://sync.example.com); messages link to its"
+        " pages when set")
     # logging
     log_format: LogFormat = _var(
         "json", "LOG_FORMAT", "logging",
@@ -270,7 +324,21 @@ class Settings(BaseModel):
             password = urlsplit(self.database_url.get_secret_value()).password
             if password:
                 values.append(password)
+        for url in self.notify_urls:  # tokens sit in a URL's password, path or query
+            values += _url_secrets(url.get_secret_value())
         return tuple(v for v in values if v)
+
+
+def _url_secrets(url: str) -> list[str]:
+    """A notification URL and the parts of it that may be tokens (8 characters or more:
+    its password, path segments and query values)."""
+    parts = urlsplit(url)
+    found = [url, parts.password or ""]
+    found += [p for p in parts.path.split("/") if len(p) >= 8]
+    found += [v for pair in parts.query.split("&") for v in pair.split("=")[1:] if len(v) >= 8]
+    if parts.username and len(parts.username) >= 8:
+        found.append(parts.username)
+    return [v for v in found if v]
 
 
 def is_loopback(host: str) -> bool:

@@ -30,6 +30,7 @@ async def finish_pass(services: Services, handle: PassHandle, *,
     resumed our webhook, another pass runs at once (without that follow-up of its own):
     the delivery log may hold nothing of the disabled period, the comparison finds it."""
     run = await handle.execute()
+    await services.notifier.after_pass()
     resumed = stepped = False
     for health in await webhook_healths(services):
         if not health.configured:
@@ -43,6 +44,7 @@ async def finish_pass(services: Services, handle: PassHandle, *,
                         error=found["error"])
         await runs.record_workspace_webhook(services.db, run["id"], health.workspace_id,
                                             found)
+        await services.notifier.after_webhook(health.workspace, found)
         if health.workspace_id == DEFAULT_WORKSPACE_ID:
             await runs.record_webhook_step(services.db, run["id"], found)
         resumed = resumed or bool(found.get("resumed"))

@@ -1,7 +1,9 @@
 """APScheduler 3 in the daemon's event loop: the periodic jobs.
 
 Jobs: the reconcile pass (when RECONCILE_INTERVAL_SECONDS > 0), the daily
-webhook retention and the hourly idempotency-key prune. `max_instances=1`
+webhook retention and the hourly idempotency-key prune; with NOTIFY_URLS, the
+notification checks every five minutes and the daily digest at NOTIFY_DIGEST_AT
+(local time in NOTIFY_TIMEZONE). `max_instances=1`
 and `coalesce=True` mean a slow job is never stacked; a failing run is
 logged and the next tick tries again. APScheduler cancels running asyncio
 jobs at shutdown, so jobs close their own bookkeeping in a shielded
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import zoneinfo
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -34,6 +37,7 @@ class JobSpec:
     seconds: float
     first_run_in: float | None = None  # None: one period after start
     jitter: float | None = None
+    at: tuple[int, int, str] | None = None  # daily at (hour, minute, time zone) instead
 
 
 def job_specs(services: Services) -> list[JobSpec]:
@@ -53,11 +57,25 @@ def job_specs(services: Services) -> list[JobSpec]:
         result = await services.db.execute("idempotency_prune")
         log.info("idempotency.pruned", result=result)
         log.info("usage.pruned", result=await usage.prune(services.db))
+        log.info("notifications.pruned", result=await services.db.execute("notify_prune"))
+
+    async def notify_checks() -> None:
+        await services.notifier.check_health()
+
+    async def notify_digest() -> None:
+        zone = zoneinfo.ZoneInfo(settings.notify_timezone)
+        await services.notifier.digest(dt.datetime.now(zone).date().isoformat())
 
     specs = [
         JobSpec("webhook_retention", webhook_retention, seconds=86_400, first_run_in=600),
         JobSpec("idempotency_prune", idempotency_prune, seconds=3600),
     ]
+    if services.notifier.enabled:
+        specs.append(JobSpec("notify_checks", notify_checks, seconds=300, first_run_in=60))
+        if settings.notify_digest_at:
+            hour, minute = (int(part) for part in settings.notify_digest_at.split(":"))
+            specs.append(JobSpec("notify_digest", notify_digest, seconds=86_400,
+                                 at=(hour, minute, settings.notify_timezone)))
     interval = settings.reconcile_interval_seconds
     if interval > 0:
         specs.append(JobSpec("reconcile", reconcile, seconds=interval, first_run_in=5,
@@ -81,6 +99,12 @@ def start_scheduler(specs: list[JobSpec]) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=dt.UTC)
     now = dt.datetime.now(dt.UTC)
     for spec in specs:
+        if spec.at is not None:
+            hour, minute, zone = spec.at
+            scheduler.add_job(_logged(spec), "cron", hour=hour, minute=minute, timezone=zone,
+                              id=spec.id, max_instances=1, coalesce=True,
+                              misfire_grace_time=3600)
+            continue
         first = spec.first_run_in if spec.first_run_in is not None else spec.seconds
         if spec.jitter:
             first += random.uniform(0, spec.jitter)

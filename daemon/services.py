@@ -20,6 +20,7 @@ import aiohttp
 import structlog
 
 from daemon.config import Settings
+from daemon.notify import Notifier
 from daemon.suspension import SyncControl
 from daemon.toggle import ToggleService
 from daemon.usage import CallRecorder
@@ -55,6 +56,7 @@ class Services:
     sync: SyncControl  # suspending syncing (daemon/suspension.py)
     calls: CallRecorder  # every external attempt, for the budget's use (daemon/usage.py)
     workspaces: Workspaces  # one client (key, budget) per workspace (daemon/workspaces.py)
+    notifier: Notifier  # the outbox's messages and their sender (daemon/notify.py)
     # WEBHOOK_SECRET's values, unwrapped once (the receiver compares on every delivery).
     webhook_secrets: tuple[str, ...] = field(repr=False)
 
@@ -152,7 +154,8 @@ async def open_services(settings: Settings, *, dsn: str | None = None,
                               lease_seconds=settings.toggle_lease_seconds),
         reconciler=Reconciler(db=db, clients=workspaces, full_pause_sync=settings.full_pause_sync,
                               lease_seconds=settings.toggle_lease_seconds,
-                              max_seconds=settings.reconcile_max_seconds),
+                              max_seconds=settings.reconcile_max_seconds,
+                              notify=bool(settings.notify_urls)),
         resolver=Resolver(db=db, clients=workspaces),
         linker=Linker(db=db, clients=workspaces),
         webhook_store=store,
@@ -163,6 +166,7 @@ async def open_services(settings: Settings, *, dsn: str | None = None,
         sync=sync,
         calls=calls,
         workspaces=workspaces,
+        notifier=Notifier(db=db, settings=settings),
     )
 
 

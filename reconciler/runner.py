@@ -88,6 +88,7 @@ class Reconciler:
     lease_seconds: int
     max_seconds: float = 900
     page_size: int = 100
+    notify: bool = False  # write the new unexpected drift's message in the pass's transaction
     clock: Callable[[], float] = time.time
 
     async def start(self, *, trigger: str) -> PassHandle:
@@ -248,6 +249,8 @@ class PassHandle:
                 await conn.execute("findings_clear_gone", self.run_id, r.lease_seconds,
                                    self.started_at)
             )
+            if r.notify:  # docs/notifications.md: with the findings it reports, or not at all
+                await conn.execute("notify_new_drift", self.run_id)
         return ("failed", error) if failed else ("succeeded", None)
 
     async def _max_pages(self, workspace_id: int) -> int:

@@ -37,11 +37,11 @@ def one_line(err: str) -> str:
 
 # -- the demo -------------------------------------------------------------------------
 
-async def run_demo_once(server_dsn: str, port: int, fake_port: int) -> dict:
+async def run_demo_once(server_dsn: str, port: int, fake_port: int, *extra: str) -> dict:
     env = daemon_env(DATABASE_URL=server_dsn, LOG_LEVEL="error")
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "daemon", "demo", "--port", str(port),
-        "--fake-port", str(fake_port), env=env, cwd=ROOT,
+        "--fake-port", str(fake_port), *extra, env=env, cwd=ROOT,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
         banner = []
@@ -50,6 +50,7 @@ async def run_demo_once(server_dsn: str, port: int, fake_port: int) -> dict:
             assert line, (await proc.stderr.read()).decode()
             banner.append(line.decode())
         text = "".join(banner)
+        answer_text = text
         toggle = re.search(r"-X POST (.*) (http://\S+/toggle)", text)
         assert toggle and f":{port}/" in toggle.group(2) and f":{fake_port}" in text
         async with aiohttp.ClientSession(
@@ -73,13 +74,14 @@ async def run_demo_once(server_dsn: str, port: int, fake_port: int) -> dict:
         out, _ = await asyncio.wait_for(proc.communicate(), 30)
     assert "demo stopped" in out.decode()
     assert proc.returncode == 0
+    answer["banner"] = answer_text
     return answer
 
 
 async def test_the_demo_works_twice(server_dsn) -> None:
     port, fake_port = free_port(), free_port()
-    for _ in range(2):
-        answer = await run_demo_once(server_dsn, port, fake_port)
+    for extra in ((), ("--notify-echo",)):
+        answer = await run_demo_once(server_dsn, port, fake_port, *extra)
         assert (answer["status"], answer["external_sync"]) == (200, "activated")
         assert "Acme — spring launch" in answer["message"]  # UTF-8, not \\u2014
         assert answer["run"]["status"] == "succeeded"
@@ -88,6 +90,9 @@ async def test_the_demo_works_twice(server_dsn) -> None:
         assert answer["event_hours"] >= 20
         calls = answer["overview"]["calls"]
         assert calls["calls"] >= 36 and 0.8 < calls["success_rate"] < 1
+        # With --notify-echo a newcomer sees the seeded drift's message arrive.
+        echoed = "notification received: New drift: 9 campaign(s)" in answer["banner"]
+        assert echoed == bool(extra), answer["banner"][:2000]
 
 
 async def test_a_second_demo_never_harms_the_running_one(server_dsn) -> None:

@@ -75,7 +75,7 @@ def test_serve_loads_neither_the_other_commands_nor_the_console_templates() -> N
         "from daemon.http.app import build_app\n"
         "build_app(__import__('daemon.config').config.load_settings())\n"
         "names = ('jinja2', 'instantly.fake', 'daemon.cli.demo', 'daemon.cli.selftest',"
-        " 'cryptography')\n"
+        " 'cryptography', 'apprise')\n"
         "print(sorted(n for n in names if n in sys.modules))\n"
         "import daemon.http.schemas as s, daemon.http.response_models as r\n"
         "print([n for m in (s, r) for n, v in vars(m).items() if isinstance(v, type)"

@@ -35,7 +35,7 @@ COMMANDS: dict[str, str] = {
     "serve": "serve", "migrate": "migrate", "reconcile": "reconcile", "drift": "drift",
     "check": "check", "selftest": "selftest", "fake-instantly": "fake", "demo": "demo",
     "webhooks": "webhooks", "remote": "linking", "link": "linking", "sync": "sync",
-    "workspaces": "workspaces",
+    "workspaces": "workspaces", "notify": "notify",
 }
 
 

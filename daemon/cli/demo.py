@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import errno
 import os
@@ -222,11 +223,13 @@ Ctrl-C stops the daemon, the fake and the database.
 """  # noqa: E501
 
 
-def demo_settings(port: int, fake_port: int) -> Settings:
+def demo_settings(port: int, fake_port: int, *, notify_url: str | None = None) -> Settings:
     """The demo's own configuration (its token, secret and fake), on the database the
     environment names (embedded by default). Also used by `make screenshots`."""
     base = f"http://127.0.0.1:{port}"
     return load_settings({
+        "NOTIFY_URLS": notify_url or "",
+        "CONSOLE_PUBLIC_URL": base if notify_url else "",
         "DATABASE_URL": os.environ.get("DATABASE_URL", ""),
         "DATA_DIR": os.environ.get("DATA_DIR", ""),
         "INSTANTLY_BASE_URL": f"http://127.0.0.1:{fake_port}",
@@ -246,6 +249,8 @@ def demo_settings(port: int, fake_port: int) -> Settings:
 async def register_webhook(fake: FakeInstantlyServer, base: str) -> None:
     """Register the daemon's receivers at the fake, each workspace's with its own key,
     URL and secret, as `webhooks register` would."""
+    if WORKSPACE_KEY not in fake.workspaces:
+        fake.add_workspace(WORKSPACE_KEY)
     async with aiohttp.ClientSession() as http:
         for key, path, secret in (
                 (FAKE_KEY, "/webhooks/instantly", WEBHOOK_SECRET),
@@ -259,7 +264,29 @@ async def register_webhook(fake: FakeInstantlyServer, base: str) -> None:
 
 async def demo_command(args: argparse.Namespace, settings: Settings) -> int:
     """The demo configures itself (its own token, secret and fake), not from `settings`."""
-    return await run_demo(port=args.port, fake_port=args.fake_port)
+    return await run_demo(port=args.port, fake_port=args.fake_port,
+                          notify_echo=args.notify_echo)
+
+
+@asynccontextmanager
+async def _notify_echo() -> AsyncIterator[str]:
+    """A notification receiver on loopback that prints every message it gets; yields the
+    apprise URL (json://) that posts to it."""
+    async def received(request: web.Request) -> web.Response:
+        message = await request.json()
+        print(f"\nnotification received: {message.get('title')}\n  "
+              + str(message.get("message", "")).replace("\n", "\n  "), flush=True)
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", received)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"json://127.0.0.1:{runner.addresses[0][1]}/notify"
+    finally:
+        await runner.cleanup()
 
 
 class DemoRunning(CommandRefused):
@@ -303,7 +330,8 @@ async def _demo_lock(server_dsn: str, *, port: int, fake_port: int) -> AsyncIter
         await db.close()
 
 
-async def run_demo(*, port: int = 8080, fake_port: int = 8081) -> int:
+async def run_demo(*, port: int = 8080, fake_port: int = 8081, notify_echo: bool = False
+                   ) -> int:
     """Fresh data every run: the database `instantly_sync_demo` is recreated on the
     configured server (embedded by default) and the fake starts empty, so every
     printed command answers as printed, however often the demo is run."""
@@ -314,13 +342,18 @@ async def run_demo(*, port: int = 8080, fake_port: int = 8081) -> int:
     except PortBusy:
         daemon_sock.close()
         raise
-    settings = demo_settings(port, fake_port)
-    configure_logging(fmt=settings.log_format, level=settings.log_level)
-    server_dsn = resolve_dsn(settings)
     try:
-        async with _demo_lock(server_dsn, port=port, fake_port=fake_port):
-            dsn = await create_database(server_dsn, DEMO_DATABASE)  # dropped first if it exists
-            return await _serve(settings, dsn, base, daemon_sock, fake_sock)
+        async with contextlib.AsyncExitStack() as stack:
+            notify_url = await stack.enter_async_context(_notify_echo()) if notify_echo else None
+            settings = demo_settings(port, fake_port, notify_url=notify_url)
+            configure_logging(fmt=settings.log_format, level=settings.log_level)
+            server_dsn = resolve_dsn(settings)
+            async with _demo_lock(server_dsn, port=port, fake_port=fake_port):
+                dsn = await create_database(server_dsn, DEMO_DATABASE)  # dropped if it exists
+                if notify_url:
+                    print(f"notifications go to {notify_url}: each one is printed here",
+                          flush=True)
+                return await _serve(settings, dsn, base, daemon_sock, fake_sock)
     finally:
         daemon_sock.close()
         fake_sock.close()
@@ -343,12 +376,12 @@ async def _serve(settings: Settings, dsn: str, base: str, daemon_sock: socket.so
         private = web.TCPSite(runner, "127.0.0.1", 0)
         await private.start()
         private_base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        await register_webhook(fake, base)  # before the first pass, which checks them
         ids = await seed(private_base, fake, base)
         print(f"seeding a day of history ({HISTORY_EVENTS} events, {HISTORY_ACTIVATIONS}"
               " activations; the few refused ones are logged)", flush=True)
         await seed_history(private_base, fake, ids, dsn, app[SERVICES].calls.flush)
         fake.state.add_campaign(name="Unlinked remote campaign", status=1)
-        await register_webhook(fake, base)
         await web.SockSite(runner, daemon_sock).start()
         await private.stop()
         started = True
@@ -374,4 +407,7 @@ def register(subparsers: Subcommands) -> None:
                         help="port of the daemon (default: PORT or 8080)")
     parser.add_argument("--fake-port", type=int, default=8081,
                         help="port of the fake external API (default: 8081)")
+    parser.add_argument("--notify-echo", action="store_true",
+                        help="send notifications to a receiver the demo starts, which prints"
+                             " each message it gets (docs/notifications.md)")
     parser.set_defaults(func=demo_command)

@@ -102,6 +102,22 @@ def build_app(settings: Settings, *, dsn: str | None = None) -> web.Application:
         finally:
             app[SCHEDULER].shutdown(wait=False)
 
+    async def notification_sender_ctx(app: web.Application) -> AsyncIterator[None]:
+        """Sends the outbox's messages (daemon/notify.py) while the app runs."""
+        notifier = app[SERVICES].notifier
+        if not notifier.enabled:
+            yield
+            return
+        stop = asyncio.Event()
+        task = asyncio.get_running_loop().create_task(notifier.run(stop),
+                                                      name="notification-sender")
+        try:
+            yield
+        finally:
+            stop.set()  # a delivery under way finishes within its deadline
+            await task
+
     app.cleanup_ctx.extend(
-        [services_ctx, webhook_writers_ctx, background_passes_ctx, scheduler_ctx])
+        [services_ctx, webhook_writers_ctx, background_passes_ctx, scheduler_ctx,
+         notification_sender_ctx])
     return app

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from daemon.errors import ERRORS, ApiError
 from daemon.http.console import formats
+from daemon.messages import KIND_WORDS
 
 LANGUAGES = ("en", "nl")
 LANG_COOKIE = "isync_lang"
@@ -39,6 +40,14 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, Dutch)
     "col.client": ("Client", "Klant"),
     "col.workspace": ("Workspace", "Werkruimte"),
     "nav.workspaces": ("Workspaces", "Werkruimten"),
+    "notify.title": ("Notifications", "Meldingen"),
+    "notify.target": ("Sent to", "Verstuurd naar"),
+    "notify.last_attempt": ("Last attempt", "Laatste poging"),
+    "notify.result": ("Result", "Resultaat"),
+    "notify.last_delivered": ("Last delivered", "Laatst afgeleverd"),
+    "notify.ok": ("delivered", "afgeleverd"),
+    "notify.none": ("No notification URLs are set (NOTIFY_URLS).",
+                    "Er zijn geen meldings-URL's ingesteld (NOTIFY_URLS)."),
     "ws.intro": ("Each workspace has its own API key, call budget, webhook and campaigns; a"
                  " campaign belongs to its client's workspace. The default workspace is set"
                  " by the environment.",
@@ -329,12 +338,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, Dutch)
     "run.succeeded": ("succeeded", "geslaagd"),
     "run.failed": ("failed", "mislukt"),
     "run.skipped": ("skipped", "overgeslagen"),
-    "kind.status_mismatch": ("Status differs", "Status wijkt af"),
-    "kind.local_pause_only": ("Paused here only", "Alleen hier gepauzeerd"),
-    "kind.remote_completed": ("Completed remotely", "Extern voltooid"),
-    "kind.remote_unhealthy": ("Unhealthy remotely", "Extern ongezond"),
-    "kind.remote_missing": ("Missing remotely", "Extern verdwenen"),
-    "kind.toggle_incomplete": ("Change left unfinished", "Wijziging niet afgerond"),
+    **{f"kind.{kind}": words for kind, words in KIND_WORDS.items()},  # daemon/messages.py
 }
 
 ERRORS_NL: dict[str, str] = {

@@ -649,6 +649,7 @@ async def health_page(request: web.Request, ctx: Context) -> web.Response:
         subscription=subscription, unchecked=unchecked, by_type=sorted(by_type.items()),
         span=span, span_links=_span_links(request, span),
         suspensions=await services.sync.history(),
+        notify_targets=await _notify_targets(services),
         events_chart=bar_chart(_time_points(span, starts, per_bin, default=0), t,
                                title=t("chart.events", span=span_words),
                                axis=t(f"axis.events.{span}"), unit="",
@@ -666,6 +667,19 @@ async def health_page(request: web.Request, ctx: Context) -> web.Response:
                                 unit=" ms", zero_is_empty=False, empty=t("chart.no_calls")),
     )
     return _page(request, "health.html", ctx)
+
+
+async def _notify_targets(services: Services) -> list[dict[str, Any]]:
+    """Each NOTIFY_URLS target (its secrets masked) with its last delivery, if any."""
+    last = {r["target"]: r for r in await services.notifier.last_deliveries()}
+    shown = []
+    for target in services.notifier.targets:
+        row = last.get(target.key)
+        shown.append({"shown": target.shown, "last_at": row["last_at"] if row else None,
+                      "ok": row["ok"] if row else None,
+                      "error": row["last_error"] if row else None,
+                      "delivered_at": row["last_delivered_at"] if row else None})
+    return shown
 
 
 @page
