@@ -12,7 +12,8 @@ A sender (`Notifier.send_due`, a loop in `serve`) leases due messages with
 every NOTIFY_URLS target through apprise, each delivery within
 NOTIFY_TIMEOUT_SECONDS. A target that misses it is tried again later with a
 growing pause (the others are not sent twice); a notification service that is
-down loses nothing, and a message older than a day is given up (logged). Nothing
+down loses nothing: its messages go out when it is back (one still undelivered
+after 31 days, the outbox's retention, is given up and logged). Nothing
 here ever runs inside a pass or a request: they only write a row.
 
 Words are chosen when a message is sent (NOTIFY_LANGUAGE, `daemon/messages.py`),
@@ -43,7 +44,7 @@ log = structlog.get_logger("daemon.notify")
 
 SEND_EVERY_SECONDS = 1.0
 BATCH = 20
-GIVE_UP_HOURS = 24
+GIVE_UP_HOURS = 31 * 24  # as long as anything is kept (the outbox is pruned after 31 days)
 MAX_RETRY_SECONDS = 600.0
 NAMES_SHOWN = 3  # campaign names a drift message lists before "and more"
 

@@ -240,3 +240,46 @@ def test_every_message_renders_in_both_languages_without_naming_the_vendor() -> 
     assert "A, B, C and more" in render(Kind.DRIFT_NEW, facts, lang="en", console_url=None)[1]
     for english, dutch in (*NOTIFY_TEXT.values(), *KIND_WORDS.values()):
         assert "instantly" not in (english + dutch).lower()
+
+
+async def test_failing_passes_reported_once_after_n_in_a_row_and_the_recovery(
+        make_api, fake, db, receiver) -> None:
+    api = await make_api(NOTIFY_URLS=receiver.url(), NOTIFY_FAILED_PASSES="2",
+                         INSTANTLY_MAX_RETRIES="0")
+    fake.state.add_fault(path="/api/v2/campaigns", method="GET", status=500, count=3)
+    for _ in range(3):  # two in a row are reported; the third changes nothing
+        assert (await _reconcile(api))["status"] == "failed"
+    assert (await _reconcile(api))["status"] == "succeeded"
+
+    async def arrived() -> bool:
+        return len(receiver.posts) == 2
+
+    await wait_for(arrived)
+    assert receiver.titles() == ["Reconcile failing: 2 passes in a row",
+                                 "Reconcile passes succeed again"]
+    assert "listing failed" in receiver.posts[0]["message"]
+
+
+async def test_a_low_call_success_rate_is_reported_and_its_recovery(make_api, db, receiver
+                                                                   ) -> None:
+    api = await make_api(NOTIFY_URLS=receiver.url(), NOTIFY_SUCCESS_RATE_BELOW="95")
+    notifier = services_of(api).notifier
+
+    async def calls(outcome: str, n: int) -> None:
+        await db.pool.execute(
+            "INSERT INTO external_calls (at, action, outcome, duration_ms, waited_ms)"
+            " SELECT now(), 'activate', $1, 5, 0 FROM generate_series(1, $2)", outcome, n)
+
+    await calls("ok", 9)
+    await calls("500", 1)  # 90 %
+    await notifier.check_health()
+    await notifier.check_health()  # still low: nothing new
+    await calls("ok", 90)  # 99 of 100
+    await notifier.check_health()
+
+    async def arrived() -> bool:
+        return len(receiver.posts) == 2
+
+    await wait_for(arrived)
+    assert receiver.titles() == ["External calls failing: 90.0 % succeeded",
+                                 "External calls succeed again: 99.0 %"]
