@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import quote
 
 import structlog
+from prometheus_client import Gauge
 from pydantic import SecretStr
 
 from daemon.config import Settings
@@ -41,6 +42,11 @@ from daemon.messages import KIND_WORDS, NOTIFY_TEXT
 from sql import Database, DatabaseUnavailable
 
 log = structlog.get_logger("daemon.notify")
+
+PENDING = Gauge(
+    "instantly_sync_notifications_pending",
+    "Notifications not yet delivered to every target (every replica's), and how old the"
+    " oldest is in seconds (measure=oldest_seconds)", ["measure"])
 
 SEND_EVERY_SECONDS = 1.0
 BATCH = 20
@@ -325,6 +331,14 @@ class Notifier:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(SEND_EVERY_SECONDS):
                     await stop.wait()
+
+    async def refresh_gauges(self) -> None:
+        """The outbox's backlog, read when /metrics is scraped (every replica's)."""
+        if not self.enabled:
+            return
+        row = await self._db.fetchrow("notify_pending")
+        PENDING.labels(measure="count").set(row["pending"])
+        PENDING.labels(measure="oldest_seconds").set(row["oldest_seconds"])
 
     async def last_deliveries(self) -> list[Any]:
         """Per target, its last delivery (the console's health page)."""

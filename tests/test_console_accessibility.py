@@ -43,7 +43,8 @@ async def test_every_console_page_in_both_languages_has_no_serious_violation(
     # Two workspaces, so every page shows its workspace column, filter and overview rows.
     fake.add_workspace("key-of-workspace-beta")
     api = await make_api(WEBHOOK_SECRET="a11y-secret",
-                         WORKSPACE_KEYS=Fernet.generate_key().decode())
+                         WORKSPACE_KEYS=Fernet.generate_key().decode(),
+                         NOTIFY_URLS="json://ops:pass@127.0.0.1:9/hook")  # the health page's list
     base = str(api.make_url("")).rstrip("/")
     assert (await api.post("/workspaces", json={
         "name": "beta", "api_key": "key-of-workspace-beta"})).status == 201

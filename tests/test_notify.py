@@ -147,12 +147,16 @@ async def test_a_receiver_down_then_back_gets_the_message_once_and_never_delays_
     await linked_campaign(api, fake, name="Drift while down", remote_status=1)
     run = await _reconcile(api)
     assert run["status"] == "succeeded"  # answered while the receiver refuses
+    metrics = await (await api.get("/metrics")).text()
+    assert 'instantly_sync_notifications_pending{measure="count"} 1.0' in metrics
 
     async def delivered() -> bool:
         return len(receiver.posts) == 1
 
     await wait_for(delivered, within=15)
     assert receiver.refused == 2 and receiver.titles() == ["New drift: 1 campaign(s)"]
+    metrics = await (await api.get("/metrics")).text()
+    assert 'instantly_sync_notifications_pending{measure="count"} 0.0' in metrics
     [row] = await db.pool.fetch("SELECT attempts, sent_at FROM notifications")
     assert row["attempts"] == 3 and row["sent_at"] is not None
     deliveries = await services_of(api).notifier.last_deliveries()

@@ -58,6 +58,7 @@ async def metrics(request: web.Request) -> web.Response:
     try:
         await services.sync.current()
         await services.calls.refresh_gauges()
+        await services.notifier.refresh_gauges()
     except DatabaseUnavailable:
         pass
     return web.Response(

@@ -137,8 +137,12 @@ SELECT DISTINCT ON (target) target, shown, last_at, delivered_at IS NOT NULL AS 
   FROM notification_deliveries d
  ORDER BY target, last_at DESC;
 
--- name: notify_pending_count
-SELECT count(*) FROM notifications WHERE sent_at IS NULL AND given_up_at IS NULL;
+-- name: notify_pending
+-- Messages not yet delivered to every target, and the oldest one's age in seconds.
+SELECT count(*) AS pending,
+       COALESCE(extract(epoch FROM now() - min(created_at)), 0)::double precision
+           AS oldest_seconds
+  FROM notifications WHERE sent_at IS NULL AND given_up_at IS NULL;
 
 -- name: notify_prune
 -- Sent and given-up messages after 31 days.
