@@ -22,6 +22,7 @@ from daemon.cli.demo import (
     FAKE_KEY,
     TOKEN,
     demo_settings,
+    notify_echo,
     register_webhook,
     seed,
     seed_history,
@@ -63,7 +64,9 @@ async def main() -> None:
     dsn = await create_database(server_dsn, DB)
     port, fake_port = _free_port(), _free_port()
     fake = await FakeInstantlyServer(api_key=FAKE_KEY, port=fake_port).start()
-    settings = demo_settings(port, fake_port)
+    echo = notify_echo()  # the health page lists a notification target that answers
+    notify_url = await echo.__aenter__()
+    settings = demo_settings(port, fake_port, notify_url=notify_url)
     app = build_app(settings, dsn=dsn)
     server = TestServer(app, port=port)
     await server.start_server()
@@ -115,6 +118,7 @@ async def main() -> None:
             await browser.close()
     finally:
         await server.close()
+        await echo.__aexit__(None, None, None)
         await fake.close()
         await drop_database(server_dsn, DB)
     print(f"screenshots in {OUT}")
