@@ -150,8 +150,9 @@ async def test_a_receiver_down_then_back_gets_the_message_once_and_never_delays_
     metrics = await (await api.get("/metrics")).text()
     assert 'instantly_sync_notifications_pending{measure="count"} 1.0' in metrics
 
-    async def delivered() -> bool:
-        return len(receiver.posts) == 1
+    async def delivered() -> bool:  # received, and recorded as sent
+        return len(receiver.posts) == 1 and await db.pool.fetchval(
+            "SELECT bool_and(sent_at IS NOT NULL) FROM notifications")
 
     await wait_for(delivered, within=15)
     assert receiver.refused == 2 and receiver.titles() == ["New drift: 1 campaign(s)"]
@@ -203,8 +204,9 @@ async def test_no_secret_of_a_url_is_logged_or_shown(make_api, fake, receiver, c
     await linked_campaign(api, fake, name="Logged", remote_status=1)
     await _reconcile(api)
 
-    async def arrived() -> bool:
-        return len(receiver.posts) == 1
+    async def arrived() -> bool:  # received, and recorded as sent
+        return len(receiver.posts) == 1 and await services_of(api).db.fetchval(
+            "notify_pending_sent")
 
     await wait_for(arrived)
     logs = capsys.readouterr().err

@@ -63,3 +63,7 @@ SELECT m[1] AS status
 -- name: workspace_key_raw
 -- A workspace's stored key, as stored (encrypted).
 SELECT api_key FROM workspaces WHERE name = $1;
+
+-- name: notify_pending_sent
+-- Whether every notification was delivered to every target.
+SELECT bool_and(sent_at IS NOT NULL) FROM notifications;

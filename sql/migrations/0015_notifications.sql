@@ -68,3 +68,16 @@ BEGIN
     RETURN previous;
 END
 $$;
+
+-- A drift message's facts from its findings' kinds and campaign names (one element per
+-- finding): the total, how many of each kind, and the first five names.
+CREATE FUNCTION drift_message_facts(kinds text[], names text[]) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT jsonb_build_object(
+        'total', cardinality(kinds),
+        'kinds', (SELECT jsonb_object_agg(k, n)
+                    FROM (SELECT k, count(*) AS n FROM unnest(kinds) AS k GROUP BY k) c),
+        'names', (SELECT COALESCE(jsonb_agg(name ORDER BY name), '[]'::jsonb)
+                    FROM (SELECT DISTINCT name FROM unnest(names) AS name
+                           WHERE name IS NOT NULL ORDER BY name LIMIT 5) n))
+$$;

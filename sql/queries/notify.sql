@@ -4,21 +4,13 @@
 -- name: notify_new_drift
 -- In the pass's transaction: the unexpected findings this pass ($1) opened, as one
 -- message (counts per kind, the first campaign names); nothing when there are none.
-WITH new AS (
-    SELECT f.kind, c.name
-      FROM drift_findings f LEFT JOIN campaigns c ON c.id = f.campaign_id
-     WHERE f.last_run_id = $1 AND f.first_seen_at = now() AND f.state = 'open'
-       AND NOT f.expected
-)
 INSERT INTO notifications (kind, facts)
-SELECT 'drift_new', jsonb_build_object(
-           'run_id', $1::bigint, 'total', (SELECT count(*) FROM new),
-           'kinds', (SELECT jsonb_object_agg(kind, n)
-                       FROM (SELECT kind, count(*) AS n FROM new GROUP BY kind) k),
-           'names', (SELECT COALESCE(jsonb_agg(name ORDER BY name), '[]'::jsonb)
-                       FROM (SELECT DISTINCT name FROM new WHERE name IS NOT NULL
-                              ORDER BY name LIMIT 5) n))
- WHERE EXISTS (SELECT 1 FROM new);
+SELECT 'drift_new', drift_message_facts(array_agg(f.kind), array_agg(c.name))
+                    || jsonb_build_object('run_id', $1::bigint)
+  FROM drift_findings f LEFT JOIN campaigns c ON c.id = f.campaign_id
+ WHERE f.last_run_id = $1 AND f.first_seen_at = now() AND f.state = 'open'
+   AND NOT f.expected
+HAVING count(*) > 0;
 
 -- name: notify_old_drift
 -- Open unexpected findings first seen more than $1 hours ago and not reported yet: marked
@@ -28,17 +20,13 @@ WITH old AS (
     UPDATE drift_findings f SET age_notified_at = now()
      WHERE f.state = 'open' AND NOT f.expected AND f.age_notified_at IS NULL
        AND f.first_seen_at < now() - make_interval(hours => $1)
-    RETURNING f.kind, f.campaign_id, f.first_seen_at
+    RETURNING f.kind, f.campaign_id
 )
 INSERT INTO notifications (kind, facts)
-SELECT 'drift_old', jsonb_build_object(
-           'hours', $1::integer, 'total', (SELECT count(*) FROM old),
-           'kinds', (SELECT jsonb_object_agg(kind, n)
-                       FROM (SELECT kind, count(*) AS n FROM old GROUP BY kind) k),
-           'names', (SELECT COALESCE(jsonb_agg(name ORDER BY name), '[]'::jsonb)
-                       FROM (SELECT DISTINCT c.name FROM old JOIN campaigns c
-                                 ON c.id = old.campaign_id ORDER BY c.name LIMIT 5) n))
- WHERE EXISTS (SELECT 1 FROM old);
+SELECT 'drift_old', drift_message_facts(array_agg(old.kind), array_agg(c.name))
+                    || jsonb_build_object('hours', $1::integer)
+  FROM old LEFT JOIN campaigns c ON c.id = old.campaign_id
+HAVING count(*) > 0;
 
 -- name: notify_on_change
 -- $1 state key, $2 its value now, $3 the message's kind (NULL: none), $4 its facts,
