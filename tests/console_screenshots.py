@@ -22,7 +22,7 @@ from daemon.cli.demo import (
     FAKE_KEY,
     TOKEN,
     demo_settings,
-    notify_echo,
+    echo_receiver,
     register_webhook,
     seed,
     seed_history,
@@ -64,7 +64,7 @@ async def main() -> None:
     dsn = await create_database(server_dsn, DB)
     port, fake_port = _free_port(), _free_port()
     fake = await FakeInstantlyServer(api_key=FAKE_KEY, port=fake_port).start()
-    echo = notify_echo()  # the health page lists a notification target that answers
+    echo = echo_receiver()  # the health page lists a notification target that answers
     notify_url = await echo.__aenter__()
     settings = demo_settings(port, fake_port, notify_url=notify_url)
     app = build_app(settings, dsn=dsn)

@@ -269,7 +269,7 @@ async def demo_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 @asynccontextmanager
-async def notify_echo() -> AsyncIterator[str]:
+async def echo_receiver() -> AsyncIterator[str]:
     """A notification receiver on loopback that prints every message it gets; yields the
     apprise URL (json://) that posts to it."""
     async def received(request: web.Request) -> web.Response:
@@ -344,7 +344,7 @@ async def run_demo(*, port: int = 8080, fake_port: int = 8081, notify_echo: bool
         raise
     try:
         async with contextlib.AsyncExitStack() as stack:
-            notify_url = await stack.enter_async_context(notify_echo()) if notify_echo else None
+            notify_url = await stack.enter_async_context(echo_receiver()) if notify_echo else None
             settings = demo_settings(port, fake_port, notify_url=notify_url)
             configure_logging(fmt=settings.log_format, level=settings.log_level)
             server_dsn = resolve_dsn(settings)
