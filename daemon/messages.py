@@ -35,6 +35,14 @@ KIND_WORDS: dict[str, tuple[str, str]] = {
     "toggle_incomplete": ("Change left unfinished", "Wijziging niet afgerond"),
 }
 
+# What a reconcile run's status is called (the console's pages and the digest).
+RUN_WORDS: dict[str, tuple[str, str]] = {
+    "running": ("running", "bezig"),
+    "succeeded": ("succeeded", "geslaagd"),
+    "failed": ("failed", "mislukt"),
+    "skipped": ("skipped", "overgeslagen"),
+}
+
 # Notifications: a title and a body per kind, (English, Dutch); {fields} come from the
 # message's facts. Short: a chat line, not a report.
 NOTIFY_TEXT: dict[str, tuple[str, str]] = {
@@ -101,6 +109,7 @@ NOTIFY_TEXT: dict[str, tuple[str, str]] = {
     "state.missing": ("missing", "verdwenen"),
     "state.secret_mismatch": ("sending a secret we do not accept",
                               "stuurt een geheim dat we niet aanvaarden"),
+    **{f"run.{status}": words for status, words in RUN_WORDS.items()},
     "more": ("{names} and more", "{names} en meer"),
     "link": ("Open: {url}", "Openen: {url}"),
 }

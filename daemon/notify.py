@@ -190,7 +190,8 @@ def _digest(lang: str, facts: dict[str, Any]) -> str:
         lines.append(_words(lang, "digest.no_drift"))
     passes = facts.get("passes") or {}
     lines.append(_words(lang, "digest.passes", items=", ".join(
-        f"{status} {n}" for status, n in sorted(passes.items())) or "0"))
+        f"{_words(lang, f'run.{status}') if f'run.{status}' in NOTIFY_TEXT else status} {n}"
+        for status, n in sorted(passes.items())) or "0"))
     events = facts.get("events") or {}
     lines.append(_words(lang, "digest.events", items=", ".join(
         f"{t} {n}" for t, n in sorted(events.items())))

@@ -244,6 +244,8 @@ def test_every_message_renders_in_both_languages_without_naming_the_vendor() -> 
             assert title and body and "{" not in title + body
             assert "nstantly" not in (title + body).lower()
     assert "A, B, C and more" in render(Kind.DRIFT_NEW, facts, lang="en", console_url=None)[1]
+    assert "Controles in 24 u: geslaagd 12." in render(Kind.DIGEST, facts, lang="nl",
+                                                        console_url=None)[1]
     for english, dutch in (*NOTIFY_TEXT.values(), *KIND_WORDS.values()):
         assert "instantly" not in (english + dutch).lower()
 

@@ -10,6 +10,7 @@ import json
 import pytest
 from cryptography.fernet import Fernet
 
+from daemon.cli.check import check_command
 from daemon.cli.exits import CommandRefused
 from daemon.cli.webhooks import register_webhook
 from instantly.fake import deliver
@@ -630,3 +631,24 @@ async def test_a_workspace_without_a_key_is_skipped_not_failed(make_api, fake) -
     assert [(w["workspace"], w["status"], w["error"]) for w in run["workspaces"]] == [
         ("default", "skipped", "no API key configured"), ("beta", "succeeded", None)]
     assert await _open(api, "beta") == ["Bravo"]  # local draft, remote active
+
+
+async def test_check_probes_every_workspace_with_its_own_key(make_api, fake, dsn, capsys
+                                                             ) -> None:
+    beta = fake.add_workspace(KEY_B)
+    fake.add_workspace(KEY_C)
+    api = await make_api(WORKSPACE_KEYS=ENCRYPTION_KEY)
+    await _add(api, "beta", KEY_B)
+    await _add(api, "gamma", KEY_C)
+    settings = make_settings(fake.url, DATABASE_URL=dsn, WORKSPACE_KEYS=ENCRYPTION_KEY)
+    capsys.readouterr()
+    assert await check_command(argparse.Namespace(), settings) == 0
+    out = capsys.readouterr().out
+    assert "[  OK] workspace beta" in out and "[  OK] workspace gamma" in out
+    beta.key_scopes = {"webhooks:read"}  # no campaigns:read
+    fake.workspaces.pop(KEY_C)  # gamma's key revoked
+    assert await check_command(argparse.Namespace(), settings) == 1
+    out = capsys.readouterr().out
+    assert "[FAIL] workspace beta key accepted; campaigns:read MISSING" in out
+    assert "[FAIL] workspace gamma key refused: instantly-sync workspaces rotate-key gamma" in out
+    assert KEY_B not in out and KEY_C not in out

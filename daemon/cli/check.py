@@ -6,8 +6,9 @@ scope the configured features need is probed with a harmless read: the
 webhook list (`webhooks:read`) and one row of the delivery log
 (`webhook_events:read`) when WEBHOOK_PUBLIC_URL is set. `campaigns:update` and
 `webhooks:update` have no harmless call: they are listed as not probed. A
-missing scope is a configuration error (exit 78). Values of secrets are never
-printed, only whether they are set.
+missing scope is a configuration error (exit 78). Every other enabled workspace
+(docs/workspaces.md) is probed the same way with its own key, a line each. Values
+of secrets are never printed, only whether they are set.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from daemon.config import Settings
 from daemon.embedded_db import NoEmbeddedDatabase
 from daemon.services import client_context, services_context
 from instantly.client import InstantlyClient
-from instantly.errors import ExternalError, ExternalPermissionMissing
+from instantly.errors import ExternalAuthFailed, ExternalError, ExternalPermissionMissing
+from instantly.workspaces import DEFAULT_WORKSPACE_ID
 from sql import DatabasePermissionDenied, DatabaseRefused, DatabaseUnavailable
 from sql.migrate import pending_migrations
 
@@ -107,6 +109,47 @@ async def _external(settings: Settings) -> int:
     return EXIT_CONFIG if missing else EXIT_OK
 
 
+async def _other_workspaces(settings: Settings) -> int:
+    """Each enabled workspace besides the default, probed with its own key: EXIT_OK,
+    EXIT_CONFIG when a scope is missing or its key cannot be read, else EXIT_ERROR."""
+    worst = EXIT_OK
+    async with services_context(settings, run_migrations=False,
+                                create_database=False) as services:
+        for target in await services.workspaces.webhook_targets():
+            workspace = target.workspace
+            if workspace.id == DEFAULT_WORKSPACE_ID:
+                continue
+            name = f"workspace {workspace.name}"
+            if not workspace.client.configured:
+                _line(False, name, "its stored key cannot be read: is the key it was"
+                                   " encrypted with in WORKSPACE_KEYS?")
+                worst = max(worst, EXIT_CONFIG)
+                continue
+            probes = [("campaigns:read", _campaigns)]
+            if target.public_url:
+                probes += [("webhooks:read", _webhooks), ("webhook_events:read", _delivery_log)]
+            found = []
+            for scope, probe in probes:
+                try:
+                    found.append(f"{scope} ({await probe(workspace.client)})")
+                except ExternalPermissionMissing:
+                    found.append(f"{scope} MISSING")
+                    worst = max(worst, EXIT_CONFIG)
+                except ExternalAuthFailed:
+                    _line(False, name, "key refused: instantly-sync workspaces rotate-key"
+                                       f" {workspace.name}")
+                    worst = EXIT_ERROR
+                    break
+                except ExternalError as exc:
+                    _line(False, name, f"{type(exc).__name__}: {exc}")
+                    worst = EXIT_ERROR
+                    break
+            else:
+                ok = not any(f.endswith("MISSING") for f in found)
+                _line(ok, name, "key accepted; " + ", ".join(found))
+    return worst
+
+
 async def check_command(args: argparse.Namespace, settings: Settings) -> int:
     _line(True, "configuration",
           f"INSTANTLY_API_KEY {'set' if settings.instantly_api_key else 'NOT set'}, "
@@ -116,6 +159,9 @@ async def check_command(args: argparse.Namespace, settings: Settings) -> int:
           f"INSTANTLY_BASE_URL {settings.instantly_base_url}")
     database_ok = await _database_ok(settings)
     external = await _external(settings)
+    if database_ok:  # the other workspaces are rows of the database
+        others = await _other_workspaces(settings)
+        external = external if external != EXIT_OK else others
     if external != EXIT_OK:
         return external
     return EXIT_OK if database_ok else EXIT_ERROR

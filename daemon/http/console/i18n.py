@@ -14,7 +14,7 @@ from aiohttp import web
 
 from daemon.errors import ERRORS, ApiError
 from daemon.http.console import formats
-from daemon.messages import KIND_WORDS
+from daemon.messages import KIND_WORDS, RUN_WORDS
 
 LANGUAGES = ("en", "nl")
 LANG_COOKIE = "isync_lang"
@@ -334,10 +334,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, Dutch)
     "outcome.settled_cleared": ("cleared after a crash", "opgeruimd na een crash"),
     "call.activate": ("activate", "activeren"),
     "call.pause": ("pause", "pauzeren"),
-    "run.running": ("running", "bezig"),
-    "run.succeeded": ("succeeded", "geslaagd"),
-    "run.failed": ("failed", "mislukt"),
-    "run.skipped": ("skipped", "overgeslagen"),
+    **{f"run.{status}": words for status, words in RUN_WORDS.items()},  # daemon/messages.py
     **{f"kind.{kind}": words for kind, words in KIND_WORDS.items()},  # daemon/messages.py
 }
 
