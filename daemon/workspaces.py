@@ -32,7 +32,7 @@ from daemon.budget import SharedBudget
 from daemon.config import Settings
 from daemon.logs import scrub_also
 from daemon.usage import CallRecorder
-from instantly.client import CallGate, InstantlyClient
+from instantly.client import CallGate, InstantlyClient, LocalBudget
 from instantly.workspaces import DEFAULT_WORKSPACE_ID, WorkspaceClient, WorkspaceDisabled
 from sql import Database
 from sql import workspaces as rows
@@ -334,7 +334,7 @@ class Workspaces:
         if await rows.by_name(self._db, name) is not None:
             raise WorkspaceExists
         if check:
-            await self._check_key(api_key.get_secret_value(), max_rps, max_rpm)
+            await self._check_key(api_key.get_secret_value(), None, name)
         row = await rows.insert(
             self._db, name=name, api_key=self.keyring.encrypt(api_key.get_secret_value()),
             webhook_secret=self.keyring.encrypt(webhook_secret.get_secret_value())
@@ -344,10 +344,19 @@ class Workspaces:
             raise WorkspaceExists
         return await self.show(name)
 
-    async def _check_key(self, key: str, max_rps: float | None, max_rpm: int | None) -> None:
-        """One listing call with the key (raises the external error if refused)."""
-        probe = self._build({"id": DEFAULT_WORKSPACE_ID, "name": "probe",
-                             "max_rps": max_rps, "max_rpm": max_rpm}, key)
+    async def _check_key(self, key: str, row: Any | None, name: str) -> None:
+        """One listing call with the key (raises the external error if refused): within
+        the workspace's own budget and counted as its call once it exists (a rotation);
+        for a workspace not added yet, through a budget of this call alone, so no other
+        workspace's budget pays for it."""
+        if row is not None:
+            probe = self._build(row, key)
+        else:
+            s = self._settings
+            probe = InstantlyClient(
+                session=self._http, base_url=s.instantly_base_url, api_key=key,
+                timeout_seconds=s.instantly_timeout_seconds, max_retries=0,
+                limiter=LocalBudget(1), gate=self._gate, workspace=name)
         await probe.list_campaigns_page(limit=1)
 
     async def rotate_key(self, name: str, api_key: SecretStr, *, check: bool = True
@@ -358,7 +367,7 @@ class Workspaces:
         if row["id"] == DEFAULT_WORKSPACE_ID:
             raise DefaultFromEnvironment
         if check:
-            await self._check_key(api_key.get_secret_value(), row["max_rps"], row["max_rpm"])
+            await self._check_key(api_key.get_secret_value(), row, name)
         await rows.set_key(self._db, name, self.keyring.encrypt(api_key.get_secret_value()))
         return await self.show(name)
 

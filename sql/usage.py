@@ -23,17 +23,17 @@ async def now(db: Database) -> list[Any]:
     return await db.fetch("usage_now")
 
 
-async def busiest_minute_binned(db: Database, *, width: dt.timedelta, since: dt.datetime
-                                ) -> list[Any]:
-    return await db.fetch("usage_busiest_minute_binned", width, since)
+async def busiest_minute_binned(db: Database, *, width: dt.timedelta, since: dt.datetime,
+                                workspace_id: int) -> list[Any]:
+    return await db.fetch("usage_busiest_minute_binned", width, since, workspace_id)
 
 
-async def by_action(db: Database, *, since: dt.datetime) -> list[Any]:
-    return await db.fetch("usage_by_action", since)
+async def by_action(db: Database, *, since: dt.datetime, workspace_id: int) -> list[Any]:
+    return await db.fetch("usage_by_action", since, workspace_id)
 
 
-async def waits(db: Database, *, since: dt.datetime) -> Any:
-    return await db.fetchrow("usage_waits", since)
+async def waits(db: Database, *, since: dt.datetime, workspace_id: int) -> Any:
+    return await db.fetchrow("usage_waits", since, workspace_id)
 
 
 async def prune(db: Database) -> str:

@@ -869,3 +869,37 @@ async def test_a_viewer_sees_workspaces_but_cannot_change_them(make_api, fake, p
     assert await page.locator("#workspaces tbody tr").count() == 1
     assert await page.locator("form.ws-add").count() == 0
     assert "admin token" in await page.locator("main").inner_text()
+
+
+async def test_the_budget_section_shows_one_workspace_against_its_own_limit(make_api, fake, db
+                                                                           ) -> None:
+    beta_key = "key-of-workspace-beta"
+    beta = fake.add_workspace(beta_key)
+    api = await make_api(WORKSPACE_KEYS=Fernet.generate_key().decode())
+    assert (await api.post("/workspaces", json={"name": "beta", "api_key": beta_key,
+                                                "max_rpm": 60})).status == 201
+    await api.post("/workspaces/beta/clients", json={"client_id": "bravo"})
+    remote = beta.add_campaign(name="Bravo", status=2)
+    created = await (await api.post("/campaigns", json={
+        "client_id": "bravo", "name": "Bravo", "external_id": remote["id"]})).json()
+    assert (await api.post(f"/campaigns/{created['id']}/toggle")).status == 200
+    await linked_campaign(api, fake, name="Alpha")
+    await api.server.app[SERVICES].calls.flush()
+    base = str(api.make_url("")).rstrip("/")
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        await sign_in_over_http(http, base)
+        pages = {}
+        for name in ("default", "beta"):
+            async with http.get(f"{base}/ui/health?workspace={name}") as resp:
+                pages[name] = await resp.text()
+    beta_page = pages["beta"].split('id="budget"')[1]
+    assert "Workspace beta, shared by every replica" in beta_page and "limit 60" in beta_page
+    # beta's own calls only (the read of the link, the activation); the default
+    # workspace's read of its link is not counted here, nor is the key check made
+    # before beta existed counted against the default's budget.
+    rows = beta_page.split('id="by-action"')[1].split("</table>")[0]
+    assert "activate" in rows and "get" in rows and "list" not in rows
+    default_rows = pages["default"].split('id="by-action"')[1].split("</table>")[0]
+    assert "activate" not in default_rows and "get" in default_rows
+    assert "list" not in default_rows
+    assert "limit 1,000,000" in pages["default"] or "limit 1000000" in pages["default"]

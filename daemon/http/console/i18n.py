@@ -178,9 +178,10 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, Dutch)
     "detail.events": ("Webhook events", "Webhook-gebeurtenissen"),
     "unit.hour": ("h", "u"),
     "budget.title": ("External API budget", "Budget van de externe API"),
-    "budget.limits": ("Shared by every replica: {rps} calls per second, {rpm} per minute.",
-                      "Gedeeld door alle replica's: {rps} aanroepen per seconde, {rpm} per"
-                      " minuut."),
+    "budget.limits": ("Workspace {workspace}, shared by every replica: {rps} calls per"
+                      " second, {rpm} per minute.",
+                      "Werkruimte {workspace}, gedeeld door alle replica's: {rps} aanroepen"
+                      " per seconde, {rpm} per minuut."),
     "budget.attempts": ("Attempts in this period", "Pogingen in deze periode"),
     "budget.rate_limited": ("Answered 429 (too many requests)",
                             "Beantwoord met 429 (te veel verzoeken)"),

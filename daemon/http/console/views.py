@@ -635,17 +635,24 @@ async def health_page(request: web.Request, ctx: Context) -> web.Response:
     p95 = {b: r["p95_ms"] for b, r in calls.items()}
     count = {b: r["calls"] for b, r in calls.items()}
     span_words = t(f"span.{span}")
+    # The budget is per workspace: one workspace's calls against its own limit.
+    names = await _workspace_names(request, ctx)
+    chosen = await services.workspaces.show(
+        request.query["workspace"] if request.query.get("workspace") in names else "default")
     busiest = {r["bin"]: r["busiest"] for r in await usage.busiest_minute_binned(
-        services.db, width=span.bin, since=starts[0])}
-    settings = services.settings
+        services.db, width=span.bin, since=starts[0], workspace_id=chosen.id)}
+    kept = {k: v for k, v in request.query.items() if k != "workspace"}
     ctx.update(
         budget_chart=bar_chart(
             _time_points(span, starts, busiest, default=0), t,
             title=t("chart.budget", span=span_words), axis=t("axis.per_minute"), unit="",
-            empty=t("chart.no_calls"), limit=(settings.instantly_max_rpm, t("chart.limit"))),
-        by_action=await usage.by_action(services.db, since=starts[0]),
-        waits=await usage.waits(services.db, since=starts[0]),
-        budget={"rps": settings.instantly_max_rps, "rpm": settings.instantly_max_rpm},
+            empty=t("chart.no_calls"), limit=(chosen.max_rpm, t("chart.limit"))),
+        by_action=await usage.by_action(services.db, since=starts[0], workspace_id=chosen.id),
+        waits=await usage.waits(services.db, since=starts[0], workspace_id=chosen.id),
+        budget={"rps": chosen.max_rps, "rpm": chosen.max_rpm, "workspace": chosen.name},
+        budget_links=[{"name": n, "current": n == chosen.name,
+                       "href": f"{request.path}?{urlencode({**kept, 'workspace': n})}#budget"}
+                      for n in names],
         subscription=subscription, unchecked=unchecked, by_type=sorted(by_type.items()),
         span=span, span_links=_span_links(request, span),
         suspensions=await services.sync.history(),
