@@ -693,14 +693,16 @@ async def _notify_targets(services: Services) -> list[dict[str, Any]]:
 async def index(request: web.Request, ctx: Context) -> web.Response:
     """The console's home: the overview (GET /overview's figures), each linked, and the
     control that suspends and resumes syncing (for an admin token's session)."""
-    ctx.update(o=await overview_figures(request.app), may_suspend=_may_suspend(request, ctx))
+    ctx.update(o=await overview_figures(request.app), may_suspend=_is_admin(request, ctx))
     return _page(request, "overview.html", ctx)
 
 
 # -- suspending syncing ------------------------------------------------------------------
 
 
-def _may_suspend(request: web.Request, ctx: Context) -> bool:
+def _is_admin(request: web.Request, ctx: Context) -> bool:
+    """Whether the session signed in with an admin token (ADMIN_TOKENS): it may suspend
+    and resume syncing and change workspaces."""
     return _services(request).settings.is_admin(ctx["session"].caller)
 
 
@@ -713,7 +715,7 @@ def _console_caller(ctx: Context) -> str:
 async def suspend_sync(request: web.Request, ctx: Context) -> web.Response:
     t = ctx.t
     form = request[FORM]
-    if not _may_suspend(request, ctx):
+    if not _is_admin(request, ctx):
         return _back(request, "error", t.error(ApiError("admin_only")), "/ui/")
     if form.get("confirm") != "yes":
         return _back(request, "error", t("sync.confirm_needed"), "/ui/")
@@ -729,7 +731,7 @@ async def suspend_sync(request: web.Request, ctx: Context) -> web.Response:
 @action
 async def resume_sync(request: web.Request, ctx: Context) -> web.Response:
     t = ctx.t
-    if not _may_suspend(request, ctx):
+    if not _is_admin(request, ctx):
         return _back(request, "error", t.error(ApiError("admin_only")), "/ui/")
     try:
         await _services(request).sync.resume(by=_console_caller(ctx))
@@ -748,7 +750,7 @@ WORKSPACES_PAGE = "/ui/workspaces"
 @page
 async def workspaces_page(request: web.Request, ctx: Context) -> web.Response:
     ctx.update(workspaces=await _services(request).workspaces.list(),
-               may_manage=_may_suspend(request, ctx))
+               may_manage=_is_admin(request, ctx))
     return _page(request, "workspaces.html", ctx)
 
 
@@ -756,7 +758,7 @@ async def _workspace_change(request: web.Request, ctx: Context, done: str,
                             change: Callable[[Workspaces], Awaitable[Any]]) -> web.Response:
     """Run an admin's change of the workspaces; back to the page with its outcome."""
     t = ctx.t
-    if not _may_suspend(request, ctx):
+    if not _is_admin(request, ctx):
         return _back(request, "error", t.error(ApiError("admin_only")), WORKSPACES_PAGE)
     try:
         await change(_services(request).workspaces)
